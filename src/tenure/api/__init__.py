@@ -1,0 +1,1 @@
+"""api stage (not built yet)."""

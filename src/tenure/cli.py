@@ -1,0 +1,90 @@
+"""The `tenure` command (Typer + Rich).
+
+Each stage owns its commands in `tenure/<stage>/cli.py` and exposes `register(app)`; this module
+only assembles them, adds `init`, and turns TenureError into one clear line and an exit code.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from tenure.errors import TenureError
+
+console = Console()
+err_console = Console(stderr=True)
+
+app = typer.Typer(
+    name="tenure",
+    help="tenure: the customer operating system for a Chief Customer Officer and their teams.\n\n"
+    "Start with `tenure demo` (a realistic demo company, end to end) or `tenure init` "
+    "(a commented tenure.yaml), then `tenure ingest ENTITY FILE`.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """tenure: the customer operating system for a Chief Customer Officer and their teams."""
+
+
+@app.command()
+def init(
+    directory: Path = typer.Argument(Path("."), help="project folder to create tenure.yaml in"),
+    force: bool = typer.Option(False, "--force", help="overwrite an existing tenure.yaml"),
+) -> None:
+    """Write a commented default tenure.yaml into DIRECTORY."""
+    from tenure.config import write_default_config
+
+    path = write_default_config(directory, overwrite=force)
+    console.print(f"wrote [bold]{path}[/bold]; edit it, then run `tenure db upgrade` and `tenure ingest`.")
+
+
+def _register_stages() -> None:
+    from tenure import demo
+    from tenure.health import cli as health_cli
+    from tenure.ingest import cli as ingest_cli
+    from tenure.metrics import cli as metrics_cli
+    from tenure.predict import cli as predict_cli
+    from tenure.simulate import cli as simulate_cli
+    from tenure.state import cli as state_cli
+
+    for module in (ingest_cli, simulate_cli, state_cli, metrics_cli, health_cli, predict_cli, demo):
+        module.register(app)
+    try:  # the web stage is optional until it exists
+        from tenure.web import cli as web_cli
+    except ImportError:
+        return
+    web_cli.register(app)
+
+
+_register_stages()
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except TenureError as err:
+        err_console.print(f"[red]error:[/red] {err}", highlight=False)
+        sys.exit(err.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

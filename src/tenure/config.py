@@ -1,0 +1,250 @@
+"""tenure.yaml: the one configuration file, validated with pydantic.
+
+Configuration is code: RevOps reviews changes to store URLs, segments, metric targets and
+scorecards in a pull request. Secrets and store URLs can be overridden by environment
+variables so the same file works on a laptop, in CI and in production:
+
+    TENURE_WAREHOUSE_URL   warehouse URL (duckdb:///file.duckdb, postgres://..., pyspark://local)
+    TENURE_STATE_URL       state DB URL (sqlite:///file.db, postgresql+psycopg://...)
+    TENURE_SECRET_KEY      signs session cookies and CSRF tokens
+
+Relative DuckDB and SQLite paths are resolved against the folder holding tenure.yaml.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from tenure.errors import ConfigError
+
+CONFIG_FILENAME = "tenure.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class WarehouseSettings(_Strict):
+    url: str = Field("duckdb:///tenure.duckdb", description="Ibis connection URL of the warehouse")
+    threads: int | None = Field(None, ge=1, description="engine threads (DuckDB); default: all cores")
+    memory_limit: str | None = Field(None, description="engine memory limit (DuckDB), e.g. '8GB'")
+
+
+class StateSettings(_Strict):
+    url: str = Field("sqlite:///tenure_state.db", description="SQLAlchemy URL of the state DB")
+
+
+class IdentitySettings(_Strict):
+    match_on: list[Literal["external_id", "domain", "email_domain", "name"]] = Field(
+        default_factory=lambda: ["external_id", "domain", "email_domain"],
+        description="rules tried in order to map a source record to a master account",
+    )
+    ignore_domains: list[str] = Field(
+        default_factory=lambda: ["gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com"],
+        description="free-mail domains that never identify a company",
+    )
+
+
+class IngestSettings(_Strict):
+    chunk_rows: int = Field(2_000_000, ge=1_000, description="rows per chunk when streaming large files")
+    runs_dir: str = Field("runs", description="folder for run reports and quarantine files")
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
+
+
+class Target(_Strict):
+    metric: str = Field(..., description="metric name from the registry, e.g. nrr")
+    op: Literal[">=", "<=", ">", "<"] = ">="
+    value: float
+    where: dict[str, str] = Field(default_factory=dict, description="group filter, e.g. {segment: Enterprise}")
+
+
+class MetricsSettings(_Strict):
+    reactivation_window_days: int | None = Field(
+        None,
+        ge=0,
+        description=(
+            "an account returning within this many days of its churn counts as reactivation; "
+            "later returns count as new. null = any return is reactivation"
+        ),
+    )
+    ltv_zero_churn: Literal["null", "cap"] = Field(
+        "null", description="CLV when churn is zero: null (undefined) or cap at max_lifetime_years"
+    )
+    max_lifetime_years: float = Field(10.0, gt=0, description="lifetime cap used when ltv_zero_churn=cap")
+    first_value_milestone: str = Field("first_value", description="milestone that marks time-to-value")
+    targets: list[Target] = Field(default_factory=list)
+
+
+class Config(_Strict):
+    """The whole of tenure.yaml."""
+
+    project: str = Field("tenure", description="a name shown on pages and reports")
+    reporting_currency: str = Field("USD", min_length=3, max_length=3)
+    segments: list[str] = Field(
+        default_factory=lambda: ["Enterprise", "Mid-Market", "SMB"], description="known segments, in display order"
+    )
+    warehouse: WarehouseSettings = Field(default_factory=WarehouseSettings)
+    state: StateSettings = Field(default_factory=StateSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    health: dict[str, Any] = Field(default_factory=dict, description="scorecards (see docs/health.md)")
+    risk: dict[str, Any] = Field(default_factory=dict, description="churn-risk model settings")
+    secret_key: str | None = Field(None, description="prefer the TENURE_SECRET_KEY environment variable")
+
+    base_dir: Path = Field(default_factory=Path.cwd, exclude=True, description="folder holding tenure.yaml")
+
+    @field_validator("reporting_currency")
+    @classmethod
+    def _upper(cls, v: str) -> str:
+        return v.upper()
+
+    def resolve_path(self, p: str | Path) -> Path:
+        p = Path(p)
+        return p if p.is_absolute() else (self.base_dir / p)
+
+    @property
+    def warehouse_url(self) -> str:
+        return _resolve_file_url(self.warehouse.url, self.base_dir, ("duckdb:///",))
+
+    @property
+    def state_url(self) -> str:
+        return _resolve_file_url(self.state.url, self.base_dir, ("sqlite:///",))
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.resolve_path(self.ingest.runs_dir)
+
+
+def _resolve_file_url(url: str, base: Path, prefixes: tuple[str, ...]) -> str:
+    for prefix in prefixes:
+        if url.startswith(prefix):
+            rest = url[len(prefix):]
+            if rest in ("", ":memory:") or rest.startswith("/"):
+                return url
+            return prefix + str((base / rest).resolve())
+    return url
+
+
+ENV_OVERRIDES = {
+    "TENURE_WAREHOUSE_URL": ("warehouse", "url"),
+    "TENURE_STATE_URL": ("state", "url"),
+    "TENURE_SECRET_KEY": ("secret_key",),
+}
+
+
+def _format_validation_error(err: ValidationError, source: str) -> str:
+    lines = [f"{source}: invalid configuration"]
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        if e["type"] == "extra_forbidden":
+            lines.append(f"  {key}: unknown key")
+        else:
+            value = e.get("input")
+            shown = "" if isinstance(value, (dict, list)) else f" (got {value!r})"
+            lines.append(f"  {key}: {e['msg']}{shown}")
+    return "\n".join(lines)
+
+
+def config_from_dict(data: dict[str, Any], base_dir: Path | None = None, source: str = "config",
+                     env: dict[str, str] | None = None) -> Config:
+    """Validate a config mapping, apply environment overrides, and return a Config."""
+    data = dict(data or {})
+    env = os.environ if env is None else env
+    for var, path in ENV_OVERRIDES.items():
+        if env.get(var):
+            node = data
+            for part in path[:-1]:
+                node = node.setdefault(part, {}) if isinstance(node.get(part, {}), dict) else node
+            node[path[-1]] = env[var]
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_format_validation_error(err, source)) from None
+    cfg.base_dir = (base_dir or Path.cwd()).resolve()
+    return cfg
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    """The nearest tenure.yaml in start or its parents, or TENURE_CONFIG if set."""
+    if os.environ.get("TENURE_CONFIG"):
+        return Path(os.environ["TENURE_CONFIG"])
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / CONFIG_FILENAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Load tenure.yaml (explicit path, TENURE_CONFIG, or the nearest one); defaults if none exists."""
+    if path is None:
+        path = find_config()
+        if path is None:
+            return config_from_dict({}, base_dir=Path.cwd(), source="defaults")
+    path = Path(path)
+    if path.is_dir():
+        path = path / CONFIG_FILENAME
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file (run `tenure init` to create one)")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys to values")
+    return config_from_dict(data, base_dir=path.parent, source=str(path))
+
+
+DEFAULT_CONFIG_YAML = """\
+# tenure.yaml: tenure's one configuration file. Review changes to it like code.
+# Every key is optional; the values below are the defaults.
+# Environment variables override: TENURE_WAREHOUSE_URL, TENURE_STATE_URL, TENURE_SECRET_KEY.
+
+project: tenure
+reporting_currency: USD          # all money is converted to this through the fx table
+
+segments: [Enterprise, Mid-Market, SMB]
+
+warehouse:
+  # Customer facts and computed snapshots, through Ibis. Relative paths are under this folder.
+  #   duckdb:///tenure.duckdb                         (embedded default)
+  #   postgres://user@127.0.0.1:5432/tenure           (PostgreSQL)
+  url: duckdb:///tenure.duckdb
+
+state:
+  # What tenure itself creates (users, tokens, audit log, ingest runs), through SQLAlchemy.
+  #   sqlite:///tenure_state.db                       (embedded default)
+  #   postgresql+psycopg://user@127.0.0.1:5432/tenure (PostgreSQL)
+  url: sqlite:///tenure_state.db
+
+ingest:
+  chunk_rows: 2000000            # rows per chunk when streaming large files (bounded memory)
+  runs_dir: runs                 # run reports and quarantine files
+  identity:
+    match_on: [external_id, domain, email_domain]
+    ignore_domains: [gmail.com, yahoo.com, outlook.com, hotmail.com, icloud.com]
+
+metrics:
+  reactivation_window_days: null # null: any return after churn is reactivation; e.g. 90 like Maxio
+  ltv_zero_churn: "null"         # CLV when churn is zero: "null" (undefined) or "cap"
+  max_lifetime_years: 10
+  first_value_milestone: first_value
+  targets:
+    - {metric: nrr, op: ">=", value: 1.10, where: {segment: Enterprise}}
+    - {metric: grr, op: ">=", value: 0.90}
+"""
+
+
+def write_default_config(folder: Path, overwrite: bool = False) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / CONFIG_FILENAME
+    if target.exists() and not overwrite:
+        raise ConfigError(f"{target} already exists (use --force to overwrite)")
+    target.write_text(DEFAULT_CONFIG_YAML, encoding="utf-8")
+    return target

@@ -1,0 +1,1 @@
+"""insight stage (not built yet)."""

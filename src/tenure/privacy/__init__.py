@@ -1,0 +1,1 @@
+"""privacy stage (not built yet)."""

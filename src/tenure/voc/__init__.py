@@ -1,0 +1,1 @@
+"""voc stage (not built yet)."""

@@ -1,0 +1,237 @@
+"""The warehouse: customer facts and computed snapshots, reached only through Ibis.
+
+This module (with `tenure.warehouse.expr`) is the one place that imports Ibis and engine
+drivers, so an upgrade of ibis/duckdb/sqlglot is a change to one folder, tested by the
+three-engine suite. Engines are chosen by URL:
+
+    duckdb:///path/file.duckdb    embedded default (also duckdb://:memory:)
+    postgres://user@host:5432/db  PostgreSQL (postgresql:// works too)
+    pyspark://local               Apache Spark in local mode (pyspark://local[4] for 4 threads)
+
+Nothing here needs a DuckDB extension download: the machine may be offline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+from tenure.errors import WarehouseError
+from tenure.schema import ALL_TABLES, TABLES, Table
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    import pyarrow as pa
+
+# Logical type (tenure.schema.model.LogicalType) -> Ibis type.
+IBIS_TYPES: dict[str, dt.DataType] = {
+    "string": dt.String(),
+    "int": dt.Int64(),
+    "float": dt.Float64(),
+    "money": dt.Decimal(18, 2),
+    "rate": dt.Decimal(20, 10),
+    "date": dt.Date(),
+    "month": dt.Date(),
+    "timestamp": dt.Timestamp(),
+    "bool": dt.Boolean(),
+    "currency": dt.String(),
+}
+
+
+def ibis_schema(table: Table) -> ibis.Schema:
+    """The Ibis schema of a table definition, with NOT NULL where the column is required."""
+    return ibis.schema(
+        {c.name: IBIS_TYPES[c.type].copy(nullable=c.nullable) for c in table.columns}
+    )
+
+
+def _backend_name(url: str) -> str:
+    scheme = urlparse(url).scheme.lower()
+    if scheme == "duckdb":
+        return "duckdb"
+    if scheme in ("postgres", "postgresql", "postgresql+psycopg"):
+        return "postgres"
+    if scheme == "pyspark":
+        return "pyspark"
+    raise WarehouseError(
+        f"warehouse.url {url!r}: unsupported engine {scheme!r} (use duckdb://, postgres:// or pyspark://)"
+    )
+
+
+_spark_lock = threading.Lock()
+
+
+def spark_session(master: str = "local[2]"):
+    """One shared local Spark session per process (startup takes ~10 s, so it is reused)."""
+    with _spark_lock:
+        from pyspark.sql import SparkSession
+
+        return (
+            SparkSession.builder.master(master)
+            .appName("tenure")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.shuffle.partitions", "4")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.ansi.enabled", "false")
+            .config("spark.driver.memory", "2g")
+            .getOrCreate()
+        )
+
+
+class Warehouse:
+    """A connection to the warehouse engine named by `url`."""
+
+    def __init__(self, url: str, *, threads: int | None = None, memory_limit: str | None = None):
+        self.url = url
+        self.backend = _backend_name(url)
+        try:
+            self.con = self._connect(url, threads, memory_limit)
+        except WarehouseError:
+            raise
+        except Exception as err:  # engine-specific connection errors
+            raise WarehouseError(f"cannot open warehouse {url!r}: {err}") from err
+
+    # -- connection ---------------------------------------------------------------
+    def _connect(self, url: str, threads: int | None, memory_limit: str | None):
+        if self.backend == "duckdb":
+            path = url[len("duckdb://"):]
+            if path.startswith("/"):
+                path = path[1:] if path.startswith("//") else path
+            path = path or ":memory:"
+            if path not in (":memory:",):
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            config: dict[str, Any] = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+            if threads:
+                config["threads"] = threads
+            if memory_limit:
+                config["memory_limit"] = memory_limit
+            return ibis.duckdb.connect(path, **config)
+        if self.backend == "postgres":
+            parsed = urlparse(url)
+            return ibis.postgres.connect(
+                host=parsed.hostname or "127.0.0.1",
+                port=parsed.port or 5432,
+                user=parsed.username or "postgres",
+                password=parsed.password,
+                database=(parsed.path or "/postgres").lstrip("/") or "postgres",
+            )
+        # pyspark
+        master = urlparse(url).netloc or "local"
+        if master == "local":
+            master = "local[2]"
+        return ibis.pyspark.connect(spark_session(master))
+
+    def close(self) -> None:
+        if self.backend != "pyspark":  # the Spark session is shared per process
+            with contextlib.suppress(Exception):
+                self.con.disconnect()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- schema -------------------------------------------------------------------
+    def list_tables(self) -> list[str]:
+        return list(self.con.list_tables())
+
+    def has_table(self, name: str) -> bool:
+        return name in self.list_tables()
+
+    def ensure_schema(self, tables: Sequence[Table] = ALL_TABLES) -> list[str]:
+        """Create every missing table from its one definition; returns the names created."""
+        existing = set(self.list_tables())
+        created = []
+        for table in tables:
+            if table.name not in existing:
+                self.con.create_table(table.name, schema=ibis_schema(table))
+                created.append(table.name)
+        return created
+
+    def table(self, name: str) -> ir.Table:
+        """The Ibis table expression of a warehouse table (created on first use if defined)."""
+        if name in TABLES and not self.has_table(name):
+            self.ensure_schema([TABLES[name]])
+        return self.con.table(name)
+
+    # -- execution ----------------------------------------------------------------
+    def execute(self, expr: ir.Expr, **kwargs: Any) -> pd.DataFrame | Any:
+        return self.con.execute(expr, **kwargs)
+
+    def to_pyarrow(self, expr: ir.Expr) -> pa.Table:
+        return self.con.to_pyarrow(expr)
+
+    def count(self, name: str) -> int:
+        return int(self.execute(self.table(name).count()))
+
+    def raw_sql(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        """Engine SQL, for bulk operations Ibis does not express (ingest, upsert). Returns rows
+        (list of tuples) when the statement yields any, else None."""
+        if self.backend == "duckdb":
+            cur = self.con.con.execute(sql, params) if params is not None else self.con.con.execute(sql)
+            try:
+                return cur.fetchall()
+            except Exception:
+                return None
+        if self.backend == "postgres":
+            with self.con.con.cursor() as cur:
+                cur.execute(sql, params)
+                rows = cur.fetchall() if cur.description else None
+            if self.con.con.info.transaction_status != 2:  # not inside an explicit transaction
+                self.con.con.commit()
+            return rows
+        df = self.con._session.sql(sql)
+        return [tuple(r) for r in df.collect()]
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Warehouse]:
+        """All-or-nothing: statements inside are visible together or not at all, also if the
+        process dies (DuckDB's WAL and PostgreSQL roll back an uncommitted transaction)."""
+        if self.backend == "duckdb":
+            raw = self.con.con
+            raw.execute("BEGIN TRANSACTION")
+            try:
+                yield self
+            except BaseException:
+                raw.execute("ROLLBACK")
+                raise
+            else:
+                raw.execute("COMMIT")
+        elif self.backend == "postgres":
+            raw = self.con.con
+            with raw.transaction():
+                yield self
+        else:
+            raise WarehouseError("transactions are not supported on Spark; load data with DuckDB or PostgreSQL")
+
+    def insert(self, name: str, data: pa.Table | pd.DataFrame | ir.Table) -> None:
+        self.con.insert(name, data)
+
+    def create_table(self, name: str, data: pa.Table | pd.DataFrame | ir.Table | None = None, *,
+                     schema: ibis.Schema | None = None, overwrite: bool = False, temp: bool = False) -> ir.Table:
+        return self.con.create_table(name, data, schema=schema, overwrite=overwrite, temp=temp)
+
+    def drop_table(self, name: str) -> None:
+        self.con.drop_table(name, force=True)
+
+
+def connect(url: str | None = None, config: Any | None = None) -> Warehouse:
+    """Open the warehouse named by `url`, or by the config's warehouse settings."""
+    if url is None:
+        if config is None:
+            from tenure.config import load_config
+
+            config = load_config()
+        return Warehouse(
+            config.warehouse_url, threads=config.warehouse.threads, memory_limit=config.warehouse.memory_limit
+        )
+    return Warehouse(url)

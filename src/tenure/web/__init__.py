@@ -1,0 +1,1 @@
+"""web stage (not built yet)."""

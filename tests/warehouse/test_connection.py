@@ -1,0 +1,41 @@
+"""The warehouse creates every table from its one definition, on DuckDB and PostgreSQL."""
+
+import pytest
+
+from tenure.errors import WarehouseError
+from tenure.schema import ALL_TABLES
+from tenure.warehouse import Warehouse
+
+
+def test_every_defined_table_is_created_with_its_columns(warehouse):
+    for table in ALL_TABLES:
+        cols = warehouse.table(table.name).schema()
+        assert list(cols.names) == table.column_names
+        for c in table.columns:
+            assert cols[c.name].nullable == c.nullable, (table.name, c.name)
+
+
+def test_ensure_schema_is_idempotent(warehouse):
+    assert warehouse.ensure_schema() == []
+
+
+def test_transaction_rolls_back_on_error(warehouse):
+    with pytest.raises(RuntimeError):
+        with warehouse.transaction():
+            warehouse.raw_sql(
+                "INSERT INTO fx (date, currency, rate_to_reporting, source, ingested_at) "
+                "VALUES (DATE '2026-01-01', 'EUR', 1.1, 'test', CURRENT_TIMESTAMP)"
+            )
+            raise RuntimeError("boom")
+    assert warehouse.count("fx") == 0
+    with warehouse.transaction():
+        warehouse.raw_sql(
+            "INSERT INTO fx (date, currency, rate_to_reporting, source, ingested_at) "
+            "VALUES (DATE '2026-01-01', 'EUR', 1.1, 'test', CURRENT_TIMESTAMP)"
+        )
+    assert warehouse.count("fx") == 1
+
+
+def test_unknown_engine_is_a_clear_error():
+    with pytest.raises(WarehouseError, match="unsupported engine"):
+        Warehouse("mysql://localhost/x")
