@@ -113,7 +113,9 @@ class Warehouse:
                 config["threads"] = threads
             if memory_limit:
                 config["memory_limit"] = memory_limit
-            return ibis.duckdb.connect(path, **config)
+            con = ibis.duckdb.connect(path, **config)
+            con.con.execute("SET TimeZone = 'UTC'")
+            return con
         if self.backend == "postgres":
             parsed = urlparse(url)
             return ibis.postgres.connect(
@@ -213,6 +215,50 @@ class Warehouse:
         else:
             raise WarehouseError("transactions are not supported on Spark; load data with DuckDB or PostgreSQL")
 
+    # -- bulk loading (used by ingestion) -------------------------------------------
+    def staging_engine(self):
+        """A raw DuckDB connection that validates and stages incoming files in-engine: the
+        warehouse's own connection when it is DuckDB (so checks and loads share one
+        transaction), otherwise a private in-memory DuckDB."""
+        if self.backend == "duckdb":
+            return self.con.con
+        import duckdb
+
+        if getattr(self, "_staging", None) is None:
+            self._staging = duckdb.connect(
+                config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+            )
+            self._staging.execute("SET TimeZone = 'UTC'")
+        return self._staging
+
+    def load_temp(self, name: str, data: pa.Table) -> None:
+        """Put an Arrow table into a temporary table `name` of the warehouse session (replacing
+        it), inside the current transaction when there is one."""
+        if self.backend == "duckdb":
+            raw = self.con.con
+            raw.register("__tenure_arrow", data)
+            try:
+                raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM __tenure_arrow')
+            finally:
+                raw.unregister("__tenure_arrow")
+            return
+        if self.backend != "postgres":
+            raise WarehouseError("bulk loading needs DuckDB or PostgreSQL")
+        import pyarrow as pa  # noqa: F401
+
+        raw = self.con.con
+        cols = ", ".join(f'"{f.name}" {_pg_type(f.type)}' for f in data.schema)
+        with raw.cursor() as cur:
+            cur.execute(f'DROP TABLE IF EXISTS "{name}"')
+            cur.execute(f'CREATE TEMP TABLE "{name}" ({cols})')
+            names = ", ".join(f'"{f}"' for f in data.schema.names)
+            with cur.copy(f'COPY "{name}" ({names}) FROM STDIN') as copy:
+                for batch in data.to_batches(max_chunksize=50_000):
+                    for row in zip(*(col.to_pylist() for col in batch.columns)):
+                        copy.write_row(row)
+        if raw.info.transaction_status != 2:
+            raw.commit()
+
     def insert(self, name: str, data: pa.Table | pd.DataFrame | ir.Table) -> None:
         self.con.insert(name, data)
 
@@ -222,6 +268,24 @@ class Warehouse:
 
     def drop_table(self, name: str) -> None:
         self.con.drop_table(name, force=True)
+
+
+def _pg_type(t) -> str:
+    import pyarrow as pa
+
+    if pa.types.is_boolean(t):
+        return "BOOLEAN"
+    if pa.types.is_integer(t):
+        return "BIGINT"
+    if pa.types.is_floating(t):
+        return "DOUBLE PRECISION"
+    if pa.types.is_decimal(t):
+        return f"NUMERIC({t.precision},{t.scale})"
+    if pa.types.is_date(t):
+        return "DATE"
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMP"
+    return "TEXT"
 
 
 def connect(url: str | None = None, config: Any | None = None) -> Warehouse:
