@@ -1,0 +1,100 @@
+"""State DB engine, sessions and migrations (Alembic, shipped inside the package)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+_engines: dict[str, Engine] = {}
+
+
+def _url(config_or_url: Any) -> str:
+    return config_or_url if isinstance(config_or_url, str) else config_or_url.state_url
+
+
+def make_engine(config_or_url: Any) -> Engine:
+    url = _url(config_or_url)
+    if url not in _engines:
+        if url.startswith("sqlite:///"):
+            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, future=True)
+        if engine.dialect.name == "sqlite":
+            @event.listens_for(engine, "connect")
+            def _fk_on(dbapi_con, _record):  # noqa: ANN001
+                dbapi_con.execute("PRAGMA foreign_keys=ON")
+        _engines[url] = engine
+    return _engines[url]
+
+
+def dispose_all() -> None:
+    for engine in _engines.values():
+        engine.dispose()
+    _engines.clear()
+
+
+def _alembic_config(url: str):
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(config_or_url: Any, revision: str = "head") -> str | None:
+    """Apply migrations up to `revision` (idempotent); returns the current revision."""
+    from alembic import command
+
+    url = _url(config_or_url)
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        cfg = _alembic_config(url)
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, revision)
+    return current_revision(url)
+
+
+def current_revision(config_or_url: Any) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with make_engine(_url(config_or_url)).connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
+
+
+def ensure_current(config_or_url: Any) -> None:
+    """Bring the state DB to the latest schema (tenure upgrades its own embedded state DB
+    automatically; `tenure db upgrade` does the same explicitly)."""
+    if current_revision(config_or_url) != head_revision():
+        upgrade(config_or_url)
+
+
+@contextlib.contextmanager
+def session_scope(config_or_url: Any) -> Iterator[Session]:
+    """A session committed on success and rolled back on error."""
+    ensure_current(config_or_url)
+    session = sessionmaker(make_engine(config_or_url), expire_on_commit=False)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def table_names(config_or_url: Any) -> list[str]:
+    return sorted(inspect(make_engine(config_or_url)).get_table_names())
