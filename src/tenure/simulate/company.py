@@ -195,7 +195,7 @@ def simulate_company(out_dir: str | Path, accounts: int = 2000, months: int = 36
 
     for m in range(M):
         # latent health walk with shocks
-        shock = rng.random(n) < 0.015
+        shock = (rng.random(n) < 0.015) & (acq < m)
         champion_left = np.where(shock, m, champion_left)
         h = np.clip(h + drift + rng.normal(0, 0.05, n) - np.where(shock, 0.22, 0.0)
                     + np.where(rng.random(n) < 0.01, 0.15, 0.0), 0.02, 0.98)

@@ -1,11 +1,17 @@
-"""Connectors for vendors' export formats. Each maps a file into canonical tables and goes
-through the same validation, identity and quarantine path as any file."""
+"""Connectors for vendors' export formats (files, no network). Each maps a file into canonical
+tables that go through the same validation, identity and quarantine path as any file."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
+from tenure.ingest.connectors import salesforce, segment, stripe, zendesk
 from tenure.ingest.connectors.base import ConnectorOutput
 
-CONNECTORS: dict[str, Callable[[Path], ConnectorOutput]] = {}
+CONNECTORS: dict[str, Callable[[Path], ConnectorOutput]] = {
+    "stripe": stripe.read,
+    "salesforce": salesforce.read,
+    "zendesk": zendesk.read,
+    "segment": segment.read,
+}
