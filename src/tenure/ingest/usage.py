@@ -75,7 +75,7 @@ def ingest_usage(wh: Warehouse, config: Config, table: Table, batches: Iterable,
                 else:
                     load = stage.name("load")
                     wh.load_temp(load, stage.arrow(good))
-                n_good = wh.raw_sql(f"SELECT COUNT(*) FROM {load}")[0][0]
+                n_good = batch.num_rows - n_bad  # valid rows, repeats included
                 if bounds[0] is not None:
                     new_rows = (f"SELECT {cols} FROM {load} l WHERE NOT EXISTS (SELECT 1 FROM usage_events e "
                                 f"WHERE e.ts BETWEEN {lit(str(bounds[0]))} AND {lit(str(bounds[1]))} AND {match})")
@@ -149,7 +149,7 @@ def refresh_rollups(wh: Warehouse, stage, touched: str) -> None:
     wh.raw_sql(
         "INSERT INTO usage_daily (account_id, day, events, quantity, active_users, feature_mask) "
         "SELECT e.account_id, CAST(e.ts AS DATE) AS day, COUNT(*) AS events, SUM(e.quantity) AS quantity, "
-        "COUNT(DISTINCT e.user_id) AS active_users, BIT_OR(CAST(1 AS BIGINT) << f.bit) AS feature_mask "
+        "COUNT(DISTINCT e.user_id) AS active_users, BIT_OR(CAST(1 AS BIGINT) << CAST(f.bit AS INTEGER)) AS feature_mask "
         "FROM usage_events e JOIN usage_features f ON f.feature = e.feature "
         f"WHERE EXISTS (SELECT 1 FROM {pairs} p WHERE p.account_id = e.account_id AND p.day = CAST(e.ts AS DATE)) "
         "AND e.ts >= (SELECT CAST(MIN(day) AS TIMESTAMP) FROM " + pairs + ") "
@@ -173,7 +173,7 @@ def rebuild_usage_daily(wh: Warehouse) -> int:
         wh.raw_sql(
             "INSERT INTO usage_daily (account_id, day, events, quantity, active_users, feature_mask) "
             "SELECT e.account_id, CAST(e.ts AS DATE), COUNT(*), SUM(e.quantity), COUNT(DISTINCT e.user_id), "
-            "BIT_OR(CAST(1 AS BIGINT) << f.bit) FROM usage_events e JOIN usage_features f ON f.feature = e.feature "
+            "BIT_OR(CAST(1 AS BIGINT) << CAST(f.bit AS INTEGER)) FROM usage_events e JOIN usage_features f ON f.feature = e.feature "
             "GROUP BY e.account_id, CAST(e.ts AS DATE)"
         )
     return wh.count("usage_daily")

@@ -224,8 +224,8 @@ def parsed_select(table: Table, present: set[str], source_types: dict[str, str])
             expr = parse_expr(col, source_types.get(col.name))
             if col.enum:
                 expr = enum_norm(expr)
-            if col.default is not None:
-                expr = f"COALESCE({expr}, {lit(col.default)})"
+            if col.default is not None:  # only an empty value takes the default; a bad one is an error
+                expr = f"CASE WHEN {_text(col.name)} IS NULL THEN {lit(col.default)} ELSE {expr} END"
             parts.append(f"{q(col.name)} AS {q('__raw_' + col.name)}")
         else:
             expr = f"CAST({lit(col.default)} AS {SQL_TYPES[col.type]})"
