@@ -274,6 +274,14 @@ def _identity_errors(stage: _Stage, raw: str, wh: Warehouse, identity_source: st
     )
 
 
+def with_identity_errors(id_errors: str, err_sql: str) -> str:
+    """Identity errors plus rule errors, without the unknown_account that an unmapped vendor id
+    would also raise (the identity reason is the one a person can act on)."""
+    return (f"WITH ide AS ({id_errors}), rule AS ({err_sql}) SELECT * FROM ide UNION ALL SELECT * FROM rule r "
+            f"WHERE NOT (r.reason = 'unknown_account' AND EXISTS (SELECT 1 FROM ide i "
+            f"WHERE i.__file = r.__file AND i.__row = r.__row))")
+
+
 def _ingest(
     wh: Warehouse,
     config: Config,
@@ -333,7 +341,7 @@ def _ingest(
         rules = build_rules(table, present, has_ref)
         err_sql = errors_sql(rules, parsed)
         if id_errors:
-            err_sql = f"{id_errors}\nUNION ALL\n{err_sql}"
+            err_sql = with_identity_errors(id_errors, err_sql)
         errors = stage.temp_as("errors", err_sql)
         result.rejected = int(stage.scalar(f"SELECT COUNT(DISTINCT (__file, __row)) FROM {errors}"))
         result.rejected_by_reason = dict(

@@ -21,7 +21,7 @@ from tenure.warehouse import Warehouse
 def ingest_usage(wh: Warehouse, config: Config, table: Table, batches: Iterable, *, result, progress, total_rows,
                  identity_source, finish, header) -> object:
     from tenure.errors import InputError
-    from tenure.ingest.pipeline import _identity_errors, _known_accounts, _now, _quarantine_rows, _Stage, insert_quarantine
+    from tenure.ingest.pipeline import _identity_errors, _known_accounts, _now, _quarantine_rows, _Stage, insert_quarantine, with_identity_errors
 
     stage = _Stage(wh)
     ingested_at = _now().isoformat(sep=" ")
@@ -53,7 +53,7 @@ def ingest_usage(wh: Warehouse, config: Config, table: Table, batches: Iterable,
                 parsed = stage.temp_as("parsed", f"SELECT {parsed_select(table, present, stage.types(raw))} FROM {raw}")
                 err_sql = errors_sql(build_rules(table, present, True), parsed)
                 if id_errors:
-                    err_sql = f"{id_errors}\nUNION ALL\n{err_sql}"
+                    err_sql = with_identity_errors(id_errors, err_sql)
                 errors = stage.temp_as("errors", err_sql)
                 n_bad = int(stage.scalar(f"SELECT COUNT(DISTINCT (__file, __row)) FROM {errors}"))
                 result.rows_read += batch.num_rows
