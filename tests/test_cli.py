@@ -1,0 +1,42 @@
+"""The `tenure` command end to end: help, init, simulate, ingest exit codes and JSON, demo."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from tenure.cli import app
+
+runner = CliRunner()
+
+
+def test_help_lists_every_command():
+    out = runner.invoke(app, ["--help"]).output
+    for cmd in ("init", "ingest", "accounts", "simulate", "demo", "db", "users", "tokens"):
+        assert cmd in out
+
+
+def test_ingest_exit_codes_and_json_and_rerun(tmp_project):
+    (tmp_project / "acc.csv").write_text("account_id,name\nA1,Acme\nA2,\n")
+    res = runner.invoke(app, ["ingest", "accounts", "acc.csv", "--json"])
+    assert res.exit_code == 1, res.output
+    summary = json.loads(res.output)
+    assert summary["inserted"] == 1 and summary["rejected_by_reason"] == {"required": 1}
+    assert runner.invoke(app, ["ingest", "accounts", "acc.csv", "--strict"]).exit_code == 2
+    (tmp_project / "good.csv").write_text("account_id,name\nA1,Acme\n")
+    res = runner.invoke(app, ["ingest", "accounts", "good.csv", "--json"])
+    assert res.exit_code == 0 and json.loads(res.output)["unchanged"] == 1
+
+
+def test_demo_loads_a_company_end_to_end_and_rerun_changes_nothing(tmp_path):
+    from tenure.demo import run_demo
+
+    first = run_demo(tmp_path / "demo", accounts=120, months=12, seed=3, quiet=True)
+    loads = {(r["entity"], r["source"]): r for r in first["loads"]}
+    assert loads[("accounts", "demo")]["inserted"] == 120
+    assert loads[("usage_events", "demo")]["inserted"] > 1000
+    assert all(r["rejected"] == 0 for k, r in loads.items() if k[1] == "demo"), first["loads"]
+    assert first["identities"]["matched"] > 0
+    second = run_demo(tmp_path / "demo", accounts=120, months=12, seed=3, quiet=True)
+    assert all(r["inserted"] == 0 and r["updated"] == 0 for r in second["loads"]), second["loads"]
