@@ -94,13 +94,17 @@ def demo_command(
     ids = summary["identities"]
     console.print(f"identity resolution (Zendesk organizations -> master accounts): {ids['matched']} matched, "
                   f"[yellow]{ids['ambiguous']} ambiguous[/yellow] (not merged), {ids['unmatched']} unmatched")
+    for stage in summary["compute"].values():
+        if stage.get("table") is not None:
+            console.print(stage["table"])
     console.print(f"done in {summary['seconds']} s.\n")
     console.print("Next:")
     console.print(f"  cd {directory}")
     console.print("  tenure accounts identities --status ambiguous   # decide the ambiguous matches")
     console.print("  tenure ingest contract_lines company/contract_lines.csv   # re-run: nothing changes")
-    for hint in summary["compute"].get("hints", []):
-        console.print(f"  {hint}")
+    for stage in summary["compute"].values():
+        for hint in stage.get("hints", []):
+            console.print(f"  {hint}")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,7 +1,212 @@
-"""Commands of this stage (registered by tenure.cli)."""
+"""`tenure metrics`: the registry, any metric by period and group, the bridge, cohorts, drill-down."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+app = typer.Typer(help="The semantic layer: one definition of every retention and economics metric.",
+                  no_args_is_help=True)
+ConfigOpt = typer.Option(None, "--config", help="tenure.yaml (default: nearest, or TENURE_CONFIG)")
 
 
-def register(app: typer.Typer) -> None:
-    """Add this stage's commands to the root `tenure` app."""
+def _json_default(v):
+    if isinstance(v, Decimal):
+        return float(v) if v != v.to_integral_value() or abs(v) > 2**53 else int(v)
+    if isinstance(v, (date, datetime)):
+        return v.isoformat()
+    return str(v)
+
+
+def _emit(payload) -> None:
+    typer.echo(json.dumps(payload, indent=2, default=_json_default))
+
+
+def _open(config_path: Path | None):
+    from tenure.config import load_config
+    from tenure.warehouse import connect
+
+    config = load_config(config_path)
+    return config, connect(config=config)
+
+
+def _by(by: str | None) -> list[str]:
+    return [d.strip() for d in by.split(",") if d.strip()] if by else []
+
+
+def _fmt(v, unit: str = "currency") -> str:
+    if v is None:
+        return "-"
+    if unit == "ratio":
+        return f"{float(v):.1%}"
+    if unit == "currency":
+        return f"{float(v):,.2f}"
+    if isinstance(v, (int,)) or unit == "count":
+        return f"{int(v):,}"
+    return f"{float(v):,.2f}"
+
+
+@app.command("list")
+def list_metrics(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Every metric in the registry, with its formula."""
+    from tenure.metrics.registry import METRICS
+
+    if as_json:
+        _emit([{k: getattr(m, k) for k in ("name", "description", "unit", "formula", "grain", "dimensions",
+                                            "direction")} for m in METRICS])
+        return
+    t = Table(title="metrics")
+    for c in ("name", "unit", "formula", "good"):
+        t.add_column(c)
+    for m in METRICS:
+        t.add_row(m.name, m.unit, m.formula, "higher" if m.direction == "up" else "lower")
+    console.print(t)
+
+
+@app.command("compute")
+def compute_cmd(metric: str, period: str = typer.Option(..., "--period", help="2026-09, 2026-Q3, 2026, 2025-10..2026-09"),
+                by: str = typer.Option(None, "--by", help="dimension(s), comma-separated"),
+                as_json: bool = typer.Option(False, "--json"), config_path: Path = ConfigOpt) -> None:
+    """A metric for a period, optionally by group, with numerator, denominator and target status."""
+    from tenure.metrics.compute import compute
+
+    config, wh = _open(config_path)
+    try:
+        rows = compute(wh, config, metric, period, _by(by))
+    finally:
+        wh.close()
+    if as_json:
+        _emit(rows)
+        return
+    dims = _by(by)
+    t = Table(title=f"{metric} {period}")
+    for c in (*dims, "value", "numerator", "denominator", "target", "status"):
+        t.add_column(c, justify="right" if c in ("value", "numerator", "denominator") else "left")
+    for r in rows:
+        style = {"on track": "green", "off track": "red"}.get(r["status"] or "", "")
+        t.add_row(*[str(r["group"][d]) for d in dims], _fmt(r["value"], r["unit"]),
+                  _fmt(r["numerator"], "currency" if r["unit"] == "ratio" else r["unit"]),
+                  _fmt(r["denominator"], "number"), r["target"] or "",
+                  f"[{style}]{r['status']}[/{style}]" if style else (r["status"] or ""))
+    console.print(t)
+
+
+@app.command("bridge")
+def bridge_cmd(period: str = typer.Option(..., "--period"), by: str = typer.Option(None, "--by"),
+               as_json: bool = typer.Option(False, "--json"), config_path: Path = ConfigOpt) -> None:
+    """The ARR bridge: opening + new + reactivation + expansion - contraction - churn = closing."""
+    from tenure.metrics.compute import bridge_rows
+    from tenure.metrics.periods import parse_period
+
+    config, wh = _open(config_path)
+    try:
+        from tenure.metrics.bridge import check_dimensions
+
+        check_dimensions(wh, _by(by))
+        rows = bridge_rows(wh, config, parse_period(period), _by(by))
+    finally:
+        wh.close()
+    if as_json:
+        _emit(rows)
+        return
+    dims = _by(by)
+    cols = ("opening", "new", "reactivation", "expansion", "contraction", "churn", "closing")
+    t = Table(title=f"ARR bridge {period} ({config.reporting_currency})")
+    for c in (*dims, *cols, "accounts"):
+        t.add_column(c, justify="left" if c in dims else "right")
+    for r in rows:
+        t.add_row(*[str(r[d]) for d in dims], *[_fmt(r[c]) for c in cols],
+                  f"{r['opening_accounts']:,} -> {r['closing_accounts']:,}")
+    console.print(t)
+
+
+@app.command("cohorts")
+def cohorts_cmd(by: str = typer.Option("month", "--by", help="cohort grain (month)"),
+                as_json: bool = typer.Option(False, "--json"), config_path: Path = ConfigOpt) -> None:
+    """Logo and revenue retention by first-ARR month cohort, per month since start."""
+    from tenure.errors import InputError
+    from tenure.metrics.cohorts import cohorts
+
+    if by != "month":
+        raise InputError("cohorts are by first-ARR month (--by month)")
+    config, wh = _open(config_path)
+    try:
+        rows = cohorts(wh, config)
+    finally:
+        wh.close()
+    if as_json:
+        _emit(rows)
+        return
+    horizon = [0, 1, 3, 6, 12, 24]
+    t = Table(title="cohorts: logo retention (revenue retention)")
+    t.add_column("cohort")
+    t.add_column("accounts", justify="right")
+    for h in horizon:
+        t.add_column(f"m{h}", justify="right")
+    by_cohort: dict[str, dict] = {}
+    for r in rows:
+        by_cohort.setdefault(r["cohort"], {"accounts": r["accounts"]})[r["months_since"]] = r
+    for cohort, cells in sorted(by_cohort.items()):
+        t.add_row(cohort, str(cells["accounts"]), *[
+            f"{cells[h]['logo_retention']:.0%} ({cells[h]['revenue_retention']:.0%})" if h in cells else ""
+            for h in horizon])
+    console.print(t)
+
+
+@app.command("explain")
+def explain_cmd(metric: str, period: str = typer.Option(..., "--period"),
+                where: list[str] = typer.Option([], "--where", help="DIM=VALUE (repeatable)"),
+                lines: bool = typer.Option(False, "--lines", help="also list the contract lines"),
+                limit: int = typer.Option(25, "--limit", help="accounts to show (JSON shows all)"),
+                as_json: bool = typer.Option(False, "--json"), config_path: Path = ConfigOpt) -> None:
+    """The accounts (and contract lines) behind a number; their contributions sum to it."""
+    from tenure.errors import InputError
+    from tenure.metrics.explain import explain
+
+    cond = {}
+    for w in where:
+        if "=" not in w:
+            raise InputError(f"--where {w!r}: use DIM=VALUE")
+        k, v = w.split("=", 1)
+        cond[k.strip()] = v.strip()
+    config, wh = _open(config_path)
+    try:
+        result = explain(wh, config, metric, period, cond, with_lines=lines)
+    finally:
+        wh.close()
+    if as_json:
+        _emit(result)
+        return
+    t = Table(title=f"{metric} {period} {cond or ''}: {len(result['accounts'])} accounts")
+    for c in ("account_id", "kind", "opening", "closing", "contribution"):
+        t.add_column(c, justify="right" if c in ("opening", "closing", "contribution") else "left")
+    for r in result["accounts"][:limit]:
+        t.add_row(r["account_id"], r["kind"], _fmt(r["opening"]), _fmt(r["closing"]), _fmt(r["contribution"]))
+    console.print(t)
+    console.print(f"numerator (sum of contributions): {_fmt(result['numerator'])}"
+                  + (f"; denominator: {_fmt(result['denominator'])}" if result["denominator"] is not None else ""))
+
+
+@app.command("materialize")
+def materialize_cmd(full: bool = typer.Option(False, "--full", help="recompute every month"),
+                    config_path: Path = ConfigOpt) -> None:
+    """Bring the arr_monthly and arr_movements snapshots up to date (incremental)."""
+    from tenure.metrics.snapshots import materialize
+
+    config, wh = _open(config_path)
+    try:
+        res = materialize(wh, config, full=full)
+    finally:
+        wh.close()
+    console.print(res)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="metrics")
