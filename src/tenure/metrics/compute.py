@@ -27,6 +27,11 @@ def _records(df) -> list[dict[str, Any]]:
     return df.to_dict(orient="records")
 
 
+def _agg(t, keys, **aggs):
+    """Aggregate by keys, or over the whole table when there are none."""
+    return t.group_by(keys).aggregate(**aggs) if keys else t.aggregate(**aggs)
+
+
 def _ratio(num, den) -> Decimal | None:
     if num is None or den is None or Decimal(den) == 0:
         return None
@@ -48,7 +53,7 @@ def _converted(wh: Warehouse, name: str, period: Period, by: Sequence[str], repo
     j = j.mutate(value=(j.amount.cast(MONEY) * rate).round(2).cast(MONEY))
     keys = [d for d in by if d == "segment"]
     return {tuple(r[k] for k in keys): r["value"]
-            for r in _records(wh.execute(j.group_by(keys).aggregate(value=j.value.sum().cast(MONEY))))}
+            for r in _records(wh.execute(_agg(j, keys, value=j.value.sum().cast(MONEY))))}
 
 
 def economics_rows(wh: Warehouse, config: Config, period: Period, by: Sequence[str] = ()) -> list[dict[str, Any]]:
@@ -67,12 +72,12 @@ def economics_rows(wh: Warehouse, config: Config, period: Period, by: Sequence[s
         me = me.left_join(acc, "account_id").drop("account_id_right")
         me = me.mutate(**{k: me[k].fill_null("(none)") for k in keys})
     rev = {tuple(r[k] for k in keys): r["arr"] for r in _records(wh.execute(
-        me.group_by(keys).aggregate(arr=me.arr.sum().cast(MONEY))))}
+        _agg(me, keys, arr=me.arr.sum().cast(MONEY))))}
     out = []
     for r in rows:
         g = tuple(r[k] for k in keys)
         revenue = (Decimal(rev[g]) / 12).quantize(Decimal("0.01")) if rev.get(g) is not None else None
-        sp, co = spend.get(g), cost.get(g, Decimal(0))
+        sp, co = spend.get(g), cost.get(g) or Decimal(0)
         arpa = _ratio(r["closing"], r["closing_accounts"])
         gm = _ratio(revenue - Decimal(co), revenue) if revenue else None
         annual_churn = (_ratio(r["churned_accounts"], r["opening_accounts"]) or Decimal(0)) * 12 / period.months \
@@ -106,7 +111,7 @@ def ttv_rows(wh: Warehouse, config: Config, period: Period, by: Sequence[str] = 
     j = j.mutate(days=ibis.ifelse(j.completed_at.notnull(), j.completed_at.delta(created, unit="day"), ibis.null("int64")))
     if keys:
         j = j.mutate(segment=j.segment.fill_null("(none)"))
-    agg = j.group_by(keys).aggregate(
+    agg = _agg(j, keys,
         accounts=j.account_id.count(), reached=j.days.count(), median_days=j.days.median(),
         p25_days=j.days.quantile(0.25), p75_days=j.days.quantile(0.75))
     return [{"period": period.label, **r} for r in _records(wh.execute(agg))]
