@@ -28,12 +28,15 @@ def test_killed_load_leaves_nothing_partial_and_rerun_completes(tmp_path):
     wh.close()
     n = 3_000_000
     rng = np.random.default_rng(1)
-    events = tmp_path / "events.parquet"
-    pq.write_table(pa.table({
+    events = tmp_path / "events"
+    events.mkdir()
+    table = pa.table({
         "account_id": rng.choice(["A1", "A2"], n), "user_id": pa.array(rng.integers(0, 50, n)).cast(pa.string()),
         "ts": pa.array((np.datetime64("2024-01-01T00:00:00") + rng.integers(0, 86400 * 300, n)
                         .astype("timedelta64[s]")).astype("datetime64[us]")),
-        "feature": rng.choice(["a", "b", "c"], n), "quantity": np.ones(n)}), events, row_group_size=200_000)
+        "feature": rng.choice(["a", "b", "c"], n), "quantity": np.ones(n)})
+    for i in range(10):  # a folder of part files: the loader reports progress per part
+        pq.write_table(table.slice(i * n // 10, n // 10), events / f"part-{i:02d}.parquet")
     script = textwrap.dedent(f"""
         from tenure.config import config_from_dict
         from tenure.ingest.pipeline import ingest_file
@@ -62,6 +65,6 @@ def test_killed_load_leaves_nothing_partial_and_rerun_completes(tmp_path):
     res = ingest_file(wh, config, "usage_events", events)
     assert res.status == "loaded"
     distinct = wh.raw_sql("SELECT COUNT(*) FROM (SELECT DISTINCT account_id, user_id, ts, feature FROM "
-                          f"read_parquet('{events}'))")[0][0]
+                          f"read_parquet('{events}/*.parquet'))")[0][0]
     assert wh.count("usage_events") == distinct == res.inserted
     wh.close()

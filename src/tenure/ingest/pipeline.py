@@ -424,6 +424,13 @@ def ingest_file(
     table = get_entity(entity)
     src = readers.detect(path)
     header = readers.column_names(src)
+    if table.name == "usage_events":
+        from tenure.ingest.usage import fast_path_ok, ingest_usage_parquet
+
+        if fast_path_ok(wh, src, None):
+            result = IngestResult(run_id=new_run_id(), entity=table.name, file=src.label, source=source,
+                                  strict=strict, started_at=_now().isoformat(timespec="seconds"))
+            return ingest_usage_parquet(wh, config, table, src, result=result, progress=progress, finish=_finish)
     return _ingest(
         wh, config, table, readers.iter_batches(src, config.ingest.chunk_rows),
         file_label=src.label, source=source, strict=strict, progress=progress,

@@ -72,12 +72,18 @@ _spark_lock = threading.Lock()
 def spark_session(master: str = "local[2]"):
     """One shared local Spark session per process (startup takes ~10 s, so it is reused)."""
     with _spark_lock:
+        import os
+        import tempfile
+
         from pyspark.sql import SparkSession
 
+        # managed tables live in TENURE_SPARK_WAREHOUSE, or a fresh folder for this process
+        location = os.environ.get("TENURE_SPARK_WAREHOUSE") or tempfile.mkdtemp(prefix="tenure-spark-")
         return (
             SparkSession.builder.master(master)
             .appName("tenure")
             .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.warehouse.dir", location)
             .config("spark.sql.shuffle.partitions", "4")
             .config("spark.ui.enabled", "false")
             .config("spark.sql.ansi.enabled", "false")
