@@ -49,3 +49,20 @@ def test_parquet_folder_of_parts(loaded_accounts, config, tmp_path):
                                  "feature": ["login", "report"], "quantity": [1.0, 1.0]}), folder / f"part-{i}.parquet")
     res = ingest_file(loaded_accounts, config, "usage_events", folder)
     assert res.inserted == 6 and loaded_accounts.count("usage_daily") == 6
+
+
+def test_parquet_fast_path_strict_and_rejections(loaded_accounts, config, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "ev.parquet"
+    pq.write_table(pa.table({"account_id": ["A1", "A1", "ZZ", "A2"], "user_id": ["u1", "u1", "u2", None],
+                             "ts": pa.array(["2024-01-01 10:00:00"] * 4).cast(pa.timestamp("us")),
+                             "feature": ["login"] * 4, "quantity": [1.0, 1.0, 1.0, -1.0]}), path)
+    strict = ingest_file(loaded_accounts, config, "usage_events", path, strict=True)
+    assert strict.status == "rejected" and loaded_accounts.count("usage_events") == 0
+    assert loaded_accounts.count("quarantine") == 3  # one row per problem: two rows, three problems
+    res = ingest_file(loaded_accounts, config, "usage_events", path)
+    assert (res.inserted, res.unchanged, res.rejected) == (1, 1, 2)
+    assert res.rejected_by_reason == {"range": 1, "required": 1, "unknown_account": 1}
+    assert loaded_accounts.count("usage_daily") == 1

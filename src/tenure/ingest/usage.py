@@ -104,14 +104,25 @@ def ingest_usage(wh: Warehouse, config: Config, table: Table, batches: Iterable,
                 raise _StrictRollback()
             refresh_rollups(wh, stage, touched)
     except _StrictRollback:
-        # nothing loaded; the rejected rows are still quarantined (outside the rolled-back batch)
-        result.inserted = result.unchanged = 0
-        result.status = "rejected"
-        with wh.transaction():
-            for qrows in rejected_rows:
-                insert_quarantine(wh, qrows)
+        _strict_rolled_back(wh, result, rejected_rows)
+    return _conclude(result, reasons, rejected_rows, finish, config, stage)
+
+
+def _strict_rolled_back(wh: Warehouse, result, rejected_rows: list[pa.Table]) -> None:
+    """--strict with rejections: nothing loaded; the rejected rows are still quarantined
+    (written again, outside the rolled-back batch)."""
+    from tenure.ingest.pipeline import insert_quarantine
+
+    result.inserted = result.unchanged = 0
+    result.status = "rejected"
+    with wh.transaction():
+        for qrows in rejected_rows:
+            insert_quarantine(wh, qrows)
+
+
+def _conclude(result, reasons: dict[str, int], rejected_rows: list[pa.Table], finish, config, stage):
+    """Fill in the run summary, write the report and quarantine file, drop staging tables."""
     result.rejected_by_reason = dict(sorted(reasons.items()))
-    result.duplicates_in_file = 0
     if result.status != "rejected":
         result.loaded = result.inserted + result.unchanged
         result.status = "partial" if result.rejected else "loaded"
@@ -143,7 +154,7 @@ def ingest_usage_parquet(wh: Warehouse, config: Config, table: Table, source, *,
     """The fast path: each Parquet file is validated and de-duplicated by SQL over read_parquet.
     Rows failing any rule (rare) go through the general path to get their reasons."""
     from tenure.ingest import readers
-    from tenure.ingest.pipeline import _now, _Stage, insert_quarantine
+    from tenure.ingest.pipeline import _now, _Stage
 
     wh.ensure_schema()
     stage = _Stage(wh)
@@ -160,6 +171,18 @@ def ingest_usage_parquet(wh: Warehouse, config: Config, table: Table, source, *,
              + " AND account_id IN (SELECT account_id FROM main.accounts)")
     ts = "CAST(ts AS TIMESTAMP)"
     touched = stage.temp_as("touched", "SELECT NULL::VARCHAR AS account_id, NULL::DATE AS day WHERE FALSE")
+    try:
+        _load_parquet_files(wh, table, source, result, progress, stage, touched, rejected_rows, reasons, valid, qty,
+                            ts, keys, match, ingested_at, total)
+    except _StrictRollback:
+        _strict_rolled_back(wh, result, rejected_rows)
+    return _conclude(result, reasons, rejected_rows, finish, config, stage)
+
+
+def _load_parquet_files(wh, table, source, result, progress, stage, touched, rejected_rows, reasons, valid, qty, ts,
+                        keys, match, ingested_at, total) -> None:
+    from tenure.ingest.pipeline import insert_quarantine
+
     with wh.transaction():
         for f in source.files:
             rel = f"read_parquet({lit(str(f))}, file_row_number = true)"
@@ -181,9 +204,9 @@ def ingest_usage_parquet(wh: Warehouse, config: Config, table: Table, source, *,
                 inserted = wh.raw_sql(
                     f"INSERT INTO usage_events SELECT n.account_id, n.user_id, n.ts, n.feature, n.quantity, "
                     f"{lit(result.source)}, TIMESTAMP {lit(ingested_at)} FROM ("
-                    f"SELECT account_id, user_id, {ts} AS ts, feature, {qty} AS quantity FROM {rel} "
-                    f"WHERE COALESCE({valid}, FALSE) "
-                    f"QUALIFY ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY file_row_number) = 1) n "
+                    f"SELECT account_id, user_id, {ts} AS ts, feature, "
+                    f"ARG_MIN({qty}, file_row_number) AS quantity FROM {rel} "
+                    f"WHERE COALESCE({valid}, FALSE) GROUP BY ALL) n "
                     f"WHERE NOT EXISTS (SELECT 1 FROM usage_events e WHERE e.ts BETWEEN TIMESTAMP {lit(str(lo))} "
                     f"AND TIMESTAMP {lit(str(hi))} AND {match})")[0][0]
                 if inserted:
@@ -198,14 +221,6 @@ def ingest_usage_parquet(wh: Warehouse, config: Config, table: Table, source, *,
             raise _StrictRollback()
         if result.inserted:
             refresh_rollups(wh, stage, touched)
-    result.rejected_by_reason = dict(sorted(reasons.items()))
-    result.loaded = result.inserted + result.unchanged
-    result.status = "partial" if result.rejected else "loaded"
-    if result.unchanged:
-        result.warnings.append(f"{result.unchanged} duplicate event(s) skipped (already loaded or repeated)")
-    finish(result, config, pa.concat_tables(rejected_rows) if rejected_rows else None)
-    stage.drop_all()
-    return result
 
 
 def _reasons_for(wh, stage, table, f, bad: pa.Table, result):
