@@ -49,17 +49,17 @@ def arr_at(wh: Warehouse, config: Config, periods: ir.Table, day: str,
     """ARR per (period, *unit) on the day held in column `day` of `periods`
     (e.g. opening_day or last_day). Columns: period, *unit, arr (decimal, reporting currency)."""
     lines = wh.table("contract_lines")
-    fx = fx_ranges(wh)
     d = periods[day]
     active = lines.join(
         periods,
         (lines.start_date <= d) & (lines.end_date.isnull() | (lines.end_date >= d)),
     )
-    priced = active.left_join(
-        fx,
-        (active.currency == fx.fx_currency) & (fx.fx_from <= active[day])
-        & (fx.fx_to.isnull() | (fx.fx_to >= active[day])),
-    )
+    # the rate of each currency on each period's day: a tiny table, joined by equality
+    fx = fx_ranges(wh)
+    days = periods.select("period", rate_day=periods[day])
+    rates = days.join(fx, (fx.fx_from <= days.rate_day) & (fx.fx_to.isnull() | (fx.fx_to >= days.rate_day)))
+    rates = rates.select(rate_period=rates.period, fx_currency=rates.fx_currency, rate=rates.rate)
+    priced = active.left_join(rates, (active.period == rates.rate_period) & (active.currency == rates.fx_currency))
     reporting = config.reporting_currency
     rate = ibis.ifelse(priced.rate.isnull() & (priced.currency == reporting), ibis.literal(1, RATE), priced.rate)
     value = (priced.arr.cast(MONEY) * rate).round(2).cast(MONEY)

@@ -49,23 +49,26 @@ def movements(wh: Warehouse, config: Config, periods: Sequence[Period], by: Sequ
     m = both.left_join(opening, keys).drop([f"{k}_right" for k in keys])
     m = m.left_join(closing, keys).drop([f"{k}_right" for k in keys])
 
-    # had ARR before the period, and the last day with ARR before it (for the reactivation window)
+    # had ARR before the period (and, for the reactivation window, its last day with ARR before it)
     lines = wh.table("contract_lines").filter(lambda t: t.arr > 0)
-    before = lines.join(ptab, lines.start_date < ptab.first_day)
-    last_arr_day = ibis.least(before.end_date.fill_null(before.opening_day), before.opening_day)
-    prior = before.group_by(["period", *unit]).aggregate(last_before=last_arr_day.max())
-    m = m.left_join(prior, keys).drop([f"{k}_right" for k in keys])
+    window = config.metrics.reactivation_window_days
+    if window is None:  # only "ever had ARR before": one row per unit, compared per period
+        first = lines.group_by(unit).aggregate(first_start=lines.start_date.min())
+        m = m.left_join(first, unit).drop([f"{k}_right" for k in unit])
+    else:
+        before = lines.join(ptab, lines.start_date < ptab.first_day)
+        last_arr_day = ibis.least(before.end_date.fill_null(before.opening_day), before.opening_day)
+        prior = before.group_by(["period", *unit]).aggregate(last_before=last_arr_day.max())
+        m = m.left_join(prior, keys).drop([f"{k}_right" for k in keys])
     m = m.left_join(ptab, "period").drop("period_right")
 
     zero = ibis.literal(0, MONEY)
     o = m.opening.fill_null(zero)
     c = m.closing.fill_null(zero)
-    window = config.metrics.reactivation_window_days
-    had_before = m.last_before.notnull()
     if window is None:
-        returning = had_before
+        returning = m.first_start.notnull() & (m.first_start < m.first_day)
     else:
-        returning = had_before & (m.last_before >= (m.first_day - ibis.interval(days=window)))
+        returning = m.last_before.notnull() & (m.last_before >= (m.first_day - ibis.interval(days=window)))
     is_new = (o == 0) & (c > 0) & ~returning
     is_react = (o == 0) & (c > 0) & returning
     is_churn = (o > 0) & (c == 0)
