@@ -73,6 +73,12 @@ def _compute(wh, config, out: Console) -> dict:
         metrics_step = None
     if metrics_step:
         done["metrics"] = metrics_step(wh, config, out)
+    try:
+        from tenure.health import demo_step as health_step
+    except ImportError:
+        health_step = None
+    if health_step:
+        done["health"] = health_step(wh, config, out)
     return done
 
 
@@ -104,7 +110,8 @@ def demo_command(
     console.print("  tenure ingest contract_lines company/contract_lines.csv   # re-run: nothing changes")
     for stage in summary["compute"].values():
         for hint in stage.get("hints", []):
-            console.print(f"  {hint}")
+            if hint:
+                console.print(f"  {hint}")
 
 
 def register(app: typer.Typer) -> None:

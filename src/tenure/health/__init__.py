@@ -1,1 +1,30 @@
-"""health stage."""
+"""Health: per-account features, configurable scorecards, and their validation on history."""
+
+from __future__ import annotations
+
+
+def demo_step(wh, config, console) -> dict:
+    """For `tenure demo`: the score distribution, the riskiest accounts, and the validation."""
+    from rich.table import Table
+
+    from tenure.health.scorecard import score_accounts
+    from tenure.health.validate import validate
+    from tenure.metrics.periods import to_date
+
+    as_of = to_date(wh.execute(wh.table("contract_lines").start_date.max()))
+    rows = score_accounts(wh, config, as_of)
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["band"] or "none"] = counts.get(r["band"] or "none", 0) + 1
+    report = validate(wh, config, horizon=180, dates=4)
+    t = Table(title=f"health as of {as_of}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+              + f"; score AUC for churn within 180 days: {report['score_auc']}")
+    for c in ("riskiest accounts", "segment", "ARR", "score", "weakest components"):
+        t.add_column(c)
+    for r in rows[:5]:
+        weak = sorted((c for c in r["components"] if not c["missing"]), key=lambda c: c["points"])[:2]
+        t.add_row(r["account_id"], str(r["segment"]), f"{float(r['arr']):,.0f}", f"{r['score']:.1f}",
+                  ", ".join(c["name"] for c in weak))
+    return {"table": t, "validation": report,
+            "hints": ["tenure health score --limit 20", f"tenure health explain {rows[0]['account_id']}" if rows else "",
+                      "tenure health validate --horizon 180"]}

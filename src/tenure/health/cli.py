@@ -1,7 +1,154 @@
-"""Commands of this stage (registered by tenure.cli)."""
+"""`tenure health`: scores with explanations, and the scorecard's validation on history."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+app = typer.Typer(help="Health scorecards: scores that explain themselves, validated on your own history.",
+                  no_args_is_help=True)
+ConfigOpt = typer.Option(None, "--config", help="tenure.yaml (default: nearest, or TENURE_CONFIG)")
 
 
-def register(app: typer.Typer) -> None:
-    """Add this stage's commands to the root `tenure` app."""
+def _open(config_path):
+    from tenure.config import load_config
+    from tenure.warehouse import connect
+
+    config = load_config(config_path)
+    return config, connect(config=config)
+
+
+def _as_of(wh, value: str | None) -> date:
+    from tenure.errors import InputError
+    from tenure.metrics.periods import to_date
+
+    if value:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise InputError(f"--as-of {value!r} is not a date (YYYY-MM-DD)") from None
+    lines = wh.table("contract_lines")
+    return to_date(wh.execute(lines.start_date.max())) or date.today()
+
+
+def _dump(payload) -> None:
+    typer.echo(json.dumps(payload, indent=2, default=lambda v: float(v) if hasattr(v, "is_finite") else str(v)))
+
+
+@app.command("score")
+def score_cmd(as_of: str = typer.Option(None, "--as-of", help="YYYY-MM-DD (default: latest data)"),
+              limit: int = typer.Option(20, "--limit", help="riskiest accounts to list"),
+              as_json: bool = typer.Option(False, "--json"), config_path: Path = ConfigOpt) -> None:
+    """Score every customer account; show the band distribution and the lowest scores."""
+    from tenure.health.scorecard import score_accounts
+
+    config, wh = _open(config_path)
+    try:
+        day = _as_of(wh, as_of)
+        rows = score_accounts(wh, config, day)
+    finally:
+        wh.close()
+    if as_json:
+        _dump({"as_of": str(day), "accounts": rows})
+        return
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["band"] or "none"] = counts.get(r["band"] or "none", 0) + 1
+    console.print(f"health as of {day}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    t = Table(title=f"lowest scores (of {len(rows)})")
+    for c in ("account_id", "segment", "arr", "score", "band", "weakest components"):
+        t.add_column(c, justify="right" if c in ("arr", "score") else "left")
+    for r in rows[:limit]:
+        weak = sorted((c for c in r["components"] if not c["missing"]), key=lambda c: c["points"])[:2]
+        t.add_row(r["account_id"], str(r["segment"]), f"{float(r['arr']):,.0f}", f"{r['score']:.1f}", r["band"],
+                  ", ".join(f"{c['name']} ({c['points']:.0f})" for c in weak))
+    console.print(t)
+
+
+@app.command("explain")
+def explain_cmd(account_id: str, as_of: str = typer.Option(None, "--as-of"),
+                as_json: bool = typer.Option(False, "--json"), config_path: Path = ConfigOpt) -> None:
+    """Why an account has its score: each component's raw value, points, weight and contribution,
+    and what moved over the last 30 days."""
+    from datetime import timedelta
+
+    from tenure.errors import NotFoundError
+    from tenure.health.features import account_features  # noqa: F401 (documented dependency)
+    from tenure.health.scorecard import score_accounts
+
+    config, wh = _open(config_path)
+    try:
+        day = _as_of(wh, as_of)
+        now = [r for r in score_accounts(wh, config, day) if r["account_id"] == account_id]
+        before = [r for r in score_accounts(wh, config, day - timedelta(days=30)) if r["account_id"] == account_id]
+    finally:
+        wh.close()
+    if not now:
+        raise NotFoundError(f"account {account_id!r} has no ARR on {day}, so no health score")
+    cur, prev = now[0], (before[0] if before else None)
+    if as_json:
+        _dump({"as_of": str(day), "current": cur, "30_days_before": prev})
+        return
+    change = f" ({cur['score'] - prev['score']:+.1f} in 30 days)" if prev and prev["score"] is not None else ""
+    console.print(f"{account_id} ({cur['segment']}): score {cur['score']:.1f}, {cur['band']}{change}")
+    t = Table()
+    for c in ("component", "feature", "value", "points", "weight", "contribution", "30 days ago"):
+        t.add_column(c, justify="left" if c in ("component", "feature") else "right")
+    old = {c["name"]: c for c in prev["components"]} if prev else {}
+    for c in cur["components"]:
+        o = old.get(c["name"])
+        t.add_row(c["name"], c["feature"], "missing" if c["value"] is None else f"{c['value']:.2f}",
+                  "-" if c["missing"] else f"{c['points']:.0f}", f"{c['weight']:.0f}", f"{c['contribution']:.1f}",
+                  "-" if not o or o["missing"] else f"{o['points']:.0f}")
+    console.print(t)
+
+
+@app.command("validate")
+def validate_cmd(horizon: int = typer.Option(180, "--horizon", help="days after each as-of date"),
+                 dates: int = typer.Option(6, "--dates", help="as-of dates, 60 days apart"),
+                 as_json: bool = typer.Option(False, "--json"), config_path: Path = ConfigOpt) -> None:
+    """How well the score and each component predicted churn on history, and better weights."""
+    from tenure.health.validate import validate
+
+    config, wh = _open(config_path)
+    try:
+        report = validate(wh, config, horizon, dates)
+    finally:
+        wh.close()
+    if as_json:
+        _dump(report)
+        return
+    render_validation(report)
+
+
+def render_validation(report: dict) -> None:
+    console.print(f"scorecard validation: {report['accounts_scored']:,} account-dates, churn within "
+                  f"{report['horizon_days']} days {report['churn_rate']:.1%}; score AUC [bold]{report['score_auc']}"
+                  f"[/bold]")
+    t = Table(title="by band")
+    for c in ("band", "accounts", "churn rate", "renewal probability"):
+        t.add_column(c, justify="left" if c == "band" else "right")
+    for b in report["bands"]:
+        t.add_row(b["band"], f"{b['accounts']:,}", f"{b['churn_rate']:.1%}", f"{b['renewal_probability']:.1%}")
+    console.print(t)
+    t = Table(title="components")
+    for c in ("component", "AUC", "missing", "weight now", "proposed"):
+        t.add_column(c, justify="left" if c == "component" else "right")
+    proposed = {w["name"]: w["proposed"] for w in report["fitted"]["weights"]}
+    for c in report["components"]:
+        t.add_row(c["name"], "-" if c["auc"] is None else f"{c['auc']:.3f}", f"{c['missing_share']:.0%}",
+                  f"{c['weight']:.0f}", f"{proposed[c['name']]:.1f}")
+    console.print(t)
+    f = report["fitted"]
+    console.print(f"out of time ({', '.join(f['judged_on'])}): current weights AUC {f['default_auc_out_of_time']}, "
+                  f"fitted weights AUC {f['fitted_auc_out_of_time']} (gain {f['gain']:+.3f})")
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="health")

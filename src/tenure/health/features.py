@@ -1,0 +1,148 @@
+"""Per-account features as of any date, computed in the engine (Ibis): the measures health
+scorecards and (later) the churn-risk model are built on. Usage comes from the incremental
+`usage_daily` rollup, never from raw events. Each feature is defined once in FEATURES."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from tenure.config import Config
+from tenure.metrics.arr import arr_on
+from tenure.warehouse import Warehouse
+from tenure.warehouse.expr import ibis, ir
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    description: str
+    unit: str
+
+
+FEATURES: tuple[Feature, ...] = (
+    Feature("arr", "ARR on the as-of day (reporting currency)", "currency"),
+    Feature("active_days_30", "days with any usage in the last 30 days", "days"),
+    Feature("events_30", "usage events in the last 30 days", "events"),
+    Feature("usage_trend", "events in the last 30 days / average 30 days of the 60 before (1 = flat)", "ratio"),
+    Feature("features_used_30", "distinct features used in the last 30 days", "features"),
+    Feature("peak_users_30", "most users active on one day in the last 30 days", "users"),
+    Feature("seat_utilization", "peak daily users in the last 30 days / seats on active lines", "ratio"),
+    Feature("tickets_90", "support tickets opened in the last 90 days", "tickets"),
+    Feature("urgent_tickets_90", "high or urgent tickets opened in the last 90 days", "tickets"),
+    Feature("escalations_90", "escalated tickets opened in the last 90 days", "tickets"),
+    Feature("ticket_csat_90", "average ticket CSAT (1-5) in the last 90 days", "score"),
+    Feature("nps_latest", "latest NPS score (0-10) given by the account", "score"),
+    Feature("exec_sponsor_active", "an executive sponsor contact is active (1/0)", "flag"),
+    Feature("champion_active", "a champion contact is active (1/0)", "flag"),
+    Feature("champion_left_90", "a champion or executive sponsor left in the last 90 days (1/0)", "flag"),
+    Feature("exec_activities_180", "activities with a customer executive in the last 180 days", "activities"),
+    Feature("overdue_invoices", "invoices past due and unpaid on the as-of day", "invoices"),
+    Feature("arr_change_90", "ARR now / ARR 90 days ago (1 = flat)", "ratio"),
+    Feature("days_to_renewal", "days until the next contract line ends", "days"),
+    Feature("onboarding_completion", "share of milestones due by now that are completed", "ratio"),
+)
+
+
+def _bit_count(col: ir.IntegerValue, bits: int) -> ir.IntegerValue:
+    """Set bits of a 64-bit mask as portable arithmetic (no engine-specific popcount)."""
+    total = ibis.literal(0)
+    for i in range(max(1, min(bits, 64))):
+        total = total + ((col >> i) & 1)
+    return total
+
+
+def account_features(wh: Warehouse, config: Config, as_of: date, accounts: Sequence[str] | None = None) -> ir.Table:
+    """One row per account with ARR > 0 on `as_of`: account_id, segment, and every feature."""
+    d = as_of
+    base = arr_on(wh, config, d).filter(lambda t: t.arr > 0)
+    if accounts is not None:
+        base = base.filter(base.account_id.isin(list(accounts)))
+    acc = wh.table("accounts").select("account_id", "segment")
+    out = base.left_join(acc, "account_id").drop("account_id_right")
+
+    def days_ago(n: int) -> date:
+        return d - timedelta(days=n)
+
+    u = wh.table("usage_daily")
+    bits = int(wh.execute(wh.table("usage_features").count())) or 1
+    u30 = u.filter((u.day > days_ago(30)) & (u.day <= d))
+    usage30 = u30.group_by("account_id").aggregate(
+        active_days_30=u30.day.count(), events_30=u30.events.sum(), peak_users_30=u30.active_users.max(),
+        mask_30=u30.feature_mask.bit_or())
+    u60 = u.filter((u.day > days_ago(90)) & (u.day <= days_ago(30)))
+    prior = u60.group_by("account_id").aggregate(events_prior_60=u60.events.sum())
+
+    lines = wh.table("contract_lines")
+    live = lines.filter((lines.start_date <= d) & (lines.end_date.isnull() | (lines.end_date >= d)))
+    seats = live.group_by("account_id").aggregate(seats=live.quantity.sum(),
+                                                  next_end=live.end_date.min())
+
+    t = wh.table("tickets")
+    t90 = t.filter((t.opened_at > days_ago(90)) & (t.opened_at < d + timedelta(days=1)))
+    tickets = t90.group_by("account_id").aggregate(
+        tickets_90=t90.ticket_id.count(),
+        urgent_tickets_90=ibis.ifelse(t90.priority.isin(["high", "urgent"]), 1, 0).sum(),
+        escalations_90=ibis.ifelse(t90.escalated, 1, 0).sum(),
+        ticket_csat_90=t90.csat.mean())
+
+    s = wh.table("survey_responses")
+    nps = s.filter((s.kind == "nps") & (s.responded_at < d + timedelta(days=1)))
+    ranked = nps.mutate(rk=ibis.row_number().over(group_by=nps.account_id, order_by=ibis.desc(nps.responded_at)))
+    latest_nps = ranked.filter(ranked.rk == 0).select("account_id", nps_latest=ranked.score)
+
+    c = wh.table("contacts")
+    now_active = (c.active_from.isnull() | (c.active_from <= d)) & (c.active_to.isnull() | (c.active_to >= d))
+    key_role = c.role.isin(["exec_sponsor", "champion"])
+    left = key_role & c.active_to.notnull() & (c.active_to > days_ago(90)) & (c.active_to < d)
+    contacts = c.group_by("account_id").aggregate(
+        exec_sponsor_active=ibis.ifelse((c.role == "exec_sponsor") & now_active, 1, 0).max(),
+        champion_active=ibis.ifelse((c.role == "champion") & now_active, 1, 0).max(),
+        champion_left_90=ibis.ifelse(left, 1, 0).max())
+
+    a = wh.table("activities")
+    a180 = a.filter((a.at > days_ago(180)) & (a.at < d + timedelta(days=1)) & a.with_exec)
+    acts = a180.group_by("account_id").aggregate(exec_activities_180=a180.activity_id.count())
+
+    inv = wh.table("invoices")
+    overdue = inv.filter((inv.issued_at <= d) & (inv.due_at < d) & (inv.paid_at.isnull() | (inv.paid_at > d)))
+    invoices = overdue.group_by("account_id").aggregate(overdue_invoices=overdue.invoice_id.count())
+
+    then = arr_on(wh, config, days_ago(90)).rename(arr_90=("arr"))
+
+    ms = wh.table("milestones")
+    due = ms.filter(ms.due_at <= d)
+    onboarding = due.group_by("account_id").aggregate(
+        onboarding_completion=(ibis.ifelse(due.completed_at.notnull() & (due.completed_at <= d), 1.0, 0.0)).mean())
+
+    for part in (usage30, prior, seats, tickets, latest_nps, contacts, acts, invoices, then, onboarding):
+        out = out.left_join(part, "account_id").drop("account_id_right")
+    zero = ibis.literal(0)
+    events_30 = out.events_30.fill_null(0)
+    prior_avg = out.events_prior_60.fill_null(0) / 2.0
+    return out.select(
+        "account_id", "segment", "arr",
+        active_days_30=out.active_days_30.fill_null(zero),
+        events_30=events_30,
+        usage_trend=ibis.ifelse(prior_avg > 0, events_30 / prior_avg, ibis.null("float64")),
+        features_used_30=_bit_count(out.mask_30.fill_null(0), bits),
+        peak_users_30=out.peak_users_30.fill_null(0),
+        seat_utilization=ibis.ifelse(out.seats > 0, out.peak_users_30.fill_null(0) / out.seats.cast("float64"),
+                                     ibis.null("float64")),
+        tickets_90=out.tickets_90.fill_null(0),
+        urgent_tickets_90=out.urgent_tickets_90.fill_null(0),
+        escalations_90=out.escalations_90.fill_null(0),
+        ticket_csat_90=out.ticket_csat_90,
+        nps_latest=out.nps_latest,
+        exec_sponsor_active=out.exec_sponsor_active,
+        champion_active=out.champion_active,
+        champion_left_90=out.champion_left_90.fill_null(0),
+        exec_activities_180=out.exec_activities_180.fill_null(0),
+        overdue_invoices=out.overdue_invoices.fill_null(0),
+        arr_change_90=ibis.ifelse(out.arr_90 > 0, out.arr.cast("float64") / out.arr_90.cast("float64"),
+                                  ibis.null("float64")),
+        days_to_renewal=ibis.ifelse(out.next_end.notnull(), out.next_end.delta(ibis.literal(d), unit="day"),
+                                    ibis.null("int64")),
+        onboarding_completion=out.onboarding_completion,
+    )

@@ -1,0 +1,106 @@
+"""Scorecard validation on the customer's own history: how well the score and each component
+separated accounts that churned within the horizon from those that did not, churn and renewal
+rates per band, and data-fitted weights judged out of time.
+
+An account churns within the horizon when it has ARR on the as-of day and none `horizon` days
+later (the metrics layer's ARR, so churn means what it means everywhere in tenure). As-of dates
+step back from the latest date whose horizon is fully observed. Fitted weights are learned on
+the earlier half of the as-of dates and judged on the later half only."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+from scipy.stats import rankdata
+
+from tenure.config import Config
+from tenure.health.scorecard import Scorecard, band_of, load_scorecard, score_table
+from tenure.metrics.arr import arr_on
+from tenure.metrics.periods import to_date
+from tenure.warehouse import Warehouse
+
+
+def auc(labels: np.ndarray, risk: np.ndarray) -> float | None:
+    """Area under the ROC curve of `risk` for `labels` (1 = churned), via ranks (Mann-Whitney)."""
+    labels = np.asarray(labels, dtype=bool)
+    n1, n0 = labels.sum(), (~labels).sum()
+    if n1 == 0 or n0 == 0:
+        return None
+    ranks = rankdata(risk)
+    return float((ranks[labels].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def labelled_scores(wh: Warehouse, config: Config, as_of: date, horizon: int, card: Scorecard) -> pd.DataFrame:
+    scores = wh.execute(score_table(wh, config, as_of, card))
+    later = wh.execute(arr_on(wh, config, as_of + timedelta(days=horizon)).filter(lambda t: t.arr > 0))
+    scores["churned"] = ~scores.account_id.isin(later.account_id)
+    scores["as_of"] = as_of
+    return scores
+
+
+def _fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3) -> np.ndarray:
+    """Logistic regression by maximum likelihood (SciPy), returning coefficients (intercept last)."""
+    xb = np.column_stack([x, np.ones(len(x))])
+
+    def loss(w):
+        z = xb @ w
+        return float(np.sum(np.logaddexp(0, z) - y * z) + l2 * np.sum(w[:-1] ** 2))
+
+    def grad(w):
+        p = 1 / (1 + np.exp(-(xb @ w)))
+        g = xb.T @ (p - y)
+        g[:-1] += 2 * l2 * w[:-1]
+        return g
+
+    return optimize.minimize(loss, np.zeros(xb.shape[1]), jac=grad, method="L-BFGS-B").x
+
+
+def validate(wh: Warehouse, config: Config, horizon: int = 180, dates: int = 6, step_days: int = 60) -> dict:
+    card = load_scorecard(config)
+    lines = wh.table("contract_lines")
+    last_day = to_date(wh.execute(lines.start_date.max()))
+    newest = last_day - timedelta(days=horizon)
+    as_ofs = sorted(newest - timedelta(days=step_days * k) for k in range(dates))
+    frames = [labelled_scores(wh, config, d, horizon, card) for d in as_ofs]
+    df = pd.concat(frames, ignore_index=True)
+    comps = card.components
+    points = np.column_stack([df[f"c{i}_points"].astype(float).fillna(50.0).to_numpy() for i in range(len(comps))])
+    y = df.churned.to_numpy().astype(float)
+    report: dict = {"horizon_days": horizon, "as_of_dates": [str(d) for d in as_ofs], "accounts_scored": len(df),
+                    "churned": int(y.sum()), "churn_rate": round(float(y.mean()), 4)}
+    report["score_auc"] = _round(auc(y, -df.score.fillna(50).to_numpy()))
+    report["components"] = [
+        {"name": c.name, "feature": c.feature, "weight": c.weight,
+         "auc": _round(auc(y[df[f"c{i}_points"].notna()], -df[f"c{i}_points"].dropna().to_numpy())),
+         "missing_share": round(float(df[f"c{i}_points"].isna().mean()), 4)}
+        for i, c in enumerate(comps)]
+    df["band"] = [band_of(s if s == s else None, card.bands) for s in df.score]
+    bands = df.groupby("band").agg(accounts=("churned", "size"), churned=("churned", "sum"))
+    report["bands"] = [{"band": b, "accounts": int(r.accounts), "churn_rate": round(r.churned / r.accounts, 4),
+                        "renewal_probability": round(1 - r.churned / r.accounts, 4)}
+                       for b, r in bands.reindex(["green", "yellow", "red"]).dropna().iterrows()]
+    # fitted weights: learn on the earlier as-of dates, judge on the later ones (out of time)
+    split = as_ofs[len(as_ofs) // 2]
+    train = (df.as_of < split).to_numpy()
+    test = ~train
+    w = _fit_logistic(points[train] / 100.0, y[train])
+    fitted_risk = points[test] / 100.0 @ w[:-1]
+    default_auc_test = auc(y[test], -df.score.fillna(50).to_numpy()[test])
+    fitted_auc_test = auc(y[test], fitted_risk)
+    health_weights = np.clip(-w[:-1], 0, None)
+    total = health_weights.sum() or 1.0
+    report["fitted"] = {
+        "trained_on": [str(d) for d in as_ofs if d < split], "judged_on": [str(d) for d in as_ofs if d >= split],
+        "default_auc_out_of_time": _round(default_auc_test), "fitted_auc_out_of_time": _round(fitted_auc_test),
+        "gain": _round(fitted_auc_test - default_auc_test) if None not in (fitted_auc_test, default_auc_test) else None,
+        "weights": [{"name": c.name, "current": c.weight, "proposed": round(100 * hw / total, 1)}
+                    for c, hw in zip(comps, health_weights)],
+    }
+    return report
+
+
+def _round(v):
+    return None if v is None else round(float(v), 4)
