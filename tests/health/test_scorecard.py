@@ -93,3 +93,20 @@ def test_percentile_within_segment(company):
     cfg = config.model_copy(update={"health": {"scorecard": card}})
     rows = {r["account_id"]: r["score"] for r in score_accounts(wh, cfg, AS_OF)}
     assert rows == {"A": 100.0, "B": 0.0}
+
+
+def test_history_snapshots_are_incremental_and_match_scores(company):
+    from datetime import timedelta
+
+    from tenure.health.history import backfill, trend
+
+    wh, config = company
+    first = backfill(wh, config, AS_OF - timedelta(days=2), AS_OF)
+    again = backfill(wh, config, AS_OF - timedelta(days=3), AS_OF)
+    assert (first["computed"], again["computed"], again["skipped"]) == (3, 1, 3)
+    assert wh.count("health_scores") == 8
+    live = {r["account_id"]: r["score"] for r in score_accounts(wh, config, AS_OF)}
+    assert trend(wh, "A")[-1]["score"] == pytest.approx(live["A"])
+    comps = wh.execute(wh.table("health_components").filter(lambda t: t.as_of == AS_OF))
+    sums = comps.groupby("account_id").contribution.sum()
+    assert sums["A"] == pytest.approx(live["A"], abs=0.1)

@@ -127,6 +127,56 @@ def validate_cmd(horizon: int = typer.Option(180, "--horizon", help="days after 
     render_validation(report)
 
 
+@app.command("history")
+def history_cmd(start: str = typer.Option(..., "--from", help="first day YYYY-MM-DD"),
+                end: str = typer.Option(..., "--to", help="last day YYYY-MM-DD"),
+                every: int = typer.Option(1, "--every", help="days between snapshots"),
+                force: bool = typer.Option(False, "--force", help="recompute days already snapshotted"),
+                config_path: Path = ConfigOpt) -> None:
+    """Snapshot scores for a range of days (rebuilt from facts; incremental)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from tenure.health.history import backfill
+
+    config, wh = _open(config_path)
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=True) as bar:
+            task = bar.add_task("scoring", total=None)
+            res = backfill(wh, config, _as_of(wh, start), _as_of(wh, end), every, force,
+                           progress=lambda adv, total, desc: bar.update(task, advance=adv, total=total,
+                                                                        description=desc))
+    finally:
+        wh.close()
+    console.print(f"{res['computed']} day(s) scored, {res['skipped']} already there")
+
+
+@app.command("trend")
+def trend_cmd(account_id: str, as_json: bool = typer.Option(False, "--json"), config_path: Path = ConfigOpt) -> None:
+    """An account's score over the snapshotted days (see `tenure health history`)."""
+    from tenure.errors import NotFoundError
+    from tenure.health.history import trend
+
+    config, wh = _open(config_path)
+    try:
+        rows = trend(wh, account_id)
+    finally:
+        wh.close()
+    if not rows:
+        raise NotFoundError(f"no snapshots for {account_id!r}; run `tenure health history --from ... --to ...`")
+    if as_json:
+        _dump(rows)
+        return
+    t = Table(title=f"{account_id} health")
+    for c in ("as of", "score", "band", ""):
+        t.add_column(c)
+    for r in rows:
+        s = r["score"]
+        t.add_row(str(r["as_of"])[:10], "-" if s != s or s is None else f"{s:.1f}", str(r["band"] or ""),
+                  "" if s != s or s is None else "#" * int(s // 5))
+    console.print(t)
+
+
 def render_validation(report: dict) -> None:
     console.print(f"scorecard validation: {report['accounts_scored']:,} account-dates, churn within "
                   f"{report['horizon_days']} days {report['churn_rate']:.1%}; score AUC [bold]{report['score_auc']}"

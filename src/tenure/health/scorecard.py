@@ -125,7 +125,7 @@ def _points(t: ir.Table, c: Component) -> ir.FloatingValue:
         pts = ibis.literal(0.0)
         for bound, points in reversed(c.thresholds):  # the first bound not exceeded wins
             pts = ibis.ifelse(v <= bound, float(points), pts)
-    return ibis.ifelse(v.isnull(), ibis.null("float64"), pts)
+    return ibis.ifelse(v.isnull(), ibis.null("float64"), pts).cast("float64")
 
 
 def _components_for(card: Scorecard) -> list[tuple[str | None, list[Component]]]:
@@ -155,9 +155,9 @@ def score_table(wh: Warehouse, config: Config, as_of: date, card: Scorecard | No
             weight_sum = weight_sum + w
             cols[f"c{i}_value"] = t[c.feature].cast("float64")
             cols[f"c{i}_points"] = p
-            cols[f"c{i}_weight"] = w
+            cols[f"c{i}_weight"] = w.cast("float64")
         score = ibis.ifelse(weight_sum > 0, weighted / weight_sum, ibis.null("float64"))
-        parts.append(t.select("account_id", "segment", "arr", score=score.round(1), weight_sum=weight_sum, **cols))
+        parts.append(t.select("account_id", "segment", "arr", score=score.round(1).cast("float64"), weight_sum=weight_sum.cast("float64"), **cols))
     out = parts[0]
     for p in parts[1:]:
         out = out.union(p)

@@ -176,7 +176,16 @@ class Warehouse:
         return self.con.execute(expr, **kwargs)
 
     def to_pyarrow(self, expr: ir.Expr) -> pa.Table:
-        return self.con.to_pyarrow(expr)
+        import pyarrow as pa
+
+        try:
+            return self.con.to_pyarrow(expr)
+        except pa.ArrowInvalid:
+            # PostgreSQL types a bare float literal as numeric, which Ibis' Arrow path rejects for
+            # a double column; the pandas path converts it.
+            if self.backend != "postgres":
+                raise
+            return pa.Table.from_pandas(self.con.execute(expr), preserve_index=False)
 
     def count(self, name: str) -> int:
         return int(self.execute(self.table(name).count()))
