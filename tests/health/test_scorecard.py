@@ -110,3 +110,15 @@ def test_history_snapshots_are_incremental_and_match_scores(company):
     comps = wh.execute(wh.table("health_components").filter(lambda t: t.as_of == AS_OF))
     sums = comps.groupby("account_id").contribution.sum()
     assert sums["A"] == pytest.approx(live["A"], abs=0.1)
+
+
+def test_signals_are_dated_and_idempotent(company):
+    from tenure.health.signals import record_signals
+
+    wh, config = company
+    first = record_signals(wh, config, AS_OF)
+    rows = wh.execute(wh.table("health_signals").order_by(["account_id", "signal"]))
+    got = {(r.account_id, r.signal, str(r.at)[:10]) for r in rows.itertuples()}
+    assert got == {("B", "overdue_invoice", "2026-06-01"), ("B", "sponsor_left", "2026-06-01")}
+    again = record_signals(wh, config, AS_OF)
+    assert first["new"] == 2 and (again["new"], again["unchanged"]) == (0, 2)

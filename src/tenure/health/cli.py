@@ -177,6 +177,33 @@ def trend_cmd(account_id: str, as_json: bool = typer.Option(False, "--json"), co
     console.print(t)
 
 
+@app.command("signals")
+def signals_cmd(as_of: str = typer.Option(None, "--as-of"), as_json: bool = typer.Option(False, "--json"),
+                limit: int = typer.Option(30, "--limit"), config_path: Path = ConfigOpt) -> None:
+    """Detect and record early-warning signals (usage decline, sponsor left, support spike,
+    overdue invoice, detractor, renewal without an open opportunity)."""
+    from tenure.health.signals import record_signals
+
+    config, wh = _open(config_path)
+    try:
+        day = _as_of(wh, as_of)
+        res = record_signals(wh, config, day)
+        hs = wh.table("health_signals")
+        rows = wh.execute(hs.filter(hs.at <= day).order_by([hs.at.desc(), "account_id"]).limit(limit))
+    finally:
+        wh.close()
+    if as_json:
+        _dump({"as_of": str(day), **res, "latest": rows.to_dict(orient="records")})
+        return
+    console.print(f"{res['signals']} signal(s) as of {day} ({res['new']} new)")
+    t = Table(title="latest signals")
+    for c in ("at", "account_id", "signal", "severity", "detail"):
+        t.add_column(c)
+    for r in rows.itertuples():
+        t.add_row(str(r.at)[:10], r.account_id, r.signal, r.severity, r.detail)
+    console.print(t)
+
+
 def render_validation(report: dict) -> None:
     console.print(f"scorecard validation: {report['accounts_scored']:,} account-dates, churn within "
                   f"{report['horizon_days']} days {report['churn_rate']:.1%}; score AUC [bold]{report['score_auc']}"

@@ -96,9 +96,9 @@ DEFAULT_SCORECARD: dict[str, Any] = {
 def load_scorecard(config: Config) -> Scorecard:
     """The scorecard from `health.scorecard` in tenure.yaml, or the default."""
     raw = (config.health or {}).get("scorecard", DEFAULT_SCORECARD)
-    extra = set(config.health or {}) - {"scorecard"}
+    extra = set(config.health or {}) - {"scorecard", "signals"}
     if extra:
-        raise ConfigError(f"health: unknown key(s) {', '.join(sorted(extra))} (expected: scorecard)")
+        raise ConfigError(f"health: unknown key(s) {', '.join(sorted(extra))} (expected: scorecard, signals)")
     try:
         return Scorecard.model_validate(raw)
     except ValidationError as err:

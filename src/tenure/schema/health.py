@@ -37,3 +37,21 @@ HEALTH_COMPONENTS = Table(
 )
 
 HEALTH_TABLES: tuple[Table, ...] = (HEALTH_SCORES, HEALTH_COMPONENTS)
+
+HEALTH_SIGNALS = Table(
+    "health_signals",
+    "Early-warning signals as dated events; playbooks trigger on them.",
+    (
+        C("account_id", "string", "master account id", nullable=False),
+        C("signal", "string", "what happened", nullable=False,
+          enum=("usage_decline", "sponsor_left", "support_spike", "overdue_invoice", "detractor",
+                "renewal_without_opportunity")),
+        C("at", "date", "when it happened (or was detected, for state-based signals)", nullable=False),
+        C("severity", "string", "low, medium or high", nullable=False, enum=("low", "medium", "high")),
+        C("detail", "string", "what in words", nullable=False),
+    ),
+    key=("account_id", "signal", "at"),
+    kind="snapshot",
+)
+
+HEALTH_TABLES = HEALTH_TABLES + (HEALTH_SIGNALS,)
