@@ -40,7 +40,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("exec_activities_180", "activities with a customer executive in the last 180 days", "activities"),
     Feature("overdue_invoices", "invoices past due and unpaid on the as-of day", "invoices"),
     Feature("arr_change_90", "ARR now / ARR 90 days ago (1 = flat)", "ratio"),
-    Feature("days_to_renewal", "days until the next contract line ends", "days"),
+    Feature("days_to_renewal", "days until the next fixed-term contract line ends (auto-renewing lines have none)", "days"),
     Feature("onboarding_completion", "share of milestones due by now that are completed", "ratio"),
 )
 
@@ -76,8 +76,10 @@ def account_features(wh: Warehouse, config: Config, as_of: date, accounts: Seque
 
     lines = wh.table("contract_lines")
     live = lines.filter((lines.start_date <= d) & (lines.end_date.isnull() | (lines.end_date >= d)))
-    seats = live.group_by("account_id").aggregate(seats=live.quantity.sum(),
-                                                  next_end=live.end_date.min())
+    # a renewal date is a fixed term's end; an auto-renewing line's end date is only written when it is
+    # cancelled, so using it would reveal the future in a backtest
+    fixed_end = ibis.ifelse(live.auto_renew.fill_null(False), ibis.null("date"), live.end_date)
+    seats = live.group_by("account_id").aggregate(seats=live.quantity.sum(), next_end=fixed_end.min())
 
     t = wh.table("tickets")
     t90 = t.filter((t.opened_at > days_ago(90)) & (t.opened_at < d + timedelta(days=1)))

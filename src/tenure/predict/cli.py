@@ -84,5 +84,152 @@ def fit(
         console.print(t)
 
 
+
+
+risk_app = typer.Typer(help="Churn-risk model: calibrated probabilities, drivers, honest time-based backtests.",
+                       no_args_is_help=True)
+ConfigOpt = typer.Option(None, "--config", help="tenure.yaml (default: nearest, or TENURE_CONFIG)")
+
+
+def _open(config_path):
+    from tenure.config import load_config
+    from tenure.warehouse import connect
+
+    config = load_config(config_path)
+    return config, connect(config=config)
+
+
+def _latest(wh):
+    from tenure.metrics.periods import to_date
+
+    return to_date(wh.execute(wh.table("contract_lines").start_date.max()))
+
+
+def _model_path(config) -> Path:
+    return config.resolve_path("models") / "risk.pkl"
+
+
+def _dump(payload) -> None:
+    typer.echo(json.dumps(payload, indent=2, default=str))
+
+
+@risk_app.command("backtest")
+def backtest_cmd(cutoff: str = typer.Option(..., "--cutoff", help="train on what was known by this day"),
+                 horizon: int = typer.Option(180, "--horizon", help="days after the cutoff"),
+                 seed: int = typer.Option(0, "--seed"), as_json: bool = typer.Option(False, "--json"),
+                 config_path: Path = ConfigOpt) -> None:
+    """Train only on outcomes known before the cutoff; judge on what happened after it."""
+    from datetime import date
+
+    from tenure.predict.risk import backtest
+
+    config, wh = _open(config_path)
+    try:
+        report = backtest(wh, config, date.fromisoformat(cutoff), horizon, seed)
+    finally:
+        wh.close()
+    if as_json:
+        _dump(report)
+        return
+    t = Table(title=f"risk backtest: cutoff {cutoff}, churn within {horizon} days "
+                    f"(trained on {', '.join(report['trained_on'])})")
+    for c in ("model", "accounts", "churned", "AUC", "PR-AUC", "Brier", "top-decile lift"):
+        t.add_column(c, justify="left" if c == "model" else "right")
+    for k in ("logistic", "boosted"):
+        r = report[k]
+        t.add_row(k, str(r["accounts"]), str(r["churned"]), f"{r['auc']:.3f}", f"{r['pr_auc']:.3f}",
+                  f"{r['brier']:.4f}", f"{r['top_decile_lift']:.2f}")
+    console.print(t)
+    c = Table(title="calibration (boosted), by decile of predicted risk")
+    for col in ("decile", "accounts", "predicted", "observed"):
+        c.add_column(col, justify="right")
+    for r in report["boosted"]["calibration"]:
+        c.add_row(str(r["decile"]), f"{r['accounts']:.0f}", f"{r['predicted']:.3f}", f"{r['observed']:.3f}")
+    console.print(c)
+
+
+@risk_app.command("train")
+def train_cmd(horizon: int = typer.Option(None, "--horizon"), seed: int = typer.Option(0, "--seed"),
+              config_path: Path = ConfigOpt) -> None:
+    """Train on all history whose outcome is known and save the model (models/risk.pkl)."""
+    import pickle
+
+    from tenure.predict.risk import _settings, fit, training_set
+
+    config, wh = _open(config_path)
+    try:
+        h = horizon or _settings(config)["horizon_days"]
+        train = training_set(wh, config, _latest(wh), h)
+        model = fit(train, h, seed)
+    finally:
+        wh.close()
+    path = _model_path(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(model))
+    console.print(f"trained on {len(train):,} account-dates ({int(train.label.sum())} churned); saved {path}")
+
+
+@risk_app.command("predict")
+def predict_cmd(limit: int = typer.Option(20, "--limit"), as_json: bool = typer.Option(False, "--json"),
+                config_path: Path = ConfigOpt) -> None:
+    """Churn probability for every customer now, with each account's top drivers."""
+    import pickle
+
+    from tenure.errors import NotFoundError
+    from tenure.predict.risk import _attributes, dataset
+
+    config, wh = _open(config_path)
+    path = _model_path(config)
+    if not path.exists():
+        raise NotFoundError(f"no trained model at {path}; run `tenure risk train`")
+    model = pickle.loads(path.read_bytes())
+    try:
+        day = _latest(wh)
+        df = dataset(wh, config, day, None, _attributes(wh))
+    finally:
+        wh.close()
+    df["risk"] = model.predict(df)
+    df["drivers"] = model.drivers(df)
+    df = df.sort_values("risk", ascending=False)
+    rows = df[["account_id", "segment", "arr", "risk", "drivers"]].to_dict(orient="records")
+    if as_json:
+        _dump({"as_of": str(day), "horizon_days": model.horizon, "accounts": rows})
+        return
+    t = Table(title=f"churn risk within {model.horizon} days, as of {day}")
+    for c in ("account_id", "segment", "ARR", "risk", "top drivers"):
+        t.add_column(c, justify="right" if c in ("ARR", "risk") else "left")
+    for r in rows[:limit]:
+        t.add_row(r["account_id"], str(r["segment"]), f"{float(r['arr']):,.0f}", f"{r['risk']:.1%}",
+                  ", ".join(d["feature"] for d in r["drivers"]))
+    console.print(t)
+
+
+@risk_app.command("evaluate")
+def evaluate_cmd(labels: Path = typer.Option(..., "--labels", help="CSV with account_id, churned (0/1)"),
+                 folds: int = typer.Option(5, "--folds"), as_of: str = typer.Option(None, "--as-of"),
+                 seed: int = typer.Option(0, "--seed"), as_json: bool = typer.Option(False, "--json"),
+                 config_path: Path = ConfigOpt) -> None:
+    """Cross-validated figures for accounts whose outcomes you supply."""
+    from datetime import date
+
+    from tenure.predict.risk import evaluate_labels
+
+    df = _read_csv(labels)
+    config, wh = _open(config_path)
+    try:
+        day = date.fromisoformat(as_of) if as_of else _latest(wh)
+        report = evaluate_labels(wh, config, df, day, folds, seed)
+    finally:
+        wh.close()
+    if as_json:
+        _dump(report)
+        return
+    for k in ("logistic", "boosted"):
+        r = report[k]
+        console.print(f"{k}: AUC {r['auc']:.3f}, PR-AUC {r['pr_auc']:.3f}, Brier {r['brier']:.4f}, "
+                      f"top-decile lift {r['top_decile_lift']} ({report['matched_accounts']} accounts, {folds} folds)")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(clv_app, name="clv")
+    app.add_typer(risk_app, name="risk")

@@ -1,0 +1,192 @@
+"""Churn-risk model: the probability that an account churns (or contracts by more than
+`risk.contraction_share`) within a horizon, from the health features plus custom account
+attributes. A logistic baseline and a gradient-boosted model (scikit-learn), both calibrated;
+per-account top drivers from the logistic model.
+
+Honest evaluation: `backtest(cutoff, horizon)` trains only on as-of dates whose outcome was
+known by the cutoff (as_of + horizon <= cutoff) and judges on accounts active at the cutoff,
+by what happened in the horizon after it: AUC, PR-AUC, Brier score, a calibration table and
+the lift of the top decile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tenure.config import Config
+from tenure.errors import InputError
+from tenure.health.features import FEATURES, account_features
+from tenure.metrics.arr import arr_on
+from tenure.metrics.periods import to_date
+from tenure.warehouse import Warehouse
+
+NUMERIC = [f.name for f in FEATURES]
+
+
+def _settings(config: Config) -> dict:
+    s = {"horizon_days": 180, "contraction_share": None, "training_dates": 6, "step_days": 60}
+    s.update(config.risk or {})
+    return s
+
+
+def _attributes(wh: Warehouse) -> pd.DataFrame:
+    """Custom attributes as columns: numeric ones as numbers, the rest as categories."""
+    a = wh.execute(wh.table("account_attributes").select("account_id", "name", "value", "value_number"))
+    if a.empty:
+        return pd.DataFrame(columns=["account_id"])
+    numeric = a.groupby("name").value_number.apply(lambda s: s.notna().all())
+    num = a[a.name.isin(numeric[numeric].index)].pivot(index="account_id", columns="name", values="value_number")
+    cat = a[a.name.isin(numeric[~numeric].index)].pivot(index="account_id", columns="name", values="value")
+    num.columns = [f"attr_{c}" for c in num.columns]
+    cat.columns = [f"attr_{c}" for c in cat.columns]
+    return num.join(cat, how="outer").reset_index()
+
+
+def dataset(wh: Warehouse, config: Config, as_of: date, horizon: int | None = None,
+            attributes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Features on `as_of` (+ attributes) and, when the horizon is given, the label."""
+    s = _settings(config)
+    # a fixed row order: engines return rows in any order, and the fit must be reproducible
+    df = wh.execute(account_features(wh, config, as_of)).sort_values("account_id", ignore_index=True)
+    df["as_of"] = as_of
+    if attributes is not None and not attributes.empty:
+        df = df.merge(attributes, on="account_id", how="left")
+    if horizon is not None:
+        later = wh.execute(arr_on(wh, config, as_of + timedelta(days=horizon)))
+        end = df[["account_id"]].merge(later, on="account_id", how="left").arr.fillna(0).astype(float).to_numpy()
+        start = df.arr.astype(float).to_numpy()
+        share = s["contraction_share"]
+        df["label"] = (end <= 0) | ((end < start * (1 - share)) if share else False)
+    return df
+
+
+@dataclass
+class RiskModel:
+    """A fitted pair of calibrated classifiers and the feature layout they expect."""
+
+    logistic: Any
+    boosted: Any
+    columns: list[str]
+    categorical: list[str]
+    horizon: int
+
+    def _matrix(self, df: pd.DataFrame) -> pd.DataFrame:
+        x = pd.DataFrame(index=df.index)
+        for c in self.columns:
+            x[c] = df[c] if c in df.columns else np.nan
+        for c in self.categorical:
+            x[c] = x[c].astype("string").fillna("(none)")
+        return x
+
+    def predict(self, df: pd.DataFrame, which: str = "boosted") -> np.ndarray:
+        model = self.boosted if which == "boosted" else self.logistic
+        return model.predict_proba(self._matrix(df))[:, 1]
+
+    def drivers(self, df: pd.DataFrame, top: int = 3) -> list[list[dict]]:
+        """Per account, the features pushing its logistic risk up most (coefficient x scaled value)."""
+        pipe = self.logistic.calibrated_classifiers_[0].estimator
+        pre, lr = pipe.named_steps["pre"], pipe.named_steps["lr"]
+        z = pre.transform(self._matrix(df))
+        z = z.toarray() if hasattr(z, "toarray") else z
+        contrib = z * lr.coef_[0]
+        names = pre.get_feature_names_out()
+        order = np.argsort(-contrib, axis=1)[:, :top]
+        return [[{"feature": str(names[j]).split("__", 1)[-1], "effect": round(float(contrib[i, j]), 3)}
+                 for j in order[i] if contrib[i, j] > 0] for i in range(len(df))]
+
+
+def fit(train: pd.DataFrame, horizon: int, seed: int = 0) -> RiskModel:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    y = train.label.astype(int).to_numpy()
+    if y.sum() < 5 or (1 - y).sum() < 5:
+        raise InputError(f"too few churned ({y.sum()}) or retained ({(1 - y).sum()}) accounts to train on")
+    attrs = [c for c in train.columns if c.startswith("attr_")]
+    categorical = ["segment"] + [c for c in attrs if not pd.api.types.is_numeric_dtype(train[c])]
+    numeric = NUMERIC + [c for c in attrs if c not in categorical]
+    model = RiskModel(None, None, numeric + categorical, categorical, horizon)
+    x = model._matrix(train)
+    pre = ColumnTransformer([
+        ("num", Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True)),
+                          ("scale", StandardScaler())]), numeric),
+        ("cat", OneHotEncoder(handle_unknown="ignore", min_frequency=5), categorical)])
+    logistic = Pipeline([("pre", pre), ("lr", LogisticRegression(max_iter=2000, C=0.5))])
+    pre_b = ColumnTransformer([("num", "passthrough", numeric),
+                               ("cat", OneHotEncoder(handle_unknown="ignore", min_frequency=5,
+                                                     sparse_output=False), categorical)])
+    boosted = Pipeline([("pre", pre_b), ("gb", HistGradientBoostingClassifier(
+        max_iter=200, learning_rate=0.05, max_leaf_nodes=15, l2_regularization=1.0, random_state=seed))])
+    model.logistic = CalibratedClassifierCV(logistic, method="sigmoid", cv=3).fit(x, y)
+    model.boosted = CalibratedClassifierCV(boosted, method="isotonic", cv=3).fit(x, y)
+    return model
+
+
+def scores(y: np.ndarray, p: np.ndarray) -> dict:
+    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+    y = np.asarray(y).astype(int)
+    order = np.argsort(-p)
+    top = order[: max(1, len(p) // 10)]
+    deciles = pd.qcut(pd.Series(p).rank(method="first"), 10, labels=False)
+    calib = pd.DataFrame({"decile": deciles, "p": p, "y": y}).groupby("decile").agg(
+        accounts=("y", "size"), predicted=("p", "mean"), observed=("y", "mean")).reset_index()
+    base = y.mean()
+    return {"accounts": int(len(y)), "churned": int(y.sum()), "auc": round(float(roc_auc_score(y, p)), 4),
+            "pr_auc": round(float(average_precision_score(y, p)), 4), "brier": round(float(brier_score_loss(y, p)), 4),
+            "top_decile_lift": round(float(y[top].mean() / base), 2) if base else None,
+            "calibration": [{k: (round(float(v), 4) if k != "decile" else int(v) + 1) for k, v in r.items()}
+                            for r in calib.to_dict(orient="records")]}
+
+
+def training_set(wh: Warehouse, config: Config, cutoff: date, horizon: int) -> pd.DataFrame:
+    s = _settings(config)
+    newest = cutoff - timedelta(days=horizon)  # outcomes known by the cutoff
+    attrs = _attributes(wh)
+    frames = [dataset(wh, config, newest - timedelta(days=s["step_days"] * k), horizon, attrs)
+              for k in range(s["training_dates"])]
+    return pd.concat(frames, ignore_index=True)
+
+
+def backtest(wh: Warehouse, config: Config, cutoff: date, horizon: int, seed: int = 0) -> dict:
+    """Train on what was known before the cutoff; judge on what happened after it."""
+    train = training_set(wh, config, cutoff, horizon)
+    test = dataset(wh, config, cutoff, horizon, _attributes(wh))
+    latest = to_date(wh.execute(wh.table("contract_lines").start_date.max()))
+    if cutoff + timedelta(days=horizon) > latest:
+        raise InputError(f"the outcome of {cutoff} + {horizon} days is not known yet (data ends {latest})")
+    model = fit(train, horizon, seed)
+    y = test.label.astype(int).to_numpy()
+    return {"cutoff": str(cutoff), "horizon_days": horizon, "trained_on": sorted({str(d) for d in train.as_of}),
+            "train_accounts": int(len(train)), "logistic": scores(y, model.predict(test, "logistic")),
+            "boosted": scores(y, model.predict(test, "boosted"))}
+
+
+def evaluate_labels(wh: Warehouse, config: Config, labels: pd.DataFrame, as_of: date, folds: int, seed: int = 0) -> dict:
+    """Cross-validated figures for accounts whose outcomes the user supplies (account_id, churned)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    missing = {"account_id", "churned"} - set(labels.columns)
+    if missing:
+        raise InputError(f"labels file needs columns account_id, churned (missing: {', '.join(sorted(missing))})")
+    df = dataset(wh, config, as_of, None, _attributes(wh)).merge(labels[["account_id", "churned"]], on="account_id")
+    if df.empty:
+        raise InputError("none of the labelled accounts has features on the as-of date")
+    df["label"] = df.churned.astype(int)
+    y = df.label.to_numpy()
+    p = {"logistic": np.zeros(len(df)), "boosted": np.zeros(len(df))}
+    for tr, te in StratifiedKFold(folds, shuffle=True, random_state=seed).split(df, y):
+        m = fit(df.iloc[tr], 0, seed)
+        for k in p:
+            p[k][te] = m.predict(df.iloc[te], k)
+    return {"as_of": str(as_of), "folds": folds, "matched_accounts": int(len(df)),
+            **{k: scores(y, v) for k, v in p.items()}}
