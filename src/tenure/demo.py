@@ -79,6 +79,13 @@ def _compute(wh, config, out: Console) -> dict:
         health_step = None
     if health_step:
         done["health"] = health_step(wh, config, out)
+    from tenure.errors import TenureError
+    from tenure.predict import demo_step as risk_step
+
+    try:
+        done["risk"] = risk_step(wh, config, out)
+    except TenureError as err:  # e.g. too little history for a backtest in a tiny demo
+        done["risk"] = {"skipped": str(err), "hints": [f"(risk model skipped: {err})"]}
     return done
 
 

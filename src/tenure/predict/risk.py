@@ -109,7 +109,7 @@ def fit(train: pd.DataFrame, horizon: int, seed: int = 0) -> RiskModel:
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     y = train.label.astype(int).to_numpy()
-    if y.sum() < 5 or (1 - y).sum() < 5:
+    if y.sum() < 20 or (1 - y).sum() < 20:
         raise InputError(f"too few churned ({y.sum()}) or retained ({(1 - y).sum()}) accounts to train on")
     attrs = [c for c in train.columns if c.startswith("attr_")]
     categorical = ["segment"] + [c for c in attrs if not pd.api.types.is_numeric_dtype(train[c])]
@@ -126,8 +126,11 @@ def fit(train: pd.DataFrame, horizon: int, seed: int = 0) -> RiskModel:
                                                      sparse_output=False), categorical)])
     boosted = Pipeline([("pre", pre_b), ("gb", HistGradientBoostingClassifier(
         max_iter=200, learning_rate=0.05, max_leaf_nodes=15, l2_regularization=1.0, random_state=seed))])
-    model.logistic = CalibratedClassifierCV(logistic, method="sigmoid", cv=3).fit(x, y)
-    model.boosted = CalibratedClassifierCV(boosted, method="isotonic", cv=3).fit(x, y)
+    try:
+        model.logistic = CalibratedClassifierCV(logistic, method="sigmoid", cv=3).fit(x, y)
+        model.boosted = CalibratedClassifierCV(boosted, method="isotonic", cv=3).fit(x, y)
+    except ValueError as err:  # degenerate training data (a feature with no variation, tiny folds)
+        raise InputError(f"cannot fit the risk model on this history: {err}") from None
     return model
 
 
