@@ -10,12 +10,13 @@ def demo_step(wh, config, console) -> dict:
     from rich.table import Table
 
     from tenure.metrics.periods import to_date
-    from tenure.predict.risk import _attributes, backtest, dataset, fit, training_set
+    from tenure.predict.risk import _attributes, backtest, dataset
 
     latest = to_date(wh.execute(wh.table("contract_lines").start_date.max()))
     horizon = 180
-    report = backtest(wh, config, latest - timedelta(days=horizon), horizon)
-    model = fit(training_set(wh, config, latest, horizon), horizon)
+    # the backtest's model (trained on outcomes known 180 days ago) also ranks the accounts now;
+    # `tenure risk train` refits on everything known
+    report, model = backtest(wh, config, latest - timedelta(days=horizon), horizon, return_model=True)
     now = dataset(wh, config, latest, None, _attributes(wh))
     now["risk"] = model.predict(now)
     now["drivers"] = model.drivers(now)

@@ -57,10 +57,11 @@ class Fitter:
             return value if np.isfinite(value) else 1e300
 
         start = np.log(self._initial())
-        best = optimize.minimize(objective, start, method="Nelder-Mead",
-                                 options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000, "maxfev": 40000})
-        polished = optimize.minimize(objective, best.x, method="L-BFGS-B")
-        res = polished if polished.fun <= best.fun else best
+        res = optimize.minimize(objective, start, method="L-BFGS-B", options={"maxiter": 2000, "ftol": 1e-13})
+        if not res.success:  # a derivative-free fallback for awkward likelihood surfaces
+            nm = optimize.minimize(objective, res.x, method="Nelder-Mead",
+                                   options={"xatol": 1e-9, "fatol": 1e-11, "maxiter": 4000})
+            res = nm if nm.fun <= res.fun else res
         params = np.exp(res.x)
         self.params_ = dict(zip(self.param_names, params.tolist()))
         self.log_likelihood_ = -float(res.fun)

@@ -160,7 +160,8 @@ def training_set(wh: Warehouse, config: Config, cutoff: date, horizon: int) -> p
     return pd.concat(frames, ignore_index=True)
 
 
-def backtest(wh: Warehouse, config: Config, cutoff: date, horizon: int, seed: int = 0) -> dict:
+def backtest(wh: Warehouse, config: Config, cutoff: date, horizon: int, seed: int = 0,
+             return_model: bool = False) -> dict | tuple[dict, RiskModel]:
     """Train on what was known before the cutoff; judge on what happened after it."""
     train = training_set(wh, config, cutoff, horizon)
     test = dataset(wh, config, cutoff, horizon, _attributes(wh))
@@ -169,9 +170,10 @@ def backtest(wh: Warehouse, config: Config, cutoff: date, horizon: int, seed: in
         raise InputError(f"the outcome of {cutoff} + {horizon} days is not known yet (data ends {latest})")
     model = fit(train, horizon, seed)
     y = test.label.astype(int).to_numpy()
-    return {"cutoff": str(cutoff), "horizon_days": horizon, "trained_on": sorted({str(d) for d in train.as_of}),
-            "train_accounts": int(len(train)), "logistic": scores(y, model.predict(test, "logistic")),
-            "boosted": scores(y, model.predict(test, "boosted"))}
+    report = {"cutoff": str(cutoff), "horizon_days": horizon, "trained_on": sorted({str(d) for d in train.as_of}),
+              "train_accounts": int(len(train)), "logistic": scores(y, model.predict(test, "logistic")),
+              "boosted": scores(y, model.predict(test, "boosted"))}
+    return (report, model) if return_model else report
 
 
 def evaluate_labels(wh: Warehouse, config: Config, labels: pd.DataFrame, as_of: date, folds: int, seed: int = 0) -> dict:
