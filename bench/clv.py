@@ -19,18 +19,11 @@ def main(argv: list[str] | None = None) -> int:
     from tenure.predict.bgnbd import BetaGeoFitter
     from tenure.predict.gammagamma import GammaGammaFitter
 
-    rng = np.random.default_rng(0)
+    from tenure.predict.bgnbd import simulate
+
     n, T = args.customers, 52.0
-    lam, p = rng.gamma(0.5, 1 / 4.0, n), rng.beta(0.8, 2.5, n)
-    t, last, x, alive = np.zeros(n), np.zeros(n), np.zeros(n, int), np.ones(n, bool)
-    for _ in range(400):
-        t = t + rng.exponential(1 / lam)
-        buy = alive & (t <= T)
-        x += buy
-        last = np.where(buy, t, last)
-        alive = buy & (rng.random(n) > p)
-        if not alive.any():
-            break
+    x, last, _ = simulate(n, 0.5, 4.0, 0.8, 2.5, T, seed=0)
+    rng = np.random.default_rng(1)
     nu = rng.gamma(4.0, 1 / 15.0, n)
     m = np.where(x > 0, rng.gamma(6.0 * np.maximum(x, 1), 1 / nu) / np.maximum(x, 1), 0.0)
     bg_s, bg = timed(lambda: BetaGeoFitter().fit(x, last, np.full(n, T)))

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from tenure.cli import app
 from tenure.predict.base import ModelInputError
-from tenure.predict.bgnbd import BetaGeoFitter
+from tenure.predict.bgnbd import BetaGeoFitter, simulate
 from tenure.predict.gammagamma import GammaGammaFitter
 from tenure.predict.rfm import rfm_summary
 from tenure.predict.sbg import SBGFitter
@@ -51,28 +51,9 @@ def test_sbg_retention_and_lifetime_value():
         SBGFitter().fit([100, 120, 90])
 
 
-def _simulate_bgnbd(n, r, alpha, a, b, T, seed=0):
-    rng = np.random.default_rng(seed)
-    lam = rng.gamma(r, 1 / alpha, n)
-    p = rng.beta(a, b, n)
-    t = np.zeros(n)
-    last = np.zeros(n)
-    x = np.zeros(n, dtype=int)
-    alive = np.ones(n, bool)
-    for _ in range(400):  # purchase by purchase, vectorized over customers
-        t = t + rng.exponential(1 / lam)
-        buy = alive & (t <= T)
-        x += buy
-        last = np.where(buy, t, last)
-        alive = buy & (rng.random(n) > p)
-        if not alive.any():
-            break
-    return x, last, np.full(n, float(T))
-
-
 def test_bgnbd_recovers_parameters_and_probability_alive():
     true = {"r": 0.5, "alpha": 4.0, "a": 0.8, "b": 2.5}
-    x, t_x, T = _simulate_bgnbd(20000, **true, T=52)
+    x, t_x, T = simulate(20000, **true, T=52)
     fit = BetaGeoFitter().fit(x, t_x, T)
     for k, v in true.items():
         assert fit.params_[k] == pytest.approx(v, rel=0.2), (k, fit.params_)

@@ -17,11 +17,9 @@ ConfigOpt = typer.Option(None, "--config", help="tenure.yaml (default: nearest, 
 
 
 def _open(config_path):
-    from tenure.config import load_config
-    from tenure.warehouse import connect
+    from tenure.warehouse import open_project
 
-    config = load_config(config_path)
-    return config, connect(config=config)
+    return open_project(config_path)
 
 
 def _as_of(wh, value: str | None) -> date:

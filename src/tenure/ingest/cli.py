@@ -15,12 +15,10 @@ console = Console()
 accounts_app = typer.Typer(help="Master accounts and how source records map to them.", no_args_is_help=True)
 
 
-def _open(config_path: Path | None):
-    from tenure.config import load_config
-    from tenure.warehouse import connect
+def _open(config_path):
+    from tenure.warehouse import open_project
 
-    config = load_config(config_path)
-    return config, connect(config=config)
+    return open_project(config_path)
 
 
 def render_results(results, as_json: bool) -> None:

@@ -29,12 +29,10 @@ def _emit(payload) -> None:
     typer.echo(json.dumps(payload, indent=2, default=_json_default))
 
 
-def _open(config_path: Path | None):
-    from tenure.config import load_config
-    from tenure.warehouse import connect
+def _open(config_path):
+    from tenure.warehouse import open_project
 
-    config = load_config(config_path)
-    return config, connect(config=config)
+    return open_project(config_path)
 
 
 def _by(by: str | None) -> list[str]:

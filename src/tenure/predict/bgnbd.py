@@ -72,3 +72,23 @@ class BetaGeoFitter(Fitter):
         head = (a + b + x - 1) / (a - 1)
         body = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t))
         return head * body * self.probability_alive(x, t_x, T)
+
+
+def simulate(n: int, r: float, alpha: float, a: float, b: float, T: float, seed: int = 0):
+    """Customers drawn from the BG/NBD model itself: (frequency, recency, T) arrays. Used to test
+    and benchmark the fitter; purchases are drawn one round at a time for all customers at once."""
+    rng = np.random.default_rng(seed)
+    lam = rng.gamma(r, 1 / alpha, n)
+    p = rng.beta(a, b, n)
+    t, last = np.zeros(n), np.zeros(n)
+    x = np.zeros(n, dtype=int)
+    alive = np.ones(n, bool)
+    for _ in range(400):
+        t = t + rng.exponential(1 / lam)
+        buy = alive & (t <= T)
+        x += buy
+        last = np.where(buy, t, last)
+        alive = buy & (rng.random(n) > p)
+        if not alive.any():
+            break
+    return x, last, np.full(n, float(T))

@@ -314,3 +314,11 @@ def connect(url: str | None = None, config: Any | None = None) -> Warehouse:
             config.warehouse_url, threads=config.warehouse.threads, memory_limit=config.warehouse.memory_limit
         )
     return Warehouse(url)
+
+
+def open_project(config_path=None):
+    """(config, warehouse) for a command: tenure.yaml from the path, TENURE_CONFIG or the nearest one."""
+    from tenure.config import load_config
+
+    config = load_config(config_path)
+    return config, connect(config=config)
