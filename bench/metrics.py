@@ -70,14 +70,13 @@ def load(wh, lines: pa.Table, accounts: pa.Table) -> None:
     from tenure.schema import TABLES
 
     wh.ensure_schema()
-    acc = accounts
-    for c in TABLES["accounts"].column_names:
-        if c not in acc.column_names:
-            acc = acc.append_column(c, pa.array(["bench"] * acc.num_rows) if c == "source" else
-                                    pa.array([datetime(2026, 11, 1)] * acc.num_rows, pa.timestamp("us"))
-                                    if c == "ingested_at" else pa.nulls(acc.num_rows, pa.string()))
-    acc = acc.select(TABLES["accounts"].column_names).cast(pa.schema(
-        [(f.name, pa.timestamp("us") if f.name in ("created_at", "ingested_at") else f.type) for f in acc.schema]))
+    n = accounts.num_rows
+    cols = {c: accounts[c] if c in accounts.column_names else pa.nulls(n, pa.string())
+            for c in TABLES["accounts"].column_names}
+    cols["created_at"] = pa.nulls(n, pa.timestamp("us"))
+    cols["source"] = pa.array(["bench"] * n)
+    cols["ingested_at"] = pa.array([datetime(2026, 11, 1)] * n, pa.timestamp("us"))
+    acc = pa.table(cols)
     if wh.backend == "pyspark":
         for t in ("contract_lines", "accounts"):
             wh.drop_table(t)
