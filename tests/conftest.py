@@ -100,3 +100,48 @@ def tmp_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("TENURE_WAREHOUSE_URL", raising=False)
     monkeypatch.delenv("TENURE_STATE_URL", raising=False)
     return tmp_path
+
+
+# -- the web app and API: one demo company, loaded once per test session ------------------------
+
+@pytest.fixture(scope="session")
+def demo_site(tmp_path_factory: pytest.TempPathFactory):
+    """A small demo company loaded through the real path (DuckDB + SQLite) with the demo users
+    (one per role) and an API token per user. Returns a namespace: dir, config, passwords
+    {username: password}, tokens {username: secret}, app (one FastAPI app, shared)."""
+    from types import SimpleNamespace
+
+    from tenure.api.app import create_app
+    from tenure.config import load_config
+    from tenure.demo import run_demo
+    from tenure.state import tokens
+    from tenure.state.db import session_scope
+
+    folder = tmp_path_factory.mktemp("site")
+    summary = run_demo(folder, accounts=240, months=24, seed=11, quiet=True)
+    config = load_config(folder / "tenure.yaml")
+    passwords = {u["username"]: u["password"] for u in summary["users"]}
+    secrets = {}
+    with session_scope(config) as session:
+        for username in passwords:
+            _, secrets[username] = tokens.create_token(session, username, "tests", ["read", "write", "admin"])
+    app = create_app(config)
+    ns = SimpleNamespace(dir=folder, config=config, passwords=passwords, tokens=secrets, app=app, summary=summary)
+    yield ns
+    app.state.ctx.close()
+
+
+@pytest.fixture(scope="session")
+def api(demo_site):
+    """A TestClient on the demo site (no credentials; pass headers=auth(user))."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(demo_site.app, raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def auth(demo_site):
+    """auth(username) -> headers with that user's API token (read, write, admin scopes; the
+    user's role still limits what it may do)."""
+    return lambda username: {"Authorization": f"Bearer {demo_site.tokens[username]}"}

@@ -54,13 +54,12 @@ def _register_stages() -> None:
     from tenure.simulate import cli as simulate_cli
     from tenure.state import cli as state_cli
 
-    for module in (ingest_cli, simulate_cli, state_cli, metrics_cli, health_cli, predict_cli, demo):
+    from tenure.api import cli as api_cli
+    from tenure.portfolio import cli as portfolio_cli
+
+    for module in (ingest_cli, simulate_cli, state_cli, metrics_cli, health_cli, predict_cli, portfolio_cli,
+                   api_cli, demo):
         module.register(app)
-    try:  # the web stage is optional until it exists
-        from tenure.web import cli as web_cli
-    except ImportError:
-        return
-    web_cli.register(app)
 
 
 _register_stages()

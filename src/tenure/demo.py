@@ -58,6 +58,7 @@ def run_demo(directory: Path, accounts: int, months: int, seed: int, quiet: bool
             summary["identities"] = {
                 s: len(list_identities(wh, status=s)) for s in ("matched", "ambiguous", "unmatched")}
             summary["compute"] = _compute(wh, config, out)
+            summary["users"] = demo_users(config, directory)
         finally:
             wh.close()
     summary["seconds"] = round(time.perf_counter() - started, 1)
@@ -87,6 +88,45 @@ def _compute(wh, config, out: Console) -> dict:
     except TenureError as err:  # e.g. too little history for a backtest in a tiny demo
         done["risk"] = {"skipped": str(err), "hints": [f"(risk model skipped: {err})"]}
     return done
+
+
+# One user per role; the manager leads the first two CSMs' team (book-of-business scoping).
+DEMO_USERS = (("admin", "admin", None, None), ("cco", "executive", None, None), ("manager", "manager", None, None),
+              ("csm01", "csm", "manager", "csm01"), ("csm02", "csm", "manager", "csm02"),
+              ("csm03", "csm", None, "csm03"), ("viewer", "viewer", None, None))
+
+
+def demo_users(config, directory: Path) -> list[dict]:
+    """Create the demo's users (once) with generated passwords, kept in demo-users.json inside the
+    demo folder so a re-run prints the same credentials. Returns [{username, role, password}]."""
+    import json
+
+    from sqlalchemy import select
+
+    from tenure.state import users
+    from tenure.state.db import session_scope
+    from tenure.state.models import User
+
+    path = directory / "demo-users.json"
+    known = {u["username"]: u for u in json.loads(path.read_text())} if path.exists() else {}
+    out = []
+    with session_scope(config) as session:
+        for username, role, manager, csm_key in DEMO_USERS:
+            exists = session.scalar(select(User).where(User.username == username)) is not None
+            if exists and username in known:
+                out.append(known[username])
+                continue
+            password = users.generate_password()
+            if exists:  # the password file was lost: set a fresh password
+                user = users.get(session, username)
+                user.password_hash = users.hash_password(password)
+            else:
+                users.create_user(session, username, password, role, manager=manager, csm_key=csm_key,
+                                  full_name=f"Demo {role}", actor="demo")
+            out.append({"username": username, "role": role, "password": password})
+    path.write_text(json.dumps(out, indent=2))
+    path.chmod(0o600)
+    return out
 
 
 def demo_command(
@@ -119,6 +159,16 @@ def demo_command(
         for hint in stage.get("hints", []):
             if hint:
                 console.print(f"  {hint}")
+    console.print("\nThe web app and REST API:")
+    console.print(f"  cd {directory} && tenure serve        # then open http://127.0.0.1:8000/")
+    users = Table(title=f"demo users (also in {directory / 'demo-users.json'})")
+    for col in ("user", "role", "password", "sees"):
+        users.add_column(col)
+    sees = {"admin": "everything, manages users", "executive": "everything", "manager": "csm01 + csm02's accounts",
+            "csm": "own accounts", "viewer": "everything, read-only"}
+    for u in summary["users"]:
+        users.add_row(u["username"], u["role"], u["password"], sees[u["role"]])
+    console.print(users)
 
 
 def register(app: typer.Typer) -> None:

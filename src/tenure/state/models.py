@@ -91,3 +91,21 @@ class Note(Base):
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
     body: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class WebSession(Base):
+    """A browser login. The cookie holds a random secret; only its SHA-256 is stored, so a leaked
+    state DB does not leak live sessions. Logging out or disabling the user ends it."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False, doc="sha256 of the cookie")
+    csrf_token: Mapped[str] = mapped_column(String(64), nullable=False, doc="form token bound to this session")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(255))

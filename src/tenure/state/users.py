@@ -74,6 +74,9 @@ def disable(session: Session, username: str, actor: str = "system") -> None:
     user = get(session, username)
     before = _public(user)
     user.active = False
+    from tenure.state.sessions import end_all_for_user
+
+    end_all_for_user(session, user.id)
     audit.record(session, actor, "disable", "user", username, before, _public(user))
 
 

@@ -137,6 +137,21 @@ class Warehouse:
             master = "local[2]"
         return ibis.pyspark.connect(spark_session(master))
 
+    def cursor(self) -> Warehouse:
+        """A Warehouse on the same database for use from another thread (a web server's worker
+        threads): DuckDB gives each cursor its own connection to the same database, so queries
+        run concurrently; PostgreSQL opens a new connection; Spark shares its session."""
+        other = object.__new__(Warehouse)
+        other.url, other.backend = self.url, self.backend
+        if self.backend == "duckdb":
+            other.con = ibis.duckdb.from_connection(self.con.con.cursor())
+            other.con.con.execute("SET TimeZone = 'UTC'")
+        elif self.backend == "postgres":
+            other.con = self._connect(self.url, None, None)
+        else:
+            other.con = self.con
+        return other
+
     def close(self) -> None:
         if self.backend != "pyspark":  # the Spark session is shared per process
             with contextlib.suppress(Exception):

@@ -1,0 +1,32 @@
+"""`tenure serve`: the web app and REST API in one process (Uvicorn)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+console = Console()
+ConfigOpt = typer.Option(None, "--config", help="tenure.yaml (default: nearest, or TENURE_CONFIG)")
+
+
+def serve_cmd(host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
+              port: int = typer.Option(8000, "--port"),
+              log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level"),
+              config_path: Path = ConfigOpt) -> None:
+    """Serve the web app (pages) and the REST API (/api/v1, docs at /api/docs)."""
+    import uvicorn
+
+    from tenure.api.app import create_app
+    from tenure.config import load_config
+
+    config = load_config(config_path)
+    app = create_app(config)
+    console.print(f"tenure for [bold]{config.project}[/bold] on http://{host}:{port}/  "
+                  f"(API docs: http://{host}:{port}/api/docs; Ctrl-C stops)")
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve_cmd)

@@ -1,0 +1,92 @@
+"""Errors as RFC 9457 problem details (`application/problem+json`); no stack trace ever leaks.
+
+Routers raise `Problem` (or a TenureError, mapped here by kind); the handlers in `install`
+turn every error, including unexpected ones and request-validation errors, into one shape:
+{type, title, status, detail, instance} plus optional extension members (e.g. `errors`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tenure.errors import ConfigError, InputError, NotFoundError, TenureError, WarehouseError
+
+log = logging.getLogger("tenure.api")
+MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://tenure.dev/problems/"
+
+TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
+          405: "Method not allowed", 409: "Conflict", 413: "Payload too large", 415: "Unsupported media type",
+          422: "Invalid input", 429: "Too many requests", 500: "Internal error", 503: "Unavailable"}
+
+
+class Problem(Exception):
+    """An HTTP error a client can act on."""
+
+    def __init__(self, status: int, detail: str, *, kind: str | None = None, title: str | None = None,
+                 headers: dict[str, str] | None = None, **extra: Any):
+        super().__init__(detail)
+        self.status, self.detail, self.extra, self.headers = status, detail, extra, headers
+        self.title = title or TITLES.get(status, "Error")
+        self.kind = kind or self.title.lower().replace(" ", "-")
+
+
+def problem_response(request: Request, status: int, detail: str, *, kind: str | None = None,
+                     title: str | None = None, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    title = title or TITLES.get(status, "Error")
+    body = {"type": TYPE_BASE + (kind or title.lower().replace(" ", "-")), "title": title, "status": status,
+            "detail": detail, "instance": request.url.path, **extra}
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def status_of(err: TenureError) -> int:
+    if isinstance(err, NotFoundError):
+        return 404
+    if isinstance(err, (InputError, ConfigError)):
+        return 422
+    if isinstance(err, WarehouseError):
+        return 503
+    return 400
+
+
+def install(app: FastAPI, *, wants_html=None) -> None:
+    """Register the handlers. `wants_html(request)` lets the web layer render its own error page."""
+
+    def respond(request: Request, status: int, detail: str, **kw: Any):
+        if wants_html is not None and wants_html(request):
+            from tenure.web.pages import error_page  # the web layer owns HTML
+
+            return error_page(request, status, detail)
+        return problem_response(request, status, detail, **kw)
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, err: Problem):
+        return respond(request, err.status, err.detail, kind=err.kind, title=err.title, headers=err.headers,
+                       **err.extra)
+
+    @app.exception_handler(TenureError)
+    async def _tenure(request: Request, err: TenureError):
+        return respond(request, status_of(err), str(err))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, err: RequestValidationError):
+        errors = [{"location": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
+                  for e in err.errors()]
+        detail = "; ".join(f"{e['location']}: {e['message']}" for e in errors) or "invalid request"
+        return respond(request, 422, detail, kind="invalid-input", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, err: StarletteHTTPException):
+        detail = err.detail if isinstance(err.detail, str) else TITLES.get(err.status_code, "Error")
+        return respond(request, err.status_code, detail, headers=getattr(err, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, err: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return respond(request, 500, "an unexpected error happened; it has been logged")

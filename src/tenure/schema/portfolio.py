@@ -1,0 +1,58 @@
+"""Portfolio snapshots: churn-risk predictions and the one-row-per-account summary the web app,
+the API and the cockpit read (written by tenure.predict.risk and tenure.portfolio.summary)."""
+
+from __future__ import annotations
+
+from tenure.schema.model import Column as C
+from tenure.schema.model import Table
+
+RISK_SCORES = Table(
+    "risk_scores",
+    "Each customer's predicted churn probability on each scoring day, with its top drivers.",
+    (
+        C("account_id", "string", "master account id", nullable=False),
+        C("as_of", "date", "scoring day", nullable=False),
+        C("horizon_days", "int", "churn (or contraction) within this many days", nullable=False),
+        C("probability", "float", "calibrated churn probability 0-1", nullable=False, min=0, max=1),
+        C("drivers", "string", "top drivers as JSON: [{feature, value, effect}]"),
+        C("model", "string", "which model produced it (boosted or logistic) and when it was trained"),
+    ),
+    key=("account_id", "as_of"),
+    kind="snapshot",
+)
+
+ACCOUNT_SUMMARY = Table(
+    "account_summary",
+    "One row per account: who it is, ARR, health, risk and renewal as of the last refresh "
+    "(`tenure refresh`). The portfolio, cockpit, renewals pages and the accounts API read it.",
+    (
+        C("account_id", "string", "master account id", nullable=False),
+        C("name", "string", "company name"),
+        C("domain", "string", "primary domain"),
+        C("segment", "string", "segment"),
+        C("region", "string", "region"),
+        C("industry", "string", "industry"),
+        C("tier", "string", "touch tier"),
+        C("owner", "string", "owning CSM (accounts.owner)"),
+        C("status", "string", "customer (ARR > 0), churned (had ARR, now none) or prospect", nullable=False,
+          enum=("customer", "churned", "prospect")),
+        C("arr", "money", "ARR on the as-of day, reporting currency", nullable=False),
+        C("arr_change_90", "money", "ARR now minus ARR 90 days earlier, reporting currency"),
+        C("customer_since", "date", "first day with ARR"),
+        C("score", "float", "health score 0-100 on the as-of day"),
+        C("band", "string", "health band", enum=("green", "yellow", "red")),
+        C("score_change_30", "float", "score now minus score 30 days earlier"),
+        C("band_30", "string", "band 30 days earlier", enum=("green", "yellow", "red")),
+        C("risk", "float", "churn probability within horizon_days (risk_scores)", min=0, max=1),
+        C("risk_drivers", "string", "top churn-risk drivers as JSON"),
+        C("renewal_date", "date", "next fixed-term line end on or after the as-of day"),
+        C("days_to_renewal", "int", "days from the as-of day to renewal_date"),
+        C("renewal_arr", "money", "ARR on lines ending on renewal_date, reporting currency"),
+        C("open_renewal_stage", "string", "stage of the open renewal opportunity, if any"),
+        C("as_of", "date", "the day this row describes", nullable=False),
+    ),
+    key=("account_id",),
+    kind="snapshot",
+)
+
+PORTFOLIO_TABLES: tuple[Table, ...] = (RISK_SCORES, ACCOUNT_SUMMARY)
