@@ -58,3 +58,27 @@ def test_evaluate_user_labels_and_cli(company, monkeypatch):
     risks = [a["risk"] for a in out["accounts"]]
     assert risks == sorted(risks, reverse=True) and 0 <= risks[-1] <= risks[0] <= 1
     assert any(a["drivers"] for a in out["accounts"][:10])
+
+
+def test_fit_tolerates_features_nobody_has_yet():
+    """A legal history where no NPS survey was ever sent and CSAT exists only for the newest
+    rows (so a calibration fold trains on none): the fit works and ignores the empty columns."""
+    import numpy as np
+
+    from tenure.predict.risk import NUMERIC, fit
+
+    rng = np.random.default_rng(0)
+    n = 600
+    df = pd.DataFrame({c: rng.normal(size=n) for c in NUMERIC})
+    df["account_id"] = [f"A{i:04d}" for i in range(n)]
+    df["segment"] = rng.choice(["SMB", "Enterprise"], n)
+    df["nps_latest"] = np.nan
+    df.loc[: 2 * n // 3, "ticket_csat_90"] = np.nan
+    df["label"] = (df.active_days_30 + rng.normal(size=n) * 0.5) < -0.5
+    model = fit(df, 180)
+    for which in ("logistic", "boosted"):
+        p = model.predict(df, which)
+        assert np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()
+        assert pd.Series(p).corr(df.label.astype(float)) > 0.5
+    drivers = model.drivers(df.head(20))
+    assert all(d["feature"] != "nps_latest" for row in drivers for d in row)

@@ -99,6 +99,32 @@ class RiskModel:
                  for j in order[i] if contrib[i, j] > 0] for i in range(len(df))]
 
 
+class _DropEmpty:
+    """Drop the columns that are missing in every training row before gradient boosting.
+
+    A legal history can have a feature nobody has yet (no NPS survey sent) or one that only
+    recent dates have (a calibration fold's training part then sees only missing values);
+    HistGradientBoostingClassifier cannot bin a column without a single value. A column with no
+    value carries no information, so dropping it changes no prediction."""
+
+    def fit(self, x, y=None):
+        x = np.asarray(x, dtype=float)
+        self.keep_ = ~np.isnan(x).all(axis=0)
+        return self
+
+    def transform(self, x):
+        return np.asarray(x, dtype=float)[:, self.keep_]
+
+    def fit_transform(self, x, y=None):
+        return self.fit(x, y).transform(x)
+
+    def get_params(self, deep=True):
+        return {}
+
+    def set_params(self, **params):
+        return self
+
+
 def fit(train: pd.DataFrame, horizon: int, seed: int = 0) -> RiskModel:
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.compose import ColumnTransformer
@@ -117,14 +143,14 @@ def fit(train: pd.DataFrame, horizon: int, seed: int = 0) -> RiskModel:
     model = RiskModel(None, None, numeric + categorical, categorical, horizon)
     x = model._matrix(train)
     pre = ColumnTransformer([
-        ("num", Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True)),
+        ("num", Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
                           ("scale", StandardScaler())]), numeric),
         ("cat", OneHotEncoder(handle_unknown="ignore", min_frequency=5), categorical)])
     logistic = Pipeline([("pre", pre), ("lr", LogisticRegression(max_iter=2000, C=0.5))])
     pre_b = ColumnTransformer([("num", "passthrough", numeric),
                                ("cat", OneHotEncoder(handle_unknown="ignore", min_frequency=5,
                                                      sparse_output=False), categorical)])
-    boosted = Pipeline([("pre", pre_b), ("gb", HistGradientBoostingClassifier(
+    boosted = Pipeline([("pre", pre_b), ("drop_empty", _DropEmpty()), ("gb", HistGradientBoostingClassifier(
         max_iter=200, learning_rate=0.05, max_leaf_nodes=15, l2_regularization=1.0, random_state=seed))])
     try:
         model.logistic = CalibratedClassifierCV(logistic, method="sigmoid", cv=3).fit(x, y)
