@@ -103,10 +103,6 @@ def _latest(wh):
     return to_date(wh.execute(wh.table("contract_lines").start_date.max()))
 
 
-def _model_path(config) -> Path:
-    return config.resolve_path("models") / "risk.pkl"
-
-
 def _dump(payload) -> None:
     typer.echo(json.dumps(payload, indent=2, default=str))
 
@@ -150,44 +146,36 @@ def backtest_cmd(cutoff: str = typer.Option(..., "--cutoff", help="train on what
 def train_cmd(horizon: int = typer.Option(None, "--horizon"), seed: int = typer.Option(0, "--seed"),
               config_path: Path = ConfigOpt) -> None:
     """Train on all history whose outcome is known and save the model (models/risk.pkl)."""
-    import pickle
-
-    from tenure.predict.risk import _settings, fit, training_set
+    from tenure.predict.risk import save_model, train_model
 
     config, wh = _open(config_path)
     try:
-        h = horizon or _settings(config)["horizon_days"]
-        train = training_set(wh, config, _latest(wh), h)
-        model = fit(train, h, seed)
+        model, train = train_model(wh, config, _latest(wh), horizon, seed)
     finally:
         wh.close()
-    path = _model_path(config)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pickle.dumps(model))
+    path = save_model(config, model)
     console.print(f"trained on {len(train):,} account-dates ({int(train.label.sum())} churned); saved {path}")
 
 
 @risk_app.command("predict")
 def predict_cmd(limit: int = typer.Option(20, "--limit"), as_json: bool = typer.Option(False, "--json"),
                 config_path: Path = ConfigOpt) -> None:
-    """Churn probability for every customer now, with each account's top drivers."""
-    import pickle
-
+    """Churn probability for every customer now, with each account's top drivers (stored in
+    risk_scores for the web app and API)."""
     from tenure.errors import NotFoundError
-    from tenure.predict.risk import _attributes, dataset
+    from tenure.predict.risk import load_model, model_path, predict_frame, store_predictions
 
     config, wh = _open(config_path)
-    path = _model_path(config)
-    if not path.exists():
-        raise NotFoundError(f"no trained model at {path}; run `tenure risk train`")
-    model = pickle.loads(path.read_bytes())
+    model = load_model(config)
+    if model is None:
+        wh.close()
+        raise NotFoundError(f"no trained model at {model_path(config)}; run `tenure risk train`")
     try:
         day = _latest(wh)
-        df = dataset(wh, config, day, None, _attributes(wh))
+        df = predict_frame(wh, config, model, day)
+        store_predictions(wh, day, df, model.horizon)
     finally:
         wh.close()
-    df["risk"] = model.predict(df)
-    df["drivers"] = model.drivers(df)
     df = df.sort_values("risk", ascending=False)
     rows = df[["account_id", "segment", "arr", "risk", "drivers"]].to_dict(orient="records")
     if as_json:

@@ -221,3 +221,75 @@ def evaluate_labels(wh: Warehouse, config: Config, labels: pd.DataFrame, as_of: 
             p[k][te] = m.predict(df.iloc[te], k)
     return {"as_of": str(as_of), "folds": folds, "matched_accounts": int(len(df)),
             **{k: scores(y, v) for k, v in p.items()}}
+
+
+# -- the saved model and stored predictions (tenure risk train/predict, tenure refresh) -----------
+
+def model_path(config: Config):
+    """Where `tenure risk train` and `tenure refresh` keep the fitted model."""
+    return config.resolve_path("models") / "risk.pkl"
+
+
+def save_model(config: Config, model: RiskModel):
+    import pickle
+
+    path = model_path(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(pickle.dumps(model))
+    tmp.replace(path)  # atomic: a reader never sees half a model
+    return path
+
+
+def load_model(config: Config) -> RiskModel | None:
+    """The saved model, or None when none was trained yet."""
+    import pickle
+
+    path = model_path(config)
+    return pickle.loads(path.read_bytes()) if path.exists() else None
+
+
+def train_model(wh: Warehouse, config: Config, cutoff: date | None = None, horizon: int | None = None,
+                seed: int = 0) -> tuple[RiskModel, pd.DataFrame]:
+    """Fit on all history whose outcome is known by `cutoff` (default: the latest day in the data)."""
+    h = horizon or _settings(config)["horizon_days"]
+    if cutoff is None:
+        cutoff = to_date(wh.execute(wh.table("contract_lines").start_date.max()))
+    train = training_set(wh, config, cutoff, h)
+    return fit(train, h, seed), train
+
+
+def predict_frame(wh: Warehouse, config: Config, model: RiskModel, as_of: date) -> pd.DataFrame:
+    """Every customer on `as_of` with its features, `risk` (boosted) and `drivers`."""
+    df = dataset(wh, config, as_of, None, _attributes(wh))
+    df["risk"] = model.predict(df) if len(df) else np.zeros(0)
+    df["drivers"] = model.drivers(df) if len(df) else []
+    return df
+
+
+def store_predictions(wh: Warehouse, as_of: date, predictions: pd.DataFrame, horizon: int,
+                      model: str = "boosted") -> int:
+    """Replace the `risk_scores` rows of `as_of` with `predictions` (account_id, risk, drivers);
+    idempotent, atomic. Returns the rows written."""
+    import json
+
+    import pyarrow as pa
+
+    n = len(predictions)
+    data = pa.table({
+        "account_id": pa.array(predictions["account_id"].astype(str).tolist(), pa.string()),
+        "as_of": pa.array([as_of] * n, pa.date32()),
+        "horizon_days": pa.array([int(horizon)] * n, pa.int64()),
+        "probability": pa.array(np.clip(predictions["risk"].to_numpy(dtype=float), 0.0, 1.0), pa.float64()),
+        "drivers": pa.array([json.dumps(d) for d in predictions["drivers"]], pa.string()),
+        "model": pa.array([model] * n, pa.string()),
+    })
+    wh.table("risk_scores")  # created on first use
+    with wh.transaction():
+        wh.raw_sql(f"DELETE FROM risk_scores WHERE as_of = DATE '{as_of.isoformat()}'")
+        if n:
+            wh.load_temp("__risk_new", data)
+            wh.raw_sql("INSERT INTO risk_scores (account_id, as_of, horizon_days, probability, drivers, model) "
+                       "SELECT account_id, as_of, horizon_days, probability, drivers, model FROM __risk_new")
+            wh.raw_sql("DROP TABLE __risk_new")
+    return n
