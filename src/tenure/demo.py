@@ -87,6 +87,13 @@ def _compute(wh, config, out: Console) -> dict:
         done["risk"] = risk_step(wh, config, out)
     except TenureError as err:  # e.g. too little history for a backtest in a tiny demo
         done["risk"] = {"skipped": str(err), "hints": [f"(risk model skipped: {err})"]}
+    from tenure.portfolio.summary import refresh
+
+    # the snapshots the web app and API read: health history, stored risk, the account summary
+    result = refresh(wh, config)
+    done["portfolio"] = {"refresh": result, "hints": [
+        f"tenure refresh   # recompute what the web app reads ({result.get('accounts', 0)} accounts as of "
+        f"{result.get('as_of')}; re-run after each ingest)"]}
     return done
 
 

@@ -8,4 +8,260 @@ CONTRACT:
         when none exists), the band -> renewal-probability table (health validation, stored), and
         replaces `account_summary` atomically. Idempotent. Returns counts and timings.
     band_renewal_table(wh) -> list[{"band", "accounts", "renewal_probability"}] (stored by refresh)
+
+Also:
+    latest_day(wh) -> date | None   the latest day in the data (max contract_lines.start_date)
+    summary_expr(wh, config, as_of) -> Ibis table with the account_summary columns
 """
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+
+import pyarrow as pa
+
+from tenure.config import Config
+from tenure.metrics.arr import MONEY, arr_on
+from tenure.metrics.periods import to_date
+from tenure.schema.portfolio import ACCOUNT_SUMMARY
+from tenure.warehouse import IBIS_TYPES, Warehouse
+from tenure.warehouse.expr import _, ibis, ir
+
+# health history kept for the band trend: the as-of day and every 30 days back for a year
+# (as_of - 30 is also the "30 days ago" the summary compares with)
+HISTORY_STEPS = 12
+HISTORY_EVERY_DAYS = 30
+BANDS = ("green", "yellow", "red")
+
+Progress = Callable[[str, int, int], None]
+
+
+def latest_day(wh: Warehouse) -> date | None:
+    """The latest day in the data: the newest contract line start (what health and risk use)."""
+    value = wh.execute(wh.table("contract_lines").start_date.max())
+    return None if value is None or value != value else to_date(value)
+
+
+def _history_days(as_of: date) -> list[date]:
+    return [as_of - timedelta(days=HISTORY_EVERY_DAYS * k) for k in range(HISTORY_STEPS + 1)]
+
+
+def _health(wh: Warehouse, config: Config, as_of: date) -> dict:
+    """Snapshot as_of (always: the facts may have changed) and the history days not yet stored."""
+    from tenure.health.history import snapshot
+
+    days = _history_days(as_of)
+    hs = wh.table("health_scores")
+    stored = {to_date(d) for d in wh.execute(hs.filter(hs.as_of.isin(days[1:])).select("as_of").distinct())["as_of"]}
+    todo = [as_of] + [d for d in days[1:] if d not in stored]
+    scored = 0
+    for d in todo:
+        n = snapshot(wh, config, d)
+        scored = n if d == as_of else scored
+    return {"health_accounts": scored, "health_days_computed": len(todo), "health_days_skipped": len(days) - len(todo)}
+
+
+def _risk(wh: Warehouse, config: Config, as_of: date) -> dict:
+    """Predictions on as_of from the saved model (trained and saved first when none exists)."""
+    from tenure.errors import TenureError
+    from tenure.predict.risk import load_model, predict_frame, save_model, store_predictions, train_model
+
+    model = load_model(config)
+    trained = False
+    if model is None:
+        try:
+            model, _ = train_model(wh, config, as_of)
+        except TenureError as err:  # too little history: the summary is written without risk
+            with wh.transaction():
+                wh.table("risk_scores")
+                wh.raw_sql(f"DELETE FROM risk_scores WHERE as_of = DATE '{as_of.isoformat()}'")
+            return {"risk_accounts": 0, "risk_skipped": str(err)}
+        save_model(config, model)
+        trained = True
+    df = predict_frame(wh, config, model, as_of)
+    n = store_predictions(wh, as_of, df, model.horizon)
+    return {"risk_accounts": n, "risk_model_trained": trained, "risk_horizon_days": model.horizon}
+
+
+def _band_renewal(wh: Warehouse, config: Config, as_of: date, horizon: int = 180) -> dict:
+    """The band -> renewal-probability table from the scorecard validation, stored."""
+    from tenure.errors import TenureError
+    from tenure.health.validate import validate
+
+    try:
+        report = validate(wh, config, horizon=horizon, dates=4)
+        bands = report["bands"]
+    except (TenureError, ValueError, ZeroDivisionError) as err:
+        return {"band_renewal_skipped": str(err)}
+    n = len(bands)
+    data = pa.table({
+        "band": pa.array([b["band"] for b in bands], pa.string()),
+        "accounts": pa.array([int(b["accounts"]) for b in bands], pa.int64()),
+        "churn_rate": pa.array([float(b["churn_rate"]) for b in bands], pa.float64()),
+        "renewal_probability": pa.array([float(b["renewal_probability"]) for b in bands], pa.float64()),
+        "horizon_days": pa.array([horizon] * n, pa.int64()),
+        "as_of": pa.array([as_of] * n, pa.date32()),
+    })
+    wh.table("band_renewal")
+    with wh.transaction():
+        wh.raw_sql("DELETE FROM band_renewal")
+        if n:
+            wh.load_temp("__band_renewal", data)
+            wh.raw_sql("INSERT INTO band_renewal (band, accounts, churn_rate, renewal_probability, horizon_days, as_of) "
+                       "SELECT band, accounts, churn_rate, renewal_probability, horizon_days, as_of FROM __band_renewal")
+            wh.raw_sql("DROP TABLE __band_renewal")
+    return {"band_renewal_bands": n}
+
+
+def band_renewal_table(wh: Warehouse) -> list[dict]:
+    """[{band, accounts, churn_rate, renewal_probability, horizon_days}] green, yellow, red (stored by refresh)."""
+    t = wh.table("band_renewal")
+    df = wh.execute(t.select("band", "accounts", "churn_rate", "renewal_probability", "horizon_days"))
+    order = {b: i for i, b in enumerate(BANDS)}
+    rows = [{"band": r["band"], "accounts": int(r["accounts"]),
+             "churn_rate": None if r["churn_rate"] != r["churn_rate"] else float(r["churn_rate"]),
+             "renewal_probability": None if r["renewal_probability"] != r["renewal_probability"]
+             else float(r["renewal_probability"]),
+             "horizon_days": int(r["horizon_days"])} for r in df.to_dict(orient="records")]
+    return sorted(rows, key=lambda r: order.get(r["band"], 9))
+
+
+def band_history_expr(wh: Warehouse, config: Config, as_of: date, days_back: int = 400) -> ir.Table:
+    """Accounts and ARR per (snapshot day, current owner, band) from health_scores, as Ibis."""
+    from tenure.metrics.arr import arr_at, periods_table
+    from tenure.metrics.periods import Period
+
+    hs = wh.table("health_scores")
+    window = hs.filter((hs.as_of <= as_of) & (hs.as_of > as_of - timedelta(days=days_back)) & hs.band.notnull())
+    days = sorted(to_date(d) for d in wh.execute(window.select("as_of").distinct())["as_of"])
+    if not days:
+        return None
+    periods = periods_table([Period(str(d), d, d) for d in days])
+    arr = arr_at(wh, config, periods, "last_day").join(periods.select("period", day=_.last_day), "period")
+    arr = arr.select(aa=_.account_id, day=_.day, arr=_.arr)
+    acc = wh.table("accounts").select(oa=_.account_id, owner=_.owner)
+    j = window.left_join(arr, (window.account_id == arr.aa) & (window.as_of == arr.day))
+    j = j.left_join(acc, j.account_id == acc.oa)
+    g = j.group_by("as_of", "owner", "band").aggregate(accounts=j.account_id.count(),
+                                                       arr=j.arr.sum().fill_null(ibis.literal(0, MONEY)))
+    return g.select(as_of=g.as_of, owner=g.owner, band=g.band, accounts=g.accounts.cast("int64"),
+                    arr=g.arr.cast(MONEY))
+
+
+def write_band_history(wh: Warehouse, config: Config, as_of: date) -> int:
+    wh.table("band_history")
+    expr = band_history_expr(wh, config, as_of)
+    data = wh.to_pyarrow(expr) if expr is not None else None
+    with wh.transaction():
+        wh.raw_sql("DELETE FROM band_history")
+        if data is not None and data.num_rows:
+            wh.load_temp("__band_history", data)
+            wh.raw_sql("INSERT INTO band_history (as_of, owner, band, accounts, arr) "
+                       "SELECT as_of, owner, band, accounts, arr FROM __band_history")
+            wh.raw_sql("DROP TABLE __band_history")
+    return 0 if data is None else data.num_rows
+
+
+def summary_expr(wh: Warehouse, config: Config, as_of: date) -> ir.Table:
+    """One row per account with the account_summary columns, as an Ibis expression."""
+    d = as_of
+    acc = wh.table("accounts")
+    lines = wh.table("contract_lines")
+
+    # ARR per live line on the as-of day (reporting currency): ARR now, and the renewal (fixed-term
+    # lines only: an auto-renewing line's end date is only written when it is cancelled)
+    per_line = arr_on(wh, config, d, ("account_id", "line_id", "end_date", "auto_renew"))
+    now = per_line.group_by("account_id").aggregate(arr_now=per_line.arr.sum())
+    fixed = per_line.filter(~per_line.auto_renew.fill_null(False) & per_line.end_date.notnull())
+    next_end = fixed.group_by("account_id").aggregate(renewal_date=fixed.end_date.min())
+    ending = fixed.join(next_end, "account_id").filter(lambda t: t.end_date == t.renewal_date)
+    renewal = ending.group_by("account_id").aggregate(renewal_date=ending.renewal_date.min(),
+                                                      renewal_arr=ending.arr.sum())
+    then = arr_on(wh, config, d - timedelta(days=90)).select("account_id", arr_90=_.arr)
+
+    paid = lines.filter((lines.arr > 0) & (lines.start_date <= d))
+    since = paid.group_by("account_id").aggregate(customer_since=paid.start_date.min())
+
+    hs = wh.table("health_scores")
+    h_now = hs.filter(hs.as_of == d).select("account_id", "score", "band")
+    h_30 = hs.filter(hs.as_of == d - timedelta(days=30)).select("account_id", score_30=_.score, band_30=_.band)
+
+    rs = wh.table("risk_scores")
+    risk = rs.filter(rs.as_of == d).select("account_id", risk=_.probability, risk_drivers=_.drivers)
+
+    op = wh.table("opportunities")
+    is_open = ibis.ifelse(op.status.isnull(), ~op.stage.lower().startswith("closed"), op.status == "open")
+    ren = op.filter((op.kind == "renewal") & is_open)
+    ren = ren.mutate(rk=ibis.row_number().over(group_by=ren.account_id, order_by=[ren.close_date, ren.opportunity_id]))
+    open_ren = ren.filter(ren.rk == 0).select("account_id", open_renewal_stage=_.stage)
+
+    out = acc.select("account_id", "name", "domain", "segment", "region", "industry", "tier", "owner")
+    for part in (now, then, since, renewal, h_now, h_30, risk, open_ren):
+        out = out.left_join(part, "account_id").drop("account_id_right")
+    zero = ibis.literal(0, MONEY)
+    arr = out.arr_now.fill_null(zero)
+    status = ibis.cases((arr > 0, "customer"), (out.customer_since.notnull(), "churned"), else_="prospect")
+    types = {c.name: IBIS_TYPES[c.type] for c in ACCOUNT_SUMMARY.columns}
+    cols = {
+        "account_id": out.account_id, "name": out.name, "domain": out.domain, "segment": out.segment,
+        "region": out.region, "industry": out.industry, "tier": out.tier, "owner": out.owner,
+        "status": status, "arr": arr,
+        "arr_change_90": arr - out.arr_90.fill_null(zero),
+        "customer_since": out.customer_since,
+        "score": out.score, "band": out.band,
+        "score_change_30": out.score - out.score_30,
+        "band_30": out.band_30,
+        "risk": out.risk, "risk_drivers": out.risk_drivers,
+        "renewal_date": out.renewal_date,
+        "days_to_renewal": out.renewal_date.delta(ibis.literal(d), unit="day"),
+        "renewal_arr": out.renewal_arr,
+        "open_renewal_stage": out.open_renewal_stage,
+        "as_of": ibis.literal(d, "date"),
+    }
+    return out.select(**{name: cols[name].cast(types[name]) for name in ACCOUNT_SUMMARY.column_names})
+
+
+def write_summary(wh: Warehouse, config: Config, as_of: date) -> int:
+    """Replace account_summary with the rows of `as_of`, atomically; returns the rows written."""
+    wh.table("account_summary")
+    data = wh.to_pyarrow(summary_expr(wh, config, as_of))
+    names = ", ".join(ACCOUNT_SUMMARY.column_names)
+    with wh.transaction():
+        wh.raw_sql("DELETE FROM account_summary")
+        if data.num_rows:
+            wh.load_temp("__account_summary", data)
+            wh.raw_sql(f"INSERT INTO account_summary ({names}) SELECT {names} FROM __account_summary")
+            wh.raw_sql("DROP TABLE __account_summary")
+    return data.num_rows
+
+
+def refresh(wh: Warehouse, config: Config, as_of: date | None = None, progress: Progress | None = None) -> dict:
+    """Recompute health (as_of + a year of monthly history), risk, the band table and the summary."""
+    wh.ensure_schema()
+    as_of = to_date(as_of) if as_of is not None else latest_day(wh)
+    if as_of is None:  # no contract lines yet: an empty summary
+        with wh.transaction():
+            wh.raw_sql("DELETE FROM account_summary")
+        return {"as_of": None, "accounts": 0}
+    steps: list[tuple[str, Callable[[], dict]]] = [
+        ("scoring health", lambda: _health(wh, config, as_of)),
+        ("predicting churn risk", lambda: _risk(wh, config, as_of)),
+        ("renewal probability by band", lambda: _band_renewal(wh, config, as_of)),
+        ("band history", lambda: {"band_history_rows": write_band_history(wh, config, as_of)}),
+        ("writing the account summary", lambda: {"accounts": write_summary(wh, config, as_of)}),
+    ]
+    result: dict = {"as_of": as_of}
+    timings: dict[str, float] = {}
+    for i, (desc, step) in enumerate(steps):
+        if progress:
+            progress(desc, i, len(steps))
+        started = time.perf_counter()
+        result.update(step())
+        timings[desc] = round(time.perf_counter() - started, 2)
+    if progress:
+        progress("done", len(steps), len(steps))
+    result["seconds"] = timings
+    return result
+

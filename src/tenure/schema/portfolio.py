@@ -55,4 +55,35 @@ ACCOUNT_SUMMARY = Table(
     kind="snapshot",
 )
 
-PORTFOLIO_TABLES: tuple[Table, ...] = (RISK_SCORES, ACCOUNT_SUMMARY)
+BAND_RENEWAL = Table(
+    "band_renewal",
+    "Renewal probability per health band, from the scorecard validation on the customer's own "
+    "history (tenure.health.validate), stored by `tenure refresh` for the renewals page.",
+    (
+        C("band", "string", "health band", nullable=False, enum=("green", "yellow", "red")),
+        C("accounts", "int", "account-dates of this band in the validation", nullable=False),
+        C("churn_rate", "float", "share that churned within horizon_days", min=0, max=1),
+        C("renewal_probability", "float", "1 - churn_rate", min=0, max=1),
+        C("horizon_days", "int", "validation horizon", nullable=False),
+        C("as_of", "date", "the refresh day this was computed on", nullable=False),
+    ),
+    key=("band",),
+    kind="snapshot",
+)
+
+BAND_HISTORY = Table(
+    "band_history",
+    "Accounts and ARR per health band on each health snapshot day, by the account's current owner "
+    "(so book-of-business scoping applies); written by `tenure refresh` from health_scores.",
+    (
+        C("as_of", "date", "health snapshot day", nullable=False),
+        C("owner", "string", "accounts.owner now (empty when unowned)"),
+        C("band", "string", "health band", nullable=False, enum=("green", "yellow", "red")),
+        C("accounts", "int", "accounts in the band", nullable=False),
+        C("arr", "money", "their ARR on that day, reporting currency", nullable=False),
+    ),
+    key=("as_of", "owner", "band"),
+    kind="snapshot",
+)
+
+PORTFOLIO_TABLES: tuple[Table, ...] = (RISK_SCORES, ACCOUNT_SUMMARY, BAND_RENEWAL, BAND_HISTORY)
