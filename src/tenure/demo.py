@@ -90,7 +90,7 @@ def _compute(wh, config, out: Console) -> dict:
     from tenure.portfolio.summary import refresh
 
     # the snapshots the web app and API read: health history, stored risk, the account summary
-    result = refresh(wh, config)
+    result = refresh(wh, config, validation=(done.get("health") or {}).get("validation"))
     done["portfolio"] = {"refresh": result, "hints": [
         f"tenure refresh   # recompute what the web app reads ({result.get('accounts', 0)} accounts as of "
         f"{result.get('as_of')}; re-run after each ingest)"]}

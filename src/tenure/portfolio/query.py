@@ -48,9 +48,12 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+import re
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
@@ -58,7 +61,7 @@ import pyarrow.compute as pc
 
 from tenure.errors import InputError, NotFoundError
 from tenure.warehouse import Warehouse
-from tenure.warehouse.expr import _, ibis, ir
+from tenure.warehouse.expr import _, dt, ibis, ir
 
 SORTABLE: tuple[str, ...] = (
     "arr", "account_id", "name", "segment", "region", "industry", "tier", "owner", "status", "score", "band",
@@ -95,7 +98,50 @@ class Page:
         return max(1, math.ceil(self.total / self.page_size)) if self.page_size else 1
 
 
-# -- table access: the Ibis expressions are built once per connection ------------------------------
+# -- running a question: Ibis builds the SQL once per shape, later calls only bind values ---------
+#
+# Building and compiling an Ibis expression costs 5-80 ms of Python; a page view asks several
+# questions. Each question is built by a function of a parameter factory `P`: the first call of a
+# shape (which filters are set, the sort, how many owners) builds it with placeholder literals,
+# compiles it with Ibis, and keeps the SQL with the placeholders turned into bind parameters; later
+# calls bind the values and run it. Engines without bind parameters (Spark) run the expression
+# built with the literal values.
+
+_INT_BASE = 7_770_000_000  # placeholder integers (limit/offset) look like 7770000000 + k
+_PLACEHOLDER = re.compile(r"'__tp_([a-z0-9_]+)__'|\b(777000000\d)\b")
+
+
+class _Params:
+    def __init__(self, values: dict[str, Any], placeholders: bool):
+        self.values, self.placeholders = values, placeholders
+        self.ints: dict[int, str] = {}
+
+    def __call__(self, name: str, type: str = "string") -> ir.Value:
+        if self.placeholders:
+            lit = ibis.literal(f"__tp_{name}__")
+            return lit if type == "string" else lit.cast(type)
+        return ibis.literal(self.values[name], type)
+
+    def int(self, name: str) -> int:
+        """An integer that must be a Python int for Ibis (limit, offset)."""
+        if not self.placeholders:
+            return int(self.values[name])
+        k = _INT_BASE + len(self.ints)
+        self.ints[k] = name
+        return k
+
+
+@dataclass
+class _Compiled:
+    sql: str
+    order: list[str]
+    names: list[str]
+    convert: list[Callable[[Any], Any] | None]
+
+
+_compiled: dict[tuple, _Compiled] = {}
+_compiled_lock = threading.Lock()
+
 
 def _t(wh: Warehouse, name: str) -> ir.Table:
     """The table `name`, created on first use; cached on the connection (no catalog lookup per call)."""
@@ -106,12 +152,77 @@ def _t(wh: Warehouse, name: str) -> ir.Table:
     return t
 
 
-def _rows(wh: Warehouse, expr: ir.Table) -> list[dict]:
-    """Plain dicts: money as float, dates as date, NULL as None."""
-    return _arrow_rows(_arrow(wh, expr))
+def _float(v):
+    return None if v is None else float(v)
+
+
+def _date(v):
+    return v.date() if isinstance(v, datetime) else v
+
+
+def _drivers(v):
+    return json.loads(v) if v else []
+
+
+def _converter(name: str, dtype: dt.DataType):
+    if name == "risk_drivers":
+        return _drivers
+    if dtype.is_decimal():
+        return _float
+    if dtype.is_date():
+        return _date
+    return None
+
+
+def _compile(wh: Warehouse, key: tuple, build: Callable[[_Params], ir.Table]) -> _Compiled:
+    P = _Params({}, True)
+    expr = build(P)
+    sql = str(ibis.to_sql(expr))
+    mark = "?" if wh.backend == "duckdb" else "%s"
+    if wh.backend == "postgres":
+        sql = sql.replace("%", "%%")
+    order: list[str] = []
+
+    def sub(m: re.Match) -> str:
+        order.append(m.group(1) if m.group(1) else P.ints[int(m.group(2))])
+        return mark
+
+    sql = _PLACEHOLDER.sub(sub, sql)
+    schema = expr.schema()
+    return _Compiled(sql, order, list(schema.names), [_converter(n, t) for n, t in schema.items()])
+
+
+def _run(wh: Warehouse, key: tuple, build: Callable[[_Params], ir.Table], values: dict[str, Any]) -> list[dict]:
+    """Rows (plain dicts: money as float, dates as date, NULL as None) of the question `key`."""
+    if wh.backend not in ("duckdb", "postgres"):
+        return _arrow_rows(_arrow(wh, build(_Params(values, False))))
+    ck = (wh.backend, *key)
+    c = _compiled.get(ck)
+    if c is None:
+        c = _compile(wh, key, build)
+        with _compiled_lock:
+            _compiled[ck] = c
+    rows = wh.raw_sql(c.sql, [values[n] for n in c.order]) or []
+    names, conv = c.names, c.convert
+    if not any(conv):
+        return [dict(zip(names, r)) for r in rows]
+    out = []
+    for r in rows:
+        d = {}
+        for n, f, v in zip(names, conv, r):
+            d[n] = f(v) if f is not None and v is not None else v
+        if d.get("risk_drivers", 0) is None:
+            d["risk_drivers"] = []
+        out.append(d)
+    return out
+
+
+# date columns some engines hand back as timestamps
+_DATE_COLUMNS = {"customer_since", "renewal_date", "as_of", "day", "active_from", "active_to"}
 
 
 def _arrow(wh: Warehouse, expr: ir.Table) -> pa.Table:
+    """An expression's result as Arrow with money as float64 (for exports and Spark)."""
     t = wh.to_pyarrow(expr)
     cols = []
     for i, f in enumerate(t.schema):
@@ -132,46 +243,92 @@ def _arrow_rows(t: pa.Table) -> list[dict]:
     return rows
 
 
-# date columns some engines hand back as timestamps
-_DATE_COLUMNS = {"customer_since", "renewal_date", "as_of", "day"}
+# -- accounts ----------------------------------------------------------------------------------------
+
+def _owners(owners: Sequence[str] | None) -> list[str] | None:
+    return None if owners is None else [str(o) for o in owners if o is not None]
 
 
-def _scope(t: ir.Table, owners: Sequence[str] | None) -> ir.Table:
+def _scope(t: ir.Table, owners: list[str] | None, P: _Params) -> ir.Table:
+    """Only the rows of these owners (None = all; an empty list = none)."""
     if owners is None:
         return t
-    owners = [o for o in owners if o is not None]
     if not owners:
         return t.filter(ibis.literal(False))
-    return t.filter(t.owner.isin(owners))
+    return t.filter(t.owner.isin([P(f"own{i}") for i in range(len(owners))]))
 
 
-def _filtered(wh: Warehouse, flt: AccountFilter) -> ir.Table:
+def _scope_values(owners: list[str] | None) -> dict[str, str]:
+    return {} if not owners else {f"own{i}": o for i, o in enumerate(owners)}
+
+
+def _scope_key(owners: list[str] | None):
+    return None if owners is None else len(owners)
+
+
+_EQ_FILTERS = ("segment", "region", "owner", "band", "tier", "status")
+
+
+def _filter_shape(flt: AccountFilter) -> tuple[tuple, dict[str, Any]]:
+    """(shape, values) of a filter: the shape keys the compiled SQL, the values are bound."""
+    values: dict[str, Any] = {}
+    shape: list = []
+    owners = _owners(flt.owners)
+    shape.append(("owners", _scope_key(owners)))
+    values.update(_scope_values(owners))
+    q = (flt.q or "").strip().lower()
+    if q:
+        shape.append("q")
+        values["q"] = q
+    for col in _EQ_FILTERS:
+        v = getattr(flt, col)
+        if v is None or v == "":
+            continue
+        if isinstance(v, (list, tuple, set, frozenset)):
+            v = sorted(str(x) for x in v)
+            shape.append((col, len(v)))
+            values.update({f"{col}{i}": x for i, x in enumerate(v)})
+        else:
+            shape.append((col, None))
+            values[col] = str(v)
+    if flt.min_risk is not None:
+        shape.append("min_risk")
+        values["min_risk"] = float(flt.min_risk)
+    if flt.renewal_within_days is not None:
+        shape.append("renewal")
+        values["renewal"] = int(flt.renewal_within_days)
+    return tuple(shape), values
+
+
+def _filtered(wh: Warehouse, shape: tuple, P: _Params) -> ir.Table:
     s = _t(wh, "account_summary")
-    s = _scope(s, flt.owners)
     preds = []
-    if flt.q:
-        q = flt.q.strip().lower()
-        if q:
+    for item in shape:
+        if isinstance(item, tuple) and item[0] == "owners":
+            n = item[1]
+            if n is not None:
+                preds.append(ibis.literal(False) if n == 0 else s.owner.isin([P(f"own{i}") for i in range(n)]))
+        elif item == "q":
+            q = P("q")
             preds.append(s.account_id.lower().contains(q) | s.name.lower().contains(q)
                          | s.domain.lower().contains(q))
-    for col in ("segment", "region", "owner", "band", "tier", "status"):
-        value = getattr(flt, col)
-        if value is None or value == "":
-            continue
-        if isinstance(value, (list, tuple, set, frozenset)):
-            preds.append(s[col].isin(list(value)))
+        elif item == "min_risk":
+            preds.append(s.risk >= P("min_risk", "float64"))
+        elif item == "renewal":
+            preds.append((s.days_to_renewal >= 0) & (s.days_to_renewal <= P("renewal", "int64")))
         else:
-            preds.append(s[col] == value)
-    if flt.min_risk is not None:
-        preds.append(s.risk >= float(flt.min_risk))
-    if flt.renewal_within_days is not None:
-        preds.append((s.days_to_renewal >= 0) & (s.days_to_renewal <= int(flt.renewal_within_days)))
+            col, n = item
+            preds.append(s[col] == P(col) if n is None else s[col].isin([P(f"{col}{i}") for i in range(n)]))
     return s.filter(*preds) if preds else s
 
 
-def _order(t: ir.Table, sort: str, descending: bool) -> ir.Table:
+def _check_sort(sort: str) -> None:
     if sort not in SORTABLE:
         raise InputError(f"cannot sort by {sort!r}; one of {', '.join(SORTABLE)}")
+
+
+def _order(t: ir.Table, sort: str, descending: bool) -> ir.Table:
+    _check_sort(sort)
     if sort == "arr_at_risk":
         key = t.arr.cast("float64") * t.risk
     elif sort == "band":
@@ -184,49 +341,78 @@ def _order(t: ir.Table, sort: str, descending: bool) -> ir.Table:
 
 def list_accounts(wh: Warehouse, flt: AccountFilter, sort: str = "arr", descending: bool = True, page: int = 1,
                   page_size: int = 50) -> Page:
+    _check_sort(sort)
     page = max(1, int(page or 1))
     page_size = max(1, min(int(page_size or 50), MAX_PAGE_SIZE))
-    t = _filtered(wh, flt)
-    ordered = _order(t.mutate(__total=_.count().over()), sort, descending)
-    data = _arrow(wh, ordered.limit(page_size, offset=(page - 1) * page_size))
-    if data.num_rows:
-        total = int(data.column("__total")[0].as_py())
+    shape, values = _filter_shape(flt)
+    descending = bool(descending)
+
+    def build(P: _Params) -> ir.Table:
+        t = _filtered(wh, shape, P)
+        t = _order(t.mutate(__total=_.count().over()), sort, descending)
+        return t.limit(P.int("limit"), offset=P.int("offset"))
+
+    rows = _run(wh, ("list", shape, sort, descending), build,
+                {**values, "limit": page_size, "offset": (page - 1) * page_size})
+    if rows:
+        total = int(rows[0]["__total"])
     else:
-        total = int(wh.execute(t.count()))
-    rows = _arrow_rows(data.drop_columns(["__total"]))
+        total = int(_run(wh, ("count", shape), lambda P: _filtered(wh, shape, P).aggregate(n=_.count()),
+                         values)[0]["n"])
+    for r in rows:
+        del r["__total"]
     return Page(rows=rows, total=total, page=page, page_size=page_size)
 
 
 def export_accounts(wh: Warehouse, flt: AccountFilter, sort: str = "arr", descending: bool = True) -> pa.Table:
-    return _arrow(wh, _order(_filtered(wh, flt), sort, descending))
+    """Every matching row (not paged) as Arrow, money as float64: for CSV export."""
+    shape, values = _filter_shape(flt)
+    return _arrow(wh, _order(_filtered(wh, shape, _Params(values, False)), sort, descending))
 
 
 def owner_of(wh: Warehouse, account_id: str) -> str | None:
-    a = _t(wh, "accounts")
-    df = wh.to_pyarrow(a.filter(a.account_id == account_id).select("owner").limit(1))
-    if not df.num_rows:
+    def build(P):
+        a = _t(wh, "accounts")
+        return a.filter(a.account_id == P("id")).select("owner").limit(1)
+
+    rows = _run(wh, ("owner_of",), build, {"id": account_id})
+    if not rows:
         raise NotFoundError(f"no account {account_id!r}")
-    return df.column(0)[0].as_py()
+    return rows[0]["owner"]
 
 
 def get_account(wh: Warehouse, account_id: str) -> dict | None:
-    s = _t(wh, "account_summary")
-    rows = _rows(wh, s.filter(s.account_id == account_id).limit(1))
+    def summary(P):
+        s = _t(wh, "account_summary")
+        return s.filter(s.account_id == P("id")).limit(1)
+
+    values = {"id": account_id}
+    rows = _run(wh, ("get",), summary, values)
     if rows:
         row = rows[0]
     else:
-        a = _t(wh, "accounts")
-        base = _rows(wh, a.filter(a.account_id == account_id).select(
-            "account_id", "name", "domain", "segment", "region", "industry", "tier", "owner").limit(1))
-        if not base:
+        def base(P):
+            a = _t(wh, "accounts")
+            return a.filter(a.account_id == P("id")).select(
+                "account_id", "name", "domain", "segment", "region", "industry", "tier", "owner").limit(1)
+
+        found = _run(wh, ("get_base",), base, values)
+        if not found:
             return None
-        row = {**{c: None for c in s.columns}, **base[0], "risk_drivers": []}
-    c = _t(wh, "contacts")
-    row["contacts"] = _rows(wh, c.filter(c.account_id == account_id).select(
-        "contact_id", "name", "email", "title", "role", "active_from", "active_to").order_by("role", "name"))
-    at = _t(wh, "account_attributes")
-    attrs = wh.to_pyarrow(at.filter(at.account_id == account_id).select("name", "value").order_by("name"))
-    row["attributes"] = dict(zip(attrs.column("name").to_pylist(), attrs.column("value").to_pylist()))
+        row = {**{c: None for c in _t(wh, "account_summary").columns}, **found[0], "risk_drivers": []}
+
+    def contacts(P):
+        c = _t(wh, "contacts")
+        return c.filter(c.account_id == P("id")).select(
+            "contact_id", "name", "email", "title", "role", "active_from", "active_to").order_by("role", "name",
+                                                                                               "contact_id")
+
+    def attributes(P):
+        at = _t(wh, "account_attributes")
+        return at.filter(at.account_id == P("id")).select("name", "value").order_by("name")
+
+    row["contacts"] = _run(wh, ("contacts",), contacts, values)
+    row["attributes"] = {r["name"]: r["value"] for r in _run(wh, ("attributes",), attributes, values)}
     return row
 
 
@@ -249,7 +435,8 @@ def _part(kind: str, at, ref, a=None, b=None, c=None, value=None) -> dict:
     }
 
 
-def _timeline_expr(wh: Warehouse, account_id: str, limit: int) -> ir.Table:
+def _timeline_expr(wh: Warehouse, P: _Params) -> ir.Table:
+    account_id, limit = P("account_id"), P.int("limit")
     parts: list[ir.Table] = []
 
     def add(t: ir.Table, kind: str, **cols):
@@ -356,133 +543,164 @@ def _describe(r: dict) -> dict:
 
 def timeline(wh: Warehouse, account_id: str, limit: int = 200) -> list[dict]:
     limit = max(1, min(int(limit), 2000))
-    return [_describe(r) for r in wh.to_pyarrow(_timeline_expr(wh, account_id, limit)).to_pylist()]
+    rows = _run(wh, ("timeline",), lambda P: _timeline_expr(wh, P), {"account_id": account_id, "limit": limit})
+    return [_describe(r) for r in rows]
 
 
 # -- series ------------------------------------------------------------------------------------------
 
+def data_as_of(wh: Warehouse) -> date | None:
+    """The day the summary describes (None before the first refresh)."""
+    rows = _run(wh, ("as_of",), lambda P: _t(wh, "account_summary").select("as_of").limit(1), {})
+    return rows[0]["as_of"] if rows else None
+
+
 def usage_series(wh: Warehouse, account_id: str, days: int = 180) -> list[dict]:
-    """Daily usage for the `days` up to the summary's as-of day (zero-filled)."""
-    s = _t(wh, "account_summary")
-    end = wh.to_pyarrow(s.filter(s.account_id == account_id).select("as_of").limit(1))
-    if end.num_rows:
-        last = end.column(0)[0].as_py()
-        last = last.date() if isinstance(last, datetime) else last
-    else:
+    """Daily usage for the `days` up to the summary's as-of day (days without usage are zeros)."""
+    days = max(1, min(int(days), 3660))
+    last = data_as_of(wh)
+    if last is None:
         from tenure.portfolio.summary import latest_day
 
         last = latest_day(wh)
     if last is None:
         return []
     first = last - timedelta(days=days - 1)
-    u = _t(wh, "usage_daily")
-    got = wh.to_pyarrow(u.filter((u.account_id == account_id) & (u.day >= first) & (u.day <= last))
-                        .select("day", "events", "active_users"))
-    by_day = {}
-    for d, e, a in zip(got.column("day").to_pylist(), got.column("events").to_pylist(),
-                       got.column("active_users").to_pylist()):
-        by_day[d.date() if isinstance(d, datetime) else d] = (float(e), int(a))
-    return [{"day": first + timedelta(days=k), "events": by_day.get(first + timedelta(days=k), (0.0, 0))[0],
-             "active_users": by_day.get(first + timedelta(days=k), (0.0, 0))[1]} for k in range(days)]
+
+    def build(P):
+        u = _t(wh, "usage_daily")
+        return u.filter((u.account_id == P("id")) & (u.day >= P("first", "date")) & (u.day <= P("last", "date"))) \
+            .select("day", "events", "active_users")
+
+    got = {r["day"]: r for r in _run(wh, ("usage",), build, {"id": account_id, "first": first, "last": last})}
+    out = []
+    for k in range(days):
+        d = first + timedelta(days=k)
+        r = got.get(d)
+        out.append({"day": d, "events": float(r["events"]) if r else 0.0,
+                    "active_users": int(r["active_users"]) if r else 0})
+    return out
 
 
 def health_history(wh: Warehouse, account_id: str) -> list[dict]:
-    hs = _t(wh, "health_scores")
-    hc = _t(wh, "health_components")
-    scores = _rows(wh, hs.filter(hs.account_id == account_id).select("as_of", "score", "band").order_by("as_of"))
-    comps = _rows(wh, hc.filter(hc.account_id == account_id).select(
-        "as_of", "component", "feature", "value", "points", "weight", "contribution").order_by("as_of", "component"))
+    """Every stored health snapshot of the account, oldest first, each with its components."""
+    def scores(P):
+        hs = _t(wh, "health_scores")
+        return hs.filter(hs.account_id == P("id")).select("as_of", "score", "band").order_by("as_of")
+
+    def comps(P):
+        hc = _t(wh, "health_components")
+        return hc.filter(hc.account_id == P("id")).select(
+            "as_of", "component", "feature", "value", "points", "weight", "contribution").order_by("as_of", "component")
+
+    values = {"id": account_id}
     by_day: dict = {}
-    for c in comps:
-        day = c.pop("as_of")
-        by_day.setdefault(day.date() if isinstance(day, datetime) else day, []).append(c)
-    for s in scores:
-        s["as_of"] = s["as_of"].date() if isinstance(s["as_of"], datetime) else s["as_of"]
-        s["components"] = sorted(by_day.get(s["as_of"], []), key=lambda c: -(c["weight"] or 0))
-    return scores
+    for c in _run(wh, ("health_components",), comps, values):
+        by_day.setdefault(c.pop("as_of"), []).append(c)
+    out = _run(wh, ("health_scores",), scores, values)
+    for r in out:
+        r["components"] = sorted(by_day.get(r["as_of"], []), key=lambda c: -(c["weight"] or 0))
+    return out
 
 
 # -- cockpit, renewals, executive --------------------------------------------------------------------
 
 def renewals(wh: Warehouse, owners: Sequence[str] | None, within_days: int = 180, limit: int = 500) -> list[dict]:
-    s = _scope(_t(wh, "account_summary"), owners)
-    s = s.filter(s.renewal_date.notnull() & (s.days_to_renewal >= 0) & (s.days_to_renewal <= int(within_days)))
-    br = _t(wh, "band_renewal").select(br_band=_.band, renewal_probability=_.renewal_probability)
-    j = s.left_join(br, s.band == br.br_band).drop("br_band")
-    j = j.mutate(expected_renewal_arr=(j.renewal_arr.cast(_F) * j.renewal_probability))
-    j = j.order_by([j.renewal_date.asc(), j.renewal_arr.desc(nulls_first=False), j.account_id]).limit(int(limit))
-    return _rows(wh, j)
+    owners = _owners(owners)
+
+    def build(P):
+        s = _scope(_t(wh, "account_summary"), owners, P)
+        s = s.filter(s.renewal_date.notnull() & (s.days_to_renewal >= 0) & (s.days_to_renewal <= P("within", "int64")))
+        br = _t(wh, "band_renewal").select(br_band=_.band, renewal_probability=_.renewal_probability)
+        j = s.left_join(br, s.band == br.br_band).drop("br_band")
+        j = j.mutate(expected_renewal_arr=(j.renewal_arr.cast("float64") * j.renewal_probability))
+        return j.order_by([j.renewal_date.asc(), j.renewal_arr.desc(nulls_first=False), j.account_id]) \
+            .limit(P.int("limit"))
+
+    return _run(wh, ("renewals", _scope_key(owners)), build,
+                {**_scope_values(owners), "within": int(within_days), "limit": max(1, int(limit))})
 
 
 def top_risks(wh: Warehouse, owners: Sequence[str] | None = None, limit: int = 10) -> list[dict]:
-    s = _scope(_t(wh, "account_summary"), owners)
-    s = s.filter((s.status == "customer") & s.risk.notnull())
-    s = s.mutate(arr_at_risk=s.arr.cast(_F) * s.risk)
-    return _rows(wh, s.order_by([s.arr_at_risk.desc(), s.account_id]).limit(int(limit)))
+    owners = _owners(owners)
+
+    def build(P):
+        s = _scope(_t(wh, "account_summary"), owners, P)
+        s = s.filter((s.status == "customer") & s.risk.notnull())
+        s = s.mutate(arr_at_risk=s.arr.cast("float64") * s.risk)
+        return s.order_by([s.arr_at_risk.desc(), s.account_id]).limit(P.int("limit"))
+
+    return _run(wh, ("top_risks", _scope_key(owners)), build, {**_scope_values(owners), "limit": max(1, int(limit))})
+
+
+RISK_JUMP = 0.1
 
 
 def changes_since(wh: Warehouse, owners: Sequence[str] | None, days: int = 7) -> list[dict]:
-    """Band moves over the last 30 days, early-warning signals in the last `days` and risk jumps
-    since the previous stored prediction (+0.1 or more), biggest ARR first within each day."""
-    s = _scope(_t(wh, "account_summary"), owners)
-    base = s.select("account_id", "name", "owner", "arr", "band", "score", "as_of")
+    """Band moves over the last 30 days (band_30 -> band), early-warning signals dated within the
+    last `days`, and churn-risk jumps of RISK_JUMP or more since the previous stored prediction;
+    newest first, biggest ARR first within a day."""
+    owners = _owners(owners)
+    sv = _scope_values(owners)
+    skey = _scope_key(owners)
+    cols = ("account_id", "name", "owner", "arr", "band")
+
+    def moved(P):
+        s = _scope(_t(wh, "account_summary"), owners, P)
+        s = s.filter(s.band.notnull() & s.band_30.notnull() & (s.band != s.band_30))
+        return s.select(*cols, "band_30", "score", "score_change_30", "as_of")
+
+    def signals(P):
+        s = _scope(_t(wh, "account_summary"), owners, P).select(*cols, "as_of")
+        sg = _t(wh, "health_signals")
+        j = sg.join(s, "account_id")
+        j = j.filter((j.at > j.as_of - P("days", "int64").as_interval("D")) & (j.at <= j.as_of))
+        return j.select(*cols, "signal", "severity", "detail", "at")
+
+    def jumps(P):
+        s = _scope(_t(wh, "account_summary"), owners, P).select(*cols, "as_of")
+        rs = _t(wh, "risk_scores")
+        snap = s.select(ca=_.account_id, snap=_.as_of)
+        cur = rs.join(snap, (rs.account_id == snap.ca) & (rs.as_of == snap.snap))
+        cur = cur.select(account_id=cur.account_id, risk_now=cur.probability, snap=cur.snap)
+        curk = cur.select(pa_=_.account_id, csnap=_.snap)
+        earlier = rs.join(curk, (rs.account_id == curk.pa_) & (rs.as_of < curk.csnap))
+        earlier = earlier.mutate(rk=ibis.row_number().over(group_by=earlier.account_id,
+                                                           order_by=ibis.desc(earlier.as_of)))
+        prev = earlier.filter(earlier.rk == 0).select(pa2=_.account_id, risk_before=_.probability, before=_.as_of)
+        j = cur.join(prev, cur.account_id == prev.pa2)
+        j = j.filter(j.risk_now - j.risk_before >= RISK_JUMP).select("account_id", "risk_now", "risk_before", "before")
+        j = j.join(s, "account_id")
+        return j.select(*cols, "risk_now", "risk_before", "before", "as_of")
+
     out: list[dict] = []
-
-    moved = s.filter(s.band.notnull() & s.band_30.notnull() & (s.band != s.band_30))
-    for r in _rows(wh, moved.select("account_id", "name", "owner", "arr", "band", "band_30", "score",
-                                    "score_change_30", "as_of")):
+    for r in _run(wh, ("moved", skey), moved, sv):
         worse = BAND_ORDER.get(r["band"], 0) < BAND_ORDER.get(r["band_30"], 0)
+        detail = (f"score {r['score']:.0f} ({r['score_change_30']:+.0f} in 30 days)"
+                  if r["score"] is not None and r["score_change_30"] is not None else "")
         out.append({"kind": "band", "at": r["as_of"], **r, "direction": "down" if worse else "up",
-                    "title": f"health {r['band_30']} -> {r['band']}",
-                    "detail": f"score {r['score']:.0f} ({r['score_change_30']:+.0f} in 30 days)"
-                    if r["score"] is not None and r["score_change_30"] is not None else ""})
-
-    sg = _t(wh, "health_signals")
-    j = sg.join(base, "account_id")
-    j = j.filter(j.at > j.as_of - ibis.interval(days=int(days)))
-    for r in _rows(wh, j.select("account_id", "name", "owner", "arr", "band", "signal", "severity", "detail", "at")):
-        out.append({**r, "kind": "signal", "title": f"signal: {r['signal'].replace('_', ' ')}",
-                    "detail": r["detail"] or "", "severity": r["severity"]})
-
-    rs = _t(wh, "risk_scores")
-    snap = base.select(ca=_.account_id, snap=_.as_of)
-    cur = rs.join(snap, (rs.account_id == snap.ca) & (rs.as_of == snap.snap))
-    cur = cur.select(account_id=cur.account_id, risk_now=cur.probability, snap=cur.snap)
-    curk = cur.select(pa_=_.account_id, csnap=_.snap)
-    earlier = rs.join(curk, (rs.account_id == curk.pa_) & (rs.as_of < curk.csnap))
-    earlier = earlier.mutate(rk=ibis.row_number().over(group_by=earlier.account_id, order_by=ibis.desc(earlier.as_of)))
-    prev = earlier.filter(earlier.rk == 0).select(pa2=_.account_id, risk_before=_.probability, before=_.as_of)
-    jumps = cur.join(prev, cur.account_id == prev.pa2).filter(lambda t: t.risk_now - t.risk_before >= 0.1)
-    jumps = jumps.join(base, "account_id")
-    for r in _rows(wh, jumps.select("account_id", "name", "owner", "arr", "band", "risk_now", "risk_before",
-                                    "before", "as_of")):
+                    "title": f"health {r['band_30']} -> {r['band']}", "detail": detail})
+    for r in _run(wh, ("signals", skey), signals, {**sv, "days": int(days)}):
+        out.append({**r, "at": _date(r["at"]), "kind": "signal",
+                    "title": f"signal: {r['signal'].replace('_', ' ')}", "detail": r["detail"] or ""})
+    for r in _run(wh, ("jumps", skey), jumps, sv):
         out.append({**r, "kind": "risk", "at": r["as_of"], "title": "churn risk up",
                     "detail": f"{r['risk_before']:.0%} -> {r['risk_now']:.0%} since {r['before']}"})
-
-    def key(r):
-        at = r["at"].date() if isinstance(r["at"], datetime) else r["at"]
-        return (-(at.toordinal() if at else 0), -(r.get("arr") or 0), r["account_id"])
-
-    return sorted(out, key=key)
+    out.sort(key=lambda r: (-(r["at"].toordinal() if r["at"] else 0), -(r.get("arr") or 0), r["account_id"]))
+    return out
 
 
 def band_distribution(wh: Warehouse, owners: Sequence[str] | None = None) -> list[dict]:
-    """Accounts and ARR per health band on each stored snapshot day (from band_history)."""
-    bh = _scope(_t(wh, "band_history"), owners)
-    g = bh.group_by("as_of", "band").aggregate(accounts=bh.accounts.sum(), arr=bh.arr.sum())
-    g = g.order_by("as_of", g.band.cases(("red", 0), ("yellow", 1), ("green", 2), else_=3))
-    rows = _rows(wh, g)
+    """Accounts and ARR per health band on each stored snapshot day (band_history, by owner)."""
+    owners = _owners(owners)
+
+    def build(P):
+        bh = _scope(_t(wh, "band_history"), owners, P)
+        g = bh.group_by("as_of", "band").aggregate(accounts=bh.accounts.sum(), arr=bh.arr.sum())
+        return g.order_by("as_of", g.band.cases(("red", 0), ("yellow", 1), ("green", 2), else_=3))
+
+    rows = _run(wh, ("bands", _scope_key(owners)), build, _scope_values(owners))
     for r in rows:
         r["accounts"] = int(r["accounts"])
         r["arr"] = float(r["arr"] or 0)
     return rows
-
-
-def data_as_of(wh: Warehouse) -> date | None:
-    """The day the summary describes (None before the first refresh)."""
-    s = _t(wh, "account_summary")
-    v = wh.to_pyarrow(s.select("as_of").limit(1))
-    if not v.num_rows:
-        return None
-    d = v.column(0)[0].as_py()
-    return d.date() if isinstance(d, datetime) else d

@@ -85,14 +85,16 @@ def _risk(wh: Warehouse, config: Config, as_of: date) -> dict:
     return {"risk_accounts": n, "risk_model_trained": trained, "risk_horizon_days": model.horizon}
 
 
-def _band_renewal(wh: Warehouse, config: Config, as_of: date, horizon: int = 180) -> dict:
+def _band_renewal(wh: Warehouse, config: Config, as_of: date, horizon: int = 180,
+                  validation: dict | None = None) -> dict:
     """The band -> renewal-probability table from the scorecard validation, stored."""
     from tenure.errors import TenureError
     from tenure.health.validate import validate
 
     try:
-        report = validate(wh, config, horizon=horizon, dates=4)
+        report = validation or validate(wh, config, horizon=horizon, dates=4)
         bands = report["bands"]
+        horizon = int(report.get("horizon_days", horizon))
     except (TenureError, ValueError, ZeroDivisionError) as err:
         return {"band_renewal_skipped": str(err)}
     n = len(bands)
@@ -211,7 +213,7 @@ def summary_expr(wh: Warehouse, config: Config, as_of: date) -> ir.Table:
         "arr_change_90": arr - out.arr_90.fill_null(zero),
         "customer_since": out.customer_since,
         "score": out.score, "band": out.band,
-        "score_change_30": out.score - out.score_30,
+        "score_change_30": (out.score - out.score_30).round(1),
         "band_30": out.band_30,
         "risk": out.risk, "risk_drivers": out.risk_drivers,
         "renewal_date": out.renewal_date,
@@ -237,8 +239,11 @@ def write_summary(wh: Warehouse, config: Config, as_of: date) -> int:
     return data.num_rows
 
 
-def refresh(wh: Warehouse, config: Config, as_of: date | None = None, progress: Progress | None = None) -> dict:
-    """Recompute health (as_of + a year of monthly history), risk, the band table and the summary."""
+def refresh(wh: Warehouse, config: Config, as_of: date | None = None, progress: Progress | None = None,
+            validation: dict | None = None) -> dict:
+    """Recompute health (as_of + a year of monthly history), risk, the band table and the summary.
+    `validation`: a tenure.health.validate report already computed on the same data (the demo has
+    one), reused for the band -> renewal-probability table instead of validating again."""
     wh.ensure_schema()
     as_of = to_date(as_of) if as_of is not None else latest_day(wh)
     if as_of is None:  # no contract lines yet: an empty summary
@@ -248,7 +253,7 @@ def refresh(wh: Warehouse, config: Config, as_of: date | None = None, progress: 
     steps: list[tuple[str, Callable[[], dict]]] = [
         ("scoring health", lambda: _health(wh, config, as_of)),
         ("predicting churn risk", lambda: _risk(wh, config, as_of)),
-        ("renewal probability by band", lambda: _band_renewal(wh, config, as_of)),
+        ("renewal probability by band", lambda: _band_renewal(wh, config, as_of, validation=validation)),
         ("band history", lambda: {"band_history_rows": write_band_history(wh, config, as_of)}),
         ("writing the account summary", lambda: {"accounts": write_summary(wh, config, as_of)}),
     ]
