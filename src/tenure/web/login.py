@@ -1,0 +1,143 @@
+"""Logging in and out of the web app, and the page-side view of who is asking.
+
+Login CSRF uses a double-submit token: GET /login sets a random `tenure_login_csrf` cookie
+(HttpOnly, SameSite=Strict, path /login) and puts the same value in the form; POST /login
+accepts only when both match. After login the session's own CSRF token protects every form.
+
+A failed login says only "wrong username or password" (and spends the same password-hashing
+time whether or not the user exists); it is written to the audit log with the client address.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy import select
+
+from tenure.api.auth import Principal, check_csrf, identify
+from tenure.api.context import AppContext, get_context
+from tenure.api.problems import Problem
+from tenure.state import audit, sessions
+from tenure.state.models import User
+from tenure.state.users import verify_password
+from tenure.web.render import render
+
+LOGIN_CSRF_COOKIE = "tenure_login_csrf"
+# a real argon2 hash of a random password: verifying against it costs what a real check costs
+_DUMMY_HASH = None
+
+router = APIRouter(include_in_schema=False)
+
+
+def safe_next(target: str | None) -> str:
+    """Only a local path ('/accounts?x=1'), never another site ('//evil', 'https://...')."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return target
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def page_principal(request: Request, ctx: AppContext = Depends(get_context)) -> Principal:
+    """Dependency for pages: the logged-in principal; otherwise the browser goes to /login."""
+    who = identify(request, ctx)
+    if who is None:
+        raise Problem(303, "log in first", kind="login-required", headers={"Location": _login_url(request)})
+    return who
+
+
+async def page_writer(request: Request, who: Principal = Depends(page_principal)) -> Principal:
+    """Dependency for page forms that change something: CSRF checked and write permission held."""
+    await check_csrf(request, who)
+    if not who.can("write"):
+        raise Problem(403, f"role {who.role!r} may not change anything", kind="forbidden")
+    return who
+
+
+def _login_url(request: Request) -> str:
+    from urllib.parse import urlencode
+
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return "/login?" + urlencode({"next": target})
+
+
+def _login_form(request: Request, *, next_url: str, error: str | None = None, username: str = "",
+                status_code: int = 200):
+    token = secrets.token_urlsafe(32)
+    response = render(request, "login.html", status_code=status_code, who=None, next_url=next_url,
+                      error=error, username=username, login_csrf=token)
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=3600, path="/login", httponly=True, samesite="strict",
+                        secure=_secure(request))
+    return response
+
+
+@router.get("/login")
+def login_page(request: Request, next: str | None = None, ctx: AppContext = Depends(get_context)):
+    if identify(request, ctx) is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return _login_form(request, next_url=safe_next(next))
+
+
+def _dummy_verify() -> None:
+    global _DUMMY_HASH
+    from argon2 import PasswordHasher
+    from argon2.exceptions import VerificationError
+
+    hasher = PasswordHasher()
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = hasher.hash(secrets.token_urlsafe(16))
+    try:
+        hasher.verify(_DUMMY_HASH, "not the password")
+    except VerificationError:
+        pass
+
+
+@router.post("/login")
+def login_submit(request: Request, username: str = Form(""), password: str = Form(""),
+                 csrf_token: str = Form(""), next: str = Form("/"), ctx: AppContext = Depends(get_context)):
+    next_url = safe_next(next)
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not cookie or not csrf_token or not hmac.compare_digest(cookie, csrf_token):
+        return _login_form(request, next_url=next_url, username=username, status_code=403,
+                           error="The login form expired. Please try again.")
+    username = username.strip()[:100]
+    ip = _client(request)
+    with ctx.db() as session:
+        user = verify_password(session, username, password) if username and password else None
+        if user is None:
+            if session.scalar(select(User.id).where(User.username == username)) is None:
+                _dummy_verify()  # same cost as a wrong password for an existing user
+            audit.record(session, username or "(empty)", "login_failed", "user", username or None, ip=ip)
+        else:
+            _, secret = sessions.start(session, user, ip=ip, user_agent=request.headers.get("user-agent"))
+    if user is None:
+        return _login_form(request, next_url=next_url, username=username, status_code=401,
+                           error="Wrong username or password.")
+    response = RedirectResponse(next_url, status_code=303)
+    response.set_cookie(sessions.COOKIE_NAME, secret, max_age=sessions.SESSION_HOURS * 3600, path="/",
+                        httponly=True, samesite="lax", secure=_secure(request))
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, who: Principal = Depends(page_principal), ctx: AppContext = Depends(get_context)):
+    await check_csrf(request, who)
+    with ctx.db() as session:
+        sessions.end(session, request.cookies.get(sessions.COOKIE_NAME), ip=_client(request))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(sessions.COOKIE_NAME, path="/")
+    return response

@@ -1,0 +1,312 @@
+"""The server-rendered pages: executive, portfolio (+ CSV export), account 360 (+ notes), cockpit,
+renewals and data quality; plus login/logout (tenure.web.login) and the locally served chart
+library. Every page is scoped by the principal's book of business and asks the compute stages
+(tenure.portfolio.query, tenure.metrics, tenure.ingest.identity) for its numbers.
+
+Pages work without JavaScript: filters are GET forms, sorting and paging are links, notes are a
+POST form. When htmx is present (static/vendor/htmx.min.js, fetched at set-up time) the
+portfolio filters and the notes form update in place; requests from htmx get only the fragment.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from tenure.api.auth import Principal, ensure_sees
+from tenure.api.context import AppContext, get_context
+from tenure.api.problems import Problem
+from tenure.state import audit
+from tenure.state.models import IngestRun, Note, User
+from tenure.web import charts
+from tenure.web.login import page_principal, page_writer
+from tenure.web.login import router as login_router
+from tenure.web.render import error_page, render
+
+__all__ = ["error_page", "router"]
+
+router = APIRouter(include_in_schema=False)
+router.include_router(login_router)
+
+BANDS = ("green", "yellow", "red")
+STATUSES = ("customer", "churned", "prospect", "all")
+PAGE_SIZES = (25, 50, 100, 200)
+TIMELINE_KINDS = (("contract", "Contracts"), ("ticket", "Tickets"), ("survey", "Surveys"),
+                  ("activity", "Activities"), ("milestone", "Milestones"), ("signal", "Signals"),
+                  ("opportunity", "Opportunities"), ("invoice", "Invoices"), ("churn", "Churn"))
+CSV_COLUMNS = ("account_id", "name", "domain", "segment", "region", "industry", "tier", "owner", "status", "arr",
+               "arr_change_90", "customer_since", "score", "band", "score_change_30", "band_30", "risk",
+               "renewal_date", "days_to_renewal", "renewal_arr", "open_renewal_stage", "as_of")
+NOTE_MAX = 5000
+
+
+def _plotly_path() -> Path:
+    import plotly
+
+    return Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+
+
+@router.get("/static/vendor/plotly.min.js")
+def plotly_js() -> Response:
+    """Plotly's bundled file from the installed `plotly` package (no CDN)."""
+    path = _plotly_path()
+    if not path.exists():
+        raise Problem(404, "plotly.min.js is not installed (pip install plotly)")
+    return FileResponse(path, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
+
+
+def _hx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true" and request.headers.get("hx-history-restore-request") != "true"
+
+
+# -- executive ------------------------------------------------------------------------------------
+
+@router.get("/", response_class=HTMLResponse)
+def executive_page(request: Request, period: str | None = Query(None, max_length=40),
+                   who: Principal = Depends(page_principal), ctx: AppContext = Depends(get_context)):
+    from tenure.web.executive import executive_view
+
+    view = executive_view(ctx, ctx.warehouse(), who, period or None)
+    return render(request, "executive.html", title="Executive", **view)
+
+
+# -- portfolio ------------------------------------------------------------------------------------
+
+def _portfolio_filter(who: Principal, q: str | None, segment: str | None, region: str | None, band: str | None,
+                      tier: str | None, owner: str | None, status: str | None):
+    from tenure.portfolio.query import AccountFilter
+
+    def clean(v: str | None) -> str | None:
+        v = (v or "").strip()
+        return v or None
+
+    status = clean(status) or "customer"
+    if status not in STATUSES:
+        raise Problem(422, f"status must be one of {', '.join(STATUSES)}")
+    band = clean(band)
+    if band is not None and band not in BANDS:
+        raise Problem(422, f"band must be one of {', '.join(BANDS)}")
+    return AccountFilter(q=clean(q), segment=clean(segment), region=clean(region), band=band, tier=clean(tier),
+                         owner=clean(owner), status=None if status == "all" else status,
+                         owners=who.owner_filter())
+
+
+class PortfolioParams:
+    """The portfolio's query string (the filter form, sort links and paging share it)."""
+
+    def __init__(self, q: str | None = Query(None, max_length=200), segment: str | None = Query(None, max_length=100),
+                 region: str | None = Query(None, max_length=100), band: str | None = Query(None, max_length=10),
+                 tier: str | None = Query(None, max_length=100), owner: str | None = Query(None, max_length=100),
+                 status: str | None = Query(None, max_length=20), sort: str = Query("arr", max_length=40),
+                 order: str = Query("desc", pattern="^(asc|desc)$"), page: int = Query(1, ge=1, le=1_000_000),
+                 size: int = Query(50, ge=1, le=500)):
+        self.q, self.segment, self.region, self.band, self.tier, self.owner = q, segment, region, band, tier, owner
+        self.status, self.sort, self.order, self.page, self.size = status, sort, order, page, size
+
+    def filters(self) -> dict[str, str]:
+        keys = ("q", "segment", "region", "band", "tier", "owner", "status")
+        return {k: getattr(self, k) for k in keys if getattr(self, k)}
+
+    def url(self, base: str = "/accounts", **change: Any) -> str:
+        values = {**self.filters(), "sort": self.sort, "order": self.order, "page": self.page, "size": self.size}
+        values.update(change)
+        values = {k: v for k, v in values.items() if v not in (None, "")}
+        if values.get("page") == 1:
+            values.pop("page")
+        if values.get("size") == 50:
+            values.pop("size")
+        return base + ("?" + urlencode(values) if values else "")
+
+
+@router.get("/accounts", response_class=HTMLResponse)
+def portfolio_page(request: Request, p: PortfolioParams = Depends(), who: Principal = Depends(page_principal),
+                   ctx: AppContext = Depends(get_context)):
+    from tenure.portfolio.query import SORTABLE, data_as_of, list_accounts
+
+    wh = ctx.warehouse()
+    flt = _portfolio_filter(who, p.q, p.segment, p.region, p.band, p.tier, p.owner, p.status)
+    if p.sort not in SORTABLE:
+        raise Problem(422, f"cannot sort by {p.sort!r}")
+    result = list_accounts(wh, flt, sort=p.sort, descending=p.order == "desc", page=p.page, page_size=p.size)
+    context = dict(title="Portfolio", p=p, result=result, bands=BANDS, statuses=STATUSES, page_sizes=PAGE_SIZES,
+                   segments=ctx.config.segments, export_url=p.url("/accounts.csv", page=None, size=None))
+    if _hx(request) and request.headers.get("hx-target") == "results":
+        return render(request, "_accounts_results.html", **context)
+    return render(request, "accounts.html", as_of=data_as_of(wh), **context)
+
+
+def _csv_safe(table):
+    """Text cells starting with = + - @ (or a tab/CR) get a leading apostrophe, so a spreadsheet
+    does not run them as formulas."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cols = []
+    for i, f in enumerate(table.schema):
+        col = table.column(i)
+        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type):
+            risky = pc.fill_null(pc.match_substring_regex(col, r"^[=+\-@\t\r]"), False)
+            col = pc.if_else(risky, pc.binary_join_element_wise(pa.scalar("'"), col, ""), col)
+        cols.append(col)
+    return pa.table(cols, names=table.column_names)
+
+
+@router.get("/accounts.csv")
+def portfolio_csv(p: PortfolioParams = Depends(), who: Principal = Depends(page_principal),
+                  ctx: AppContext = Depends(get_context)):
+    """Every account matching the filters (within the book of business), as CSV."""
+    import pyarrow.csv as pacsv
+
+    from tenure.portfolio.query import SORTABLE, export_accounts
+
+    flt = _portfolio_filter(who, p.q, p.segment, p.region, p.band, p.tier, p.owner, p.status)
+    if p.sort not in SORTABLE:
+        raise Problem(422, f"cannot sort by {p.sort!r}")
+    table = export_accounts(ctx.warehouse(), flt, sort=p.sort, descending=p.order == "desc")
+    table = _csv_safe(table.select([c for c in CSV_COLUMNS if c in table.column_names]))
+    buf = io.BytesIO()
+    pacsv.write_csv(table, buf)
+    return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="accounts.csv"', "Cache-Control": "no-store"})
+
+
+# -- account 360 ----------------------------------------------------------------------------------
+
+def _account_in_scope(ctx: AppContext, who: Principal, account_id: str) -> None:
+    from tenure.portfolio.query import owner_of
+
+    ensure_sees(who, owner_of(ctx.warehouse(), account_id), account_id)  # 404 / 403
+
+
+def _notes(ctx: AppContext, account_id: str, limit: int = 100) -> list[dict]:
+    with ctx.db() as session:
+        rows = session.execute(select(Note, User.username, User.full_name).join(User, User.id == Note.author_id)
+                               .where(Note.account_id == account_id).order_by(Note.created_at.desc(), Note.id.desc())
+                               .limit(limit)).all()
+        return [{"id": n.id, "body": n.body, "created_at": n.created_at, "author": full or username}
+                for n, username, full in rows]
+
+
+@router.get("/accounts/{account_id}", response_class=HTMLResponse)
+def account_page(request: Request, account_id: str, kind: str | None = Query(None, max_length=20),
+                 who: Principal = Depends(page_principal), ctx: AppContext = Depends(get_context)):
+    from tenure.portfolio import query as pq
+
+    _account_in_scope(ctx, who, account_id)
+    wh = ctx.warehouse()
+    account = pq.get_account(wh, account_id)
+    if account is None:
+        raise Problem(404, f"no account {account_id!r}")
+    items = pq.timeline(wh, account_id, limit=300)
+    counts: dict[str, int] = {}
+    for it in items:
+        counts[it["kind"]] = counts.get(it["kind"], 0) + 1
+    if kind:
+        items = [it for it in items if it["kind"] == kind]
+    usage = pq.usage_series(wh, account_id, 180)
+    history = pq.health_history(wh, account_id)
+    latest = history[-1] if history else None
+    figures = {}
+    if any(r["events"] or r["active_users"] for r in usage):
+        figures["usage"] = charts.usage(usage)
+    if history:
+        figures["health"] = charts.health(history)
+    sponsors = [c for c in account.get("contacts", []) if c.get("role") in ("exec_sponsor", "champion")]
+    return render(request, "account.html", title=account.get("name") or account_id, a=account, items=items[:200],
+                  kind=kind, kinds=TIMELINE_KINDS, counts=counts, usage=usage, history=history, latest=latest,
+                  figures=figures, sponsors=sponsors, notes=_notes(ctx, account_id), note_max=NOTE_MAX)
+
+
+@router.post("/accounts/{account_id}/notes")
+def add_note(request: Request, account_id: str, body: str = Form("", max_length=NOTE_MAX * 2),
+             who: Principal = Depends(page_writer), ctx: AppContext = Depends(get_context)):
+    """A CSM's note on an account in its book of business; audit-logged."""
+    _account_in_scope(ctx, who, account_id)
+    text = body.strip()
+    error = None
+    if not text:
+        error = "A note cannot be empty."
+    elif len(text) > NOTE_MAX:
+        error = f"A note can have at most {NOTE_MAX} characters."
+    if error is None:
+        with ctx.db() as session:
+            note = Note(account_id=account_id, author_id=who.user_id, body=text)
+            session.add(note)
+            session.flush()
+            audit.record(session, who.username, "create", "note", str(note.id), None,
+                         {"account_id": account_id, "body": text},
+                         ip=request.client.host if request.client else None)
+    if _hx(request):
+        return render(request, "_notes.html", a={"account_id": account_id}, notes=_notes(ctx, account_id),
+                      note_max=NOTE_MAX, note_error=error, note_text=text if error else "",
+                      status_code=422 if error else 200)
+    if error:
+        raise Problem(422, error)
+    return RedirectResponse(f"/accounts/{account_id}#notes", status_code=303)
+
+
+# -- cockpit and renewals -------------------------------------------------------------------------
+
+@router.get("/cockpit", response_class=HTMLResponse)
+def cockpit_page(request: Request, who: Principal = Depends(page_principal), ctx: AppContext = Depends(get_context)):
+    from tenure.portfolio.query import AccountFilter, changes_since, list_accounts, renewals
+
+    wh = ctx.warehouse()
+    owners = who.owner_filter()
+    at_risk = list_accounts(wh, AccountFilter(owners=owners), sort="risk", descending=True, page_size=20)
+    upcoming = renewals(wh, owners, within_days=180, limit=200)
+    changes = changes_since(wh, owners, days=7)
+    return render(request, "cockpit.html", title="Cockpit", at_risk=at_risk,
+                  renew_90=[r for r in upcoming if (r.get("days_to_renewal") or 0) <= 90],
+                  renew_180=[r for r in upcoming if (r.get("days_to_renewal") or 0) > 90],
+                  changes=changes[:100], changes_total=len(changes))
+
+
+@router.get("/renewals", response_class=HTMLResponse)
+def renewals_page(request: Request, within: int = Query(180, ge=1, le=730),
+                  who: Principal = Depends(page_principal), ctx: AppContext = Depends(get_context)):
+    from tenure.portfolio.query import renewals
+    from tenure.portfolio.summary import band_renewal_table
+
+    wh = ctx.warehouse()
+    rows = renewals(wh, who.owner_filter(), within_days=within, limit=500)
+    return render(request, "renewals.html", title="Renewals", rows=rows, within=within,
+                  windows=(30, 90, 180, 365), bands=band_renewal_table(wh),
+                  total_arr=sum(float(r.get("renewal_arr") or 0) for r in rows),
+                  total_expected=sum(float(r.get("expected_renewal_arr") or 0) for r in rows))
+
+
+# -- data quality ---------------------------------------------------------------------------------
+
+@router.get("/data", response_class=HTMLResponse)
+def data_page(request: Request, who: Principal = Depends(page_principal), ctx: AppContext = Depends(get_context)):
+    """Ingest runs, the quarantine with reasons and identity matches to review. Raw rows can belong
+    to any account, so only principals that see every account may look."""
+    from tenure.ingest.identity import list_identities
+
+    if who.owners is not None:
+        raise Problem(403, "the data-quality page shows rows from every account; ask an administrator",
+                      kind="forbidden")
+    with ctx.db() as session:
+        runs = [{c: getattr(r, c) for c in ("run_id", "entity", "file", "source", "status", "started_at",
+                                               "finished_at", "rows_read", "loaded", "inserted", "updated",
+                                               "unchanged", "rejected", "rejected_by_reason")}
+                for r in session.scalars(select(IngestRun).order_by(IngestRun.started_at.desc(),
+                                                                     IngestRun.run_id.desc()).limit(50))]
+    wh = ctx.warehouse()
+    qt = wh.table("quarantine")
+    reasons = wh.to_pyarrow(qt.group_by(["entity", "reason"]).aggregate(rows=qt.count())
+                            .order_by([qt.entity, qt.reason])).to_pylist()
+    recent = wh.to_pyarrow(qt.select("run_id", "entity", "file", "row_number", "column", "value", "reason",
+                                     "message", "quarantined_at")
+                           .order_by([qt.quarantined_at.desc(), qt.row_number]).limit(200)).to_pylist()
+    review = {s: list_identities(wh, status=s) for s in ("ambiguous", "unmatched")}
+    return render(request, "data.html", title="Data", runs=runs, reasons=reasons, quarantine=recent,
+                  quarantine_total=sum(r["rows"] for r in reasons),
+                  review={k: v[:200] for k, v in review.items()}, review_totals={k: len(v) for k, v in review.items()})
