@@ -21,4 +21,24 @@ ensure_venv() {
     "$VENV/bin/python" -c "import tenure" # fail loudly if the install did not work
     touch "$stamp"
   fi
+  ensure_htmx
+}
+
+# htmx for the web pages (not on PyPI): fetched once from the npm registry into a git-ignored
+# folder. Optional: pages work without it, so a machine without npm (or offline) just skips it.
+ensure_htmx() {
+  local dest="$ROOT/src/tenure/web/static/vendor/htmx.min.js"
+  [ -f "$dest" ] && return 0
+  command -v npm >/dev/null 2>&1 || { echo "==> npm not found: pages run without htmx"; return 0; }
+  local tmp
+  tmp="$(mktemp -d)"
+  echo "==> fetching htmx.org@2 from the npm registry"
+  if (cd "$tmp" && npm pack --silent htmx.org@2 >/dev/null 2>&1) && tar -xzf "$tmp"/htmx.org-*.tgz -C "$tmp" \
+      && [ -f "$tmp/package/dist/htmx.min.js" ]; then
+    mkdir -p "$(dirname "$dest")"
+    cp "$tmp/package/dist/htmx.min.js" "$dest.tmp" && mv "$dest.tmp" "$dest"
+  else
+    echo "==> could not fetch htmx: pages run without it"
+  fi
+  rm -rf "$tmp"
 }
