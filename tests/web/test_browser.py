@@ -1,0 +1,218 @@
+"""The web app in a real browser: Playwright for Python driving Debian's Chromium (headless) against
+Uvicorn serving the demo site on a loopback port. Screenshots go to test-artifacts/browser/.
+
+Flow: log in as the CCO, read the executive page (charts drawn), filter the portfolio, open an
+account 360; log in as a CSM, add a note (it appears), try another CSM's account (403 page), log
+out. Also: no request leaves the server (no CDN), no console or CSP errors, keyboard skip link,
+and the pages at phone width without sideways scrolling."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-sync", "--disable-dev-shm-usage"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+TIMEOUT_MS = 60_000  # the first executive page computes the metrics (then they are memoized)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def live_url(demo_site):
+    """Uvicorn in a background thread serving the shared demo app (lifespan off: the app's
+    context belongs to the session fixture)."""
+    import uvicorn
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(demo_site.app, host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="off", access_log=False))
+    thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started:
+        if time.time() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing; scripts/test installs Debian's chromium")
+        pytest.skip(f"{CHROMIUM} is missing (scripts/test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+class Watch:
+    """Every request the page makes, and console errors (a CSP violation is one)."""
+
+    def __init__(self, page, base: str):
+        self.base, self.requests, self.errors = base, [], []
+        page.on("request", lambda r: self.requests.append(r.url))
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def check(self) -> None:
+        outside = [u for u in self.requests if not (u.startswith(self.base + "/") or u.startswith("data:"))]
+        assert not outside, f"requests left the server: {outside}"
+        assert not self.errors, f"console errors: {self.errors}"
+
+
+def _shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _login(page, base: str, username: str, password: str, start: str = "/") -> None:
+    page.goto(base + start)
+    assert "/login" in page.url
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(re.escape(base) + r"/(?!login).*"))
+
+
+def _logout(page, base: str) -> None:
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(base + "/login")
+
+
+def _charts_drawn(page, *ids: str) -> None:
+    for chart_id in ids:
+        page.wait_for_selector(f"#{chart_id} svg.main-svg", timeout=TIMEOUT_MS)
+
+
+def test_cco_and_csm_daily_flow(browser, live_url, demo_site, books):
+    base = live_url
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    watch = Watch(page, base)
+
+    # the CCO logs in and reads the executive page
+    _login(page, base, "cco", demo_site.passwords["cco"])
+    assert page.url == base + "/"
+    page.get_by_role("heading", name="Executive").wait_for()
+    _charts_drawn(page, "chart-bridge", "chart-bands", "chart-arr", "chart-retention")
+    assert page.locator(".tile").count() == 5
+    assert page.get_by_role("heading", name="Top risks by ARR at risk").is_visible()
+    _shot(page, "01-executive")
+
+    # filters the portfolio to red accounts, by churn risk
+    page.get_by_role("link", name="Portfolio").click()
+    page.wait_for_url(base + "/accounts")
+    total_before = page.locator(".results-count").inner_text()
+    page.get_by_label("Health band").select_option("red")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url(re.compile(r".*band=red.*"))
+    page.wait_for_function("() => { const b = [...document.querySelectorAll('#results .band')];"
+                           " return b.length > 0 && b.every(e => e.textContent.trim() === 'red'); }")
+    assert page.locator(".results-count").inner_text() != total_before
+    page.locator("#results thead").get_by_role("link", name=re.compile("Churn risk")).click()
+    page.wait_for_url(re.compile(r".*sort=risk.*"))
+    assert "band=red" in page.url
+    _shot(page, "02-portfolio-red-by-risk")
+
+    # opens an account 360
+    first = page.locator("#results tbody th a").first
+    name = first.inner_text()
+    first.click()
+    page.get_by_role("heading", level=1).filter(has_text=name).wait_for()
+    for heading in ("Why this risk", "Contacts", "Health history", "Notes", "Timeline"):
+        assert page.get_by_role("heading", name=heading, exact=True).is_visible()
+    if page.locator("#chart-usage").count():
+        _charts_drawn(page, "chart-usage")
+    _charts_drawn(page, "chart-health")
+    assert page.locator(".timeline li").count() > 0
+    _shot(page, "03-account-360")
+    _logout(page, base)
+
+    # a CSM logs in, adds a note to its own account
+    own, other = books["csm01"][0], books["csm02"][0]
+    _login(page, base, "csm01", demo_site.passwords["csm01"], start=f"/accounts/{own}")
+    assert page.url == f"{base}/accounts/{own}"
+    note = f"Browser test note {time.time():.0f}: QBR booked with the sponsor"
+    page.get_by_label("Add a note").fill(note)
+    page.get_by_role("button", name="Save note").click()
+    page.locator("#notes .note").filter(has_text=note).wait_for()
+    _shot(page, "04-note-added")
+    page.reload()
+    assert page.locator("#notes .note").filter(has_text=note).count() == 1  # stored, shown once
+
+    # tries another CSM's account: a 403 page
+    response = page.goto(f"{base}/accounts/{other}")
+    assert response.status == 403
+    assert page.get_by_role("heading", name="Not allowed").is_visible()
+    assert "book of business" in page.locator(".detail").inner_text()
+    _shot(page, "05-forbidden")
+    watch.errors = [e for e in watch.errors if "403" not in e]  # the browser logs the 403 itself
+
+    # logs out: pages ask for a login again
+    page.goto(base + "/cockpit")
+    _shot(page, "06-cockpit")
+    _logout(page, base)
+    page.goto(base + "/cockpit")
+    assert "/login?next=%2Fcockpit" in page.url
+    watch.check()
+    context.close()
+
+
+def test_keyboard_skip_link_and_focus(browser, live_url, demo_site):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    _login(page, live_url, "viewer", demo_site.passwords["viewer"], start="/renewals")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("() => document.activeElement.textContent.trim()")
+    assert focused == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => location.hash") == "#main"
+    # every form control has a label
+    unlabelled = page.evaluate("""() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+        .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.name)""")
+    assert unlabelled == []
+    context.close()
+
+
+@pytest.mark.parametrize("path", ["/", "/accounts", "/account", "/cockpit", "/renewals", "/data"])
+def test_pages_fit_a_phone(browser, live_url, demo_site, books, path):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    watch = Watch(page, live_url)
+    target = f"/accounts/{books['csm01'][0]}" if path == "/account" else path
+    _login(page, live_url, "cco", demo_site.passwords["cco"], start=target)
+    page.wait_for_load_state("networkidle")
+    if path == "/":
+        _charts_drawn(page, "chart-bridge")
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"{target} scrolls sideways by {overflow}px at phone width"
+    assert page.get_by_role("navigation", name="Main").is_visible()
+    _shot(page, f"phone-{path.strip('/') or 'executive'}")
+    watch.check()
+    context.close()
