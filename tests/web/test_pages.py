@@ -289,3 +289,13 @@ def test_csv_cells_that_look_like_formulas_are_defused():
 
     t = _csv_safe(pa.table({"name": ["=HYPERLINK(1)", "+1", "-2", "@x", "ok", None], "arr": [1, 2, 3, 4, 5, 6]}))
     assert t.column("name").to_pylist() == ["'=HYPERLINK(1)", "'+1", "'-2", "'@x", "ok", None]
+
+
+def test_a_form_posted_after_the_session_ended_returns_to_its_page(client, books):
+    own = books["csm01"][0]
+    r = client.post(f"/accounts/{own}/notes", data={"body": "x"}, follow_redirects=False,
+                    headers={"referer": f"http://testserver/accounts/{own}"})
+    assert r.status_code == 303 and r.headers["location"] == f"/login?next=%2Faccounts%2F{own}"
+    r = client.post(f"/accounts/{own}/notes", data={"body": "x"}, follow_redirects=False,
+                    headers={"referer": "https://evil.example/phish"})
+    assert r.headers["location"] == "/login?next=%2F"

@@ -34,15 +34,6 @@ _memo_lock = threading.Lock()
 
 def memo(ctx, key: tuple, fn: Callable[[], Any]) -> Any:
     """fn() cached per (data version, key) for a few minutes; a small LRU."""
-    try:
-        from tenure.api import cache as api_cache  # the shared per-data-version cache, when present
-    except ImportError:
-        api_cache = None
-    if api_cache is not None and hasattr(api_cache, "cached"):
-        try:
-            return api_cache.cached(ctx, ("web",) + key, fn)
-        except TypeError:
-            pass
     full = (id(ctx), ctx.data_version, *key)
     now = time.monotonic()
     with _memo_lock:

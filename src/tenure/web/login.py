@@ -24,11 +24,11 @@ from tenure.api.problems import Problem
 from tenure.state import audit, sessions
 from tenure.state.models import User
 from tenure.state.users import verify_password
-from tenure.web.render import render
+from tenure.web.render import login_url, render
 
 LOGIN_CSRF_COOKIE = "tenure_login_csrf"
-# a real argon2 hash of a random password: verifying against it costs what a real check costs
-_DUMMY_HASH = None
+# an argon2 hash of a random password: checking against it costs what checking a real one does
+_DUMMY_HASH: str | None = None
 
 router = APIRouter(include_in_schema=False)
 
@@ -55,7 +55,7 @@ def page_principal(request: Request, ctx: AppContext = Depends(get_context)) -> 
     """Dependency for pages: the logged-in principal; otherwise the browser goes to /login."""
     who = identify(request, ctx)
     if who is None:
-        raise Problem(303, "log in first", kind="login-required", headers={"Location": _login_url(request)})
+        raise Problem(303, "log in first", kind="login-required", headers={"Location": login_url(request)})
     return who
 
 
@@ -65,13 +65,6 @@ async def page_writer(request: Request, who: Principal = Depends(page_principal)
     if not who.can("write"):
         raise Problem(403, f"role {who.role!r} may not change anything", kind="forbidden")
     return who
-
-
-def _login_url(request: Request) -> str:
-    from urllib.parse import urlencode
-
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return "/login?" + urlencode({"next": target})
 
 
 def _login_form(request: Request, *, next_url: str, error: str | None = None, username: str = "",

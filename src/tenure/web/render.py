@@ -106,11 +106,22 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     return HTMLResponse(html, status_code=status_code)
 
 
-def login_redirect(request: Request) -> RedirectResponse:
-    from urllib.parse import urlencode
+def login_url(request: Request) -> str:
+    """/login?next=<where the browser was going>. A form post (e.g. a note after the session
+    expired) returns to the page the form was on, when that page is on this site."""
+    from urllib.parse import urlencode, urlsplit
 
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
+    if request.method == "GET":
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    else:
+        ref = urlsplit(request.headers.get("referer", ""))
+        same = ref.netloc == request.url.netloc and ref.path.startswith("/")
+        target = (ref.path + (f"?{ref.query}" if ref.query else "")) if same else "/"
+    return "/login?" + urlencode({"next": target})
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    return RedirectResponse(login_url(request), status_code=303)
 
 
 ERROR_TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found", 405: "Not allowed here",
