@@ -216,3 +216,31 @@ def test_pages_fit_a_phone(browser, live_url, demo_site, books, path):
     _shot(page, f"phone-{path.strip('/') or 'executive'}")
     watch.check()
     context.close()
+
+
+def test_everything_works_without_javascript(browser, live_url, demo_site, books):
+    """Progressive enhancement: with JavaScript off (so no htmx, no charts) a CSM still logs in,
+    filters its portfolio, adds a note and logs out; charts fall back to their data tables."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    base = live_url
+    _login(page, base, "csm02", demo_site.passwords["csm02"], start="/accounts")
+    page.get_by_label("Segment").select_option("Enterprise")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url(re.compile(r".*segment=Enterprise.*"))
+    cells = page.locator("#results tbody td:nth-child(3)").all_inner_texts()
+    assert set(cells) <= {"Enterprise"}
+    own = books["csm02"][1]
+    page.goto(f"{base}/accounts/{own}")
+    note = f"No-JS note {time.time():.0f}"
+    page.get_by_label("Add a note").fill(note)
+    page.get_by_role("button", name="Save note").click()
+    page.wait_for_url(f"{base}/accounts/{own}#notes")
+    assert page.locator("#notes .note").filter(has_text=note).count() == 1
+    page.goto(base + "/")
+    page.get_by_text("Bridge table").click()
+    assert page.locator("details table").first.is_visible()
+    _shot(page, "07-no-javascript")
+    _logout(page, base)
+    context.close()
