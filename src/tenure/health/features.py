@@ -67,12 +67,14 @@ def account_features(wh: Warehouse, config: Config, as_of: date, accounts: Seque
 
     u = wh.table("usage_daily")
     bits = int(wh.execute(wh.table("usage_features").count())) or 1
-    u30 = u.filter((u.day > days_ago(30)) & (u.day <= d))
-    usage30 = u30.group_by("account_id").aggregate(
-        active_days_30=u30.day.count(), events_30=u30.events.sum(), peak_users_30=u30.active_users.max(),
-        mask_30=u30.feature_mask.bit_or())
-    u60 = u.filter((u.day > days_ago(90)) & (u.day <= days_ago(30)))
-    prior = u60.group_by("account_id").aggregate(events_prior_60=u60.events.sum())
+    # one pass over the last 90 days (usage_daily is laid out by day, so only their row groups
+    # are read): the last 30 days and the 60 before them as filtered aggregates
+    u90 = u.filter((u.day > days_ago(90)) & (u.day <= d))
+    in30 = u90.day > days_ago(30)
+    usage = u90.group_by("account_id").aggregate(
+        active_days_30=u90.day.count(where=in30), events_30=u90.events.sum(where=in30),
+        peak_users_30=u90.active_users.max(where=in30), mask_30=u90.feature_mask.bit_or(where=in30),
+        events_prior_60=u90.events.sum(where=~in30))
 
     lines = wh.table("contract_lines")
     live = lines.filter((lines.start_date <= d) & (lines.end_date.isnull() | (lines.end_date >= d)))
@@ -118,7 +120,7 @@ def account_features(wh: Warehouse, config: Config, as_of: date, accounts: Seque
     onboarding = due.group_by("account_id").aggregate(
         onboarding_completion=(ibis.ifelse(due.completed_at.notnull() & (due.completed_at <= d), 1.0, 0.0)).mean())
 
-    for part in (usage30, prior, seats, tickets, latest_nps, contacts, acts, invoices, then, onboarding):
+    for part in (usage, seats, tickets, latest_nps, contacts, acts, invoices, then, onboarding):
         out = out.left_join(part, "account_id").drop("account_id_right")
     zero = ibis.literal(0)
     events_30 = out.events_30.fill_null(0)
