@@ -336,7 +336,7 @@ def _order(t: ir.Table, sort: str, descending: bool) -> ir.Table:
     else:
         key = t[sort]
     key = key.desc(nulls_first=False) if descending else key.asc(nulls_first=False)
-    return t.order_by([key, t.account_id.asc()])
+    return t.order_by([key] if sort == "account_id" else [key, t.account_id.asc()])
 
 
 def list_accounts(wh: Warehouse, flt: AccountFilter, sort: str = "arr", descending: bool = True, page: int = 1,
