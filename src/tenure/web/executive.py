@@ -14,12 +14,14 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from tenure.api.auth import Principal
-from tenure.metrics.compute import bridge_rows, compute
+from tenure.metrics.compute import RATIO_PLACES, bridge_rows
 from tenure.metrics.periods import Period, add_months, monthly, parse_period, to_date
 from tenure.metrics.registry import get_metric
+from tenure.metrics.targets import evaluate_target
 from tenure.web import charts
 
 KPIS = (("arr", "ARR"), ("grr", "GRR"), ("nrr", "NRR"), ("logo_churn_rate", "Logo churn"),
@@ -78,11 +80,36 @@ def _scope_rows(rows: list[dict], who: Principal, dim: str | None) -> list[dict]
     return [r for r in rows if (r.get("group", r) or {}).get("owner", r.get("owner")) in who.owners]
 
 
-def _kpis(ctx, wh, period: Period, by: tuple[str, ...]) -> dict[str, list[dict]]:
-    config = ctx.config
-    return {name: memo(ctx, ("compute", name, period.label, by),
-                       lambda name=name: compute(wh, config, name, period, list(by)))
-            for name, _ in KPIS}
+def metric_value(m, row: dict) -> tuple:
+    """(value, numerator, denominator) of a bridge-sourced registry metric on one bridge row,
+    as tenure.metrics.compute.compute defines it."""
+    num = m.numerator(row)
+    if m.denominator is None:
+        return num, num, None
+    den = m.denominator(row)
+    if num is None or den is None or Decimal(den) == 0:
+        return None, num, den
+    return (Decimal(num) / Decimal(den)).quantize(RATIO_PLACES), num, den
+
+
+def kpis_from_bridge(config, rows: list[dict], by: tuple[str, ...], period: Period) -> dict[str, list[dict]]:
+    """The headline metrics from bridge rows already fetched for the page, with the registry's
+    own numerator, denominator and targets: the same rows tenure.metrics.compute.compute returns
+    for these (bridge-sourced, not trailing) metrics, without running the bridge once per metric.
+    tests/web/test_executive.py holds the two equal."""
+    out: dict[str, list[dict]] = {}
+    for name, _ in KPIS:
+        m = get_metric(name)
+        assert m.source == "bridge" and not m.trailing_12, name
+        out[name] = []
+        for r in rows:
+            value, num, den = metric_value(m, r)
+            group = {k: r[k] for k in by}
+            row = {"metric": m.name, "period": period.label, "measured_over": period.label, "group": group,
+                   "value": value, "numerator": num, "denominator": den, "unit": m.unit}
+            row.update(evaluate_target(config, m, group, value))
+            out[name].append(row)
+    return out
 
 
 def _trend(ctx, wh, last: date, by: tuple[str, ...]) -> list[dict]:
@@ -96,11 +123,8 @@ def _trend(ctx, wh, last: date, by: tuple[str, ...]) -> list[dict]:
         rows = wh.execute(bridge(wh, ctx.config, months, list(by))).to_dict(orient="records")
         for r in rows:
             for name in TREND_METRICS:
-                m = get_metric(name)
-                num = m.numerator(r)
-                den = m.denominator(r) if m.denominator else None
-                r[name] = (None if num is None else float(num)) if m.denominator is None else \
-                    (float(num) / float(den) if den else None)
+                value = metric_value(get_metric(name), r)[0]
+                r[name] = None if value is None else float(value)
         return rows
 
     return memo(ctx, ("trend", last.isoformat(), by), run)
@@ -116,28 +140,25 @@ def executive_view(ctx, wh, who: Principal, period_text: str | None) -> dict:
     period = parse_period(period_text) if period_text else parse_period(choices[0][1])
     scoped = who.owners is not None
     dim = "owner" if scoped else "segment"
-    kpis_total = None if scoped else _kpis(ctx, wh, period, ())
-    kpis_group = _kpis(ctx, wh, period, (dim,))
-    groups: dict[str, dict] = {}
-    for name, _ in KPIS:
-        for r in _scope_rows(kpis_group[name], who, dim):
-            g = r["group"].get(dim)
-            groups.setdefault(g, {})[name] = r
-    if scoped and len(groups) == 1:
-        kpis_total = {name: [row] for name, row in next(iter(groups.values())).items()}
-    tiles = []
-    if kpis_total:
-        for name, label in KPIS:
-            row = kpis_total[name][0] if kpis_total[name] else {}
-            tiles.append({"name": name, "label": label, **row})
-
-    bridge_group = _scope_rows(memo(ctx, ("bridge", period.label, (dim,)),
-                                    lambda: bridge_rows(wh, ctx.config, period, [dim])), who, dim)
+    all_groups = memo(ctx, ("bridge", period.label, (dim,)), lambda: bridge_rows(wh, ctx.config, period, [dim]))
+    bridge_group = _scope_rows(all_groups, who, dim)
     if scoped:
         bridge_total = bridge_group[0] if len(bridge_group) == 1 else None
     else:
         total = memo(ctx, ("bridge", period.label, ()), lambda: bridge_rows(wh, ctx.config, period, []))
         bridge_total = total[0] if total else None
+    kpis_group = kpis_from_bridge(ctx.config, bridge_group, (dim,), period)
+    kpis_total = kpis_from_bridge(ctx.config, [bridge_total], () if not scoped else (dim,), period) \
+        if bridge_total else None
+    groups: dict[str, dict] = {}
+    for name, _ in KPIS:
+        for r in kpis_group[name]:
+            groups.setdefault(r["group"].get(dim), {})[name] = r
+    tiles = []
+    if kpis_total:
+        for name, label in KPIS:
+            row = kpis_total[name][0] if kpis_total[name] else {}
+            tiles.append({"name": name, "label": label, **row})
 
     trend_last = date(period.last_day.year, period.last_day.month, 1)
     trend_rows = _scope_rows(_trend(ctx, wh, trend_last, (dim,) if scoped else ()), who, dim)
