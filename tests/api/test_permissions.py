@@ -1,0 +1,155 @@
+"""The permission matrix: every REST endpoint x every kind of caller -> allowed or denied.
+
+Callers: the demo users (one per role; the manager leads csm01 and csm02, csm03 is outside its
+team), admin's token narrowed to the read scope, a revoked token, and no token at all. Account
+endpoints are asked about an account of csm01 (inside the manager's team) and one of csm03."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+USERS = ("admin", "cco", "manager", "csm01", "csm02", "csm03", "viewer")
+PRINCIPALS = (*USERS, "readonly", "revoked", "anonymous")
+
+EVERYONE = frozenset({*USERS, "readonly"})
+SEES_A01 = frozenset({"admin", "cco", "manager", "csm01", "viewer", "readonly"})
+SEES_A03 = frozenset({"admin", "cco", "csm03", "viewer", "readonly"})
+WRITERS = frozenset({"admin", "cco", "manager", "csm01", "csm02", "csm03"})
+WRITES_A01 = frozenset({"admin", "cco", "manager", "csm01"})
+WRITES_A03 = frozenset({"admin", "cco", "csm03"})
+SEES_ALL = frozenset({"admin", "cco", "viewer", "readonly"})  # company-wide answers
+WRITES_ALL = frozenset({"admin", "cco"})
+ADMINS = frozenset({"admin"})
+
+BAD_ACTIVITIES = b"activity_id,account_id,kind,at,with_exec\nMATRIX-1,NO-SUCH-ACCOUNT,call,2026-01-05T10:00:00,false\n"
+
+# (method, path, body, who may, status when allowed)
+ENDPOINTS = (
+    ("GET", "/me", None, EVERYONE, 200),
+    ("GET", "/accounts", None, EVERYONE, 200),
+    ("GET", "/accounts/{a01}", None, SEES_A01, 200),
+    ("GET", "/accounts/{a03}", None, SEES_A03, 200),
+    ("GET", "/accounts/{a01}/timeline", None, SEES_A01, 200),
+    ("GET", "/accounts/{a03}/timeline", None, SEES_A03, 200),
+    ("GET", "/accounts/{a01}/usage", None, SEES_A01, 200),
+    ("GET", "/accounts/{a03}/usage", None, SEES_A03, 200),
+    ("GET", "/accounts/{a01}/health", None, SEES_A01, 200),
+    ("GET", "/accounts/{a03}/health", None, SEES_A03, 200),
+    ("GET", "/accounts/{a01}/notes", None, SEES_A01, 200),
+    ("GET", "/accounts/{a03}/notes", None, SEES_A03, 200),
+    ("POST", "/accounts/{a01}/notes", "note", WRITES_A01, 201),
+    ("POST", "/accounts/{a03}/notes", "note", WRITES_A03, 201),
+    ("GET", "/metrics", None, EVERYONE, 200),
+    ("GET", "/metrics/nrr?by=segment", None, EVERYONE, 200),
+    ("GET", "/metrics/bridge", None, EVERYONE, 200),
+    ("GET", "/metrics/cohorts", None, SEES_ALL, 200),
+    ("GET", "/metrics/churned_arr/explain", None, EVERYONE, 200),
+    ("GET", "/health/scores", None, EVERYONE, 200),
+    ("GET", "/health/scores/{a01}", None, SEES_A01, 200),
+    ("GET", "/health/scores/{a03}", None, SEES_A03, 200),
+    ("GET", "/health/validation", None, EVERYONE, 200),
+    ("GET", "/health/signals", None, EVERYONE, 200),
+    ("GET", "/risk/predictions", None, EVERYONE, 200),
+    ("POST", "/risk/backtest", "backtest", WRITERS, 200),
+    ("POST", "/ingest/activities", "upload", WRITES_ALL, 201),
+    ("GET", "/ingest/runs", None, SEES_ALL, 200),
+    ("GET", "/ingest/runs/{run}", None, SEES_ALL, 200),
+    ("GET", "/users", None, ADMINS, 200),
+    ("POST", "/users", "user", ADMINS, 201),
+    ("POST", "/users/{victim}/disable", None, ADMINS, 200),
+    ("GET", "/tokens", None, ADMINS, 200),
+    ("POST", "/tokens", "token", ADMINS, 201),
+    ("DELETE", "/tokens/{token}", None, ADMINS, 204),
+    ("GET", "/audit", None, ADMINS, 200),
+)
+
+
+def expected(principal: str, allowed: frozenset[str], ok: int) -> int:
+    if principal in ("anonymous", "revoked"):
+        return 401
+    return ok if principal in allowed else 403
+
+
+def _throwaway(demo_site) -> dict[str, str]:
+    """A fresh user (to disable) and token (to revoke), so every case has its own victim."""
+    from tenure.state import tokens, users
+    from tenure.state.db import session_scope
+
+    name = f"victim_{uuid.uuid4().hex[:10]}"
+    with session_scope(demo_site.config) as session:
+        users.create_user(session, name, users.generate_password(), "viewer")
+        token, _ = tokens.create_token(session, name, "victim")
+        session.flush()
+        return {"victim": name, "token": str(token.id)}
+
+
+@pytest.fixture(scope="module")
+def places(books, demo_site) -> dict[str, str]:
+    from tenure.state.runs import list_runs
+
+    runs = list_runs(demo_site.config, limit=1)
+    assert runs, "the demo leaves ingest runs"
+    return {"a01": books["csm01"][0], "a03": books["csm03"][0], "run": runs[0]["run_id"]}
+
+
+def _request(api, method: str, path: str, body: str | None, headers: dict):
+    kw: dict = {"headers": headers}
+    if body == "note":
+        kw["json"] = {"body": "permission matrix note"}
+    elif body == "backtest":
+        kw["json"] = {"cutoff": "2025-06-01", "horizon": 180}
+    elif body == "upload":
+        kw["files"] = {"file": ("activities.csv", BAD_ACTIVITIES, "text/csv")}
+    elif body == "user":
+        kw["json"] = {"username": f"matrix_{uuid.uuid4().hex[:10]}", "role": "viewer"}
+    elif body == "token":
+        kw["json"] = {"username": "viewer", "name": "matrix", "scopes": ["read"]}
+    return api.request(method, "/api/v1" + path, **kw)
+
+
+CASES = [pytest.param(method, path, body, principal, expected(principal, allowed, ok),
+                      id=f"{method} {path} as {principal}")
+         for method, path, body, allowed, ok in ENDPOINTS for principal in PRINCIPALS]
+
+
+def test_every_router_endpoint_is_in_the_matrix(demo_site):
+    """A new endpoint must be added to ENDPOINTS (with who may call it)."""
+    from fastapi.routing import APIRoute
+
+    def shape(path: str) -> str:
+        import re
+
+        return re.sub(r"\{[^}]+\}", "{}", path.split("?")[0])
+
+    routes = {(m, shape(r.path.removeprefix("/api/v1"))) for r in demo_site.app.routes
+              if isinstance(r, APIRoute) and r.path.startswith("/api/v1") for m in r.methods}
+    covered = {(m, shape(p)) for m, p, *_ in ENDPOINTS}
+    assert routes - covered == set()
+
+
+@pytest.mark.parametrize("method,path,body,principal,status", CASES)
+def test_permission_matrix(api, headers_for, places, demo_site, method, path, body, principal, status):
+    values = dict(places)
+    if "{victim}" in path or "{token}" in path:
+        values.update(_throwaway(demo_site))
+    r = _request(api, method, path.format(**values), body, headers_for(principal))
+    assert r.status_code == status, r.text
+    if status >= 400:
+        problem = r.json()
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert problem["status"] == status and problem["detail"]
+        if status == 401:
+            assert r.headers.get("www-authenticate") == "Bearer"
+
+
+def test_denied_writes_change_nothing(api, headers_for, places, demo_site):
+    """csm01 writing on csm03's account and a viewer writing anywhere leave no note behind."""
+    before = api.get(f"/api/v1/accounts/{places['a03']}/notes", headers=headers_for("admin")).json()
+    for who in ("csm01", "csm02", "manager", "viewer", "readonly"):
+        r = api.post(f"/api/v1/accounts/{places['a03']}/notes", json={"body": f"sneaky {who}"},
+                     headers=headers_for(who))
+        assert r.status_code == 403
+    after = api.get(f"/api/v1/accounts/{places['a03']}/notes", headers=headers_for("admin")).json()
+    assert [n["id"] for n in after] == [n["id"] for n in before]
