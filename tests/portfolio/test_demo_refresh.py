@@ -1,0 +1,72 @@
+"""Refresh on the demo company (DuckDB, 240 accounts, loaded once per session by `demo_site`):
+every account summarized, risk stored, idempotent; `tenure risk predict` stores its predictions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tenure.portfolio import query as Q
+from tenure.portfolio.summary import band_renewal_table, latest_day, refresh
+
+
+@pytest.fixture
+def site_wh(demo_site):
+    return demo_site.app.state.ctx.root
+
+
+def _snapshot(wh):
+    summary = wh.execute(wh.table("account_summary").order_by("account_id"))
+    risk = wh.execute(wh.table("risk_scores").order_by("account_id", "as_of"))
+    return summary, risk
+
+
+def test_demo_ends_with_a_full_summary(demo_site, site_wh):
+    wh = site_wh
+    done = demo_site.summary["compute"]["portfolio"]["refresh"]
+    day = latest_day(wh)
+    assert done["as_of"] == day and done["accounts"] == wh.count("accounts") == 240
+    assert done["risk_accounts"] == done["health_accounts"] > 0
+    summary, risk = _snapshot(wh)
+    customers = summary[summary.status == "customer"]
+    assert len(customers) == done["health_accounts"]
+    assert customers.risk.notna().all() and customers.band.notna().all()  # every customer scored and at risk
+    assert (customers.arr.astype(float) > 0).all()
+    assert (summary[summary.status != "customer"].arr.astype(float) == 0).all()
+    assert set(summary.status) <= {"customer", "churned", "prospect"}
+    assert (risk[risk.as_of.astype(str).str[:10] == str(day)].shape[0]) == done["risk_accounts"]
+    assert [b["band"] for b in band_renewal_table(wh)] == ["green", "yellow", "red"]
+    days = {r["as_of"] for r in Q.band_distribution(wh)}
+    assert len(days) == 13  # the as-of day and every 30 days back for a year
+    # the 30-days-ago comparison is there for customers scored then
+    assert customers.band_30.notna().mean() > 0.8
+
+
+def test_refresh_twice_changes_nothing(demo_site, site_wh):
+    wh = site_wh
+    before = _snapshot(wh)
+    result = refresh(wh, demo_site.config)
+    assert result["risk_model_trained"] is False  # the saved model is reused
+    assert result["health_days_skipped"] == 12 and result["health_days_computed"] == 1
+    after = _snapshot(wh)
+    assert before[0].equals(after[0]) and before[1].equals(after[1])
+    demo_site.app.state.ctx.changed()
+
+
+def test_risk_predict_stores_predictions(demo_site, site_wh):
+    from typer.testing import CliRunner
+
+    from tenure.cli import app
+
+    wh = site_wh
+    day = latest_day(wh)
+    before = wh.execute(wh.table("risk_scores").order_by("account_id", "as_of"))
+    wh.raw_sql(f"DELETE FROM risk_scores WHERE as_of = DATE '{day}'")
+    res = CliRunner().invoke(app, ["risk", "predict", "--json", "--config", str(demo_site.dir / "tenure.yaml")])
+    assert res.exit_code == 0, res.output
+    printed = json.loads(res.output)
+    after = wh.execute(wh.table("risk_scores").order_by("account_id", "as_of"))
+    assert len(after) == len(before) and len(printed["accounts"]) == int((after.as_of.astype(str).str[:10]
+                                                                           == str(day)).sum())
+    assert after.probability.round(9).equals(before.probability.round(9))
