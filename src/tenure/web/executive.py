@@ -1,7 +1,7 @@
 """What the executive page shows, asked of the compute stages: registry metrics against targets
 (tenure.metrics.compute), the ARR bridge, a monthly trend, the health band distribution and
-the top risks (tenure.portfolio.query). Results are memoized per data version, since the
-metrics are the expensive part of the page and change only when data changes.
+the top risks (tenure.portfolio.query). Metric results go through the shared per-data-version
+cache (tenure.api.cache): they are the expensive part of the page and change only with the data.
 
 Scope: principals that see every account get company metrics by segment; a CSM or a manager
 gets the same metrics by owner, for the owners in its book of business only.
@@ -9,15 +9,13 @@ gets the same metrics by owner, for the owners in its book of business only.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from tenure.api.auth import Principal
+from tenure.api.cache import cached
 from tenure.metrics.compute import RATIO_PLACES, bridge_rows
 from tenure.metrics.periods import Period, add_months, monthly, parse_period, to_date
 from tenure.metrics.registry import get_metric
@@ -27,28 +25,11 @@ from tenure.web import charts
 KPIS = (("arr", "ARR"), ("grr", "GRR"), ("nrr", "NRR"), ("logo_churn_rate", "Logo churn"),
         ("expansion_rate", "Expansion"))
 TREND_METRICS = ("arr", "grr", "nrr")
-MEMO_SIZE = 256
-MEMO_SECONDS = 600  # other processes (tenure refresh, ingest from the CLI) do not bump data_version
-
-_memo: OrderedDict[tuple, tuple[float, Any]] = OrderedDict()
-_memo_lock = threading.Lock()
 
 
 def memo(ctx, key: tuple, fn: Callable[[], Any]) -> Any:
-    """fn() cached per (data version, key) for a few minutes; a small LRU."""
-    full = (id(ctx), ctx.data_version, *key)
-    now = time.monotonic()
-    with _memo_lock:
-        hit = _memo.get(full)
-        if hit is not None and now - hit[0] < MEMO_SECONDS:
-            _memo.move_to_end(full)
-            return hit[1]
-    value = fn()
-    with _memo_lock:
-        _memo[full] = (now, value)
-        while len(_memo) > MEMO_SIZE:
-            _memo.popitem(last=False)
-    return value
+    """fn() through the app's shared per-data-version cache (tenure.api.cache), single-flight."""
+    return cached(ctx, ("web", *key), fn)
 
 
 def latest_month(ctx, wh) -> date | None:
