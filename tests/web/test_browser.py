@@ -248,3 +248,18 @@ def test_everything_works_without_javascript(browser, live_url, demo_site, books
     _shot(page, "07-no-javascript")
     _logout(page, base)
     context.close()
+
+
+def test_htmx_filter_after_logout_elsewhere_lands_on_login(browser, live_url, demo_site):
+    if not HTMX.exists():
+        pytest.skip("htmx is not installed (scripts/_env.sh fetches it)")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    _login(page, live_url, "viewer", demo_site.passwords["viewer"], start="/accounts")
+    context.clear_cookies()  # the session is gone (expired, or logged out in another tab)
+    page.get_by_label("Health band").select_option("green")
+    page.wait_for_url(re.compile(r".*/login\?next=.*band%3Dgreen.*"))
+    assert page.get_by_role("heading", name="Log in to tenure").is_visible()
+    assert page.locator("#results").count() == 0  # the login page replaced the page, not a fragment
+    context.close()

@@ -299,3 +299,10 @@ def test_a_form_posted_after_the_session_ended_returns_to_its_page(client, books
     r = client.post(f"/accounts/{own}/notes", data={"body": "x"}, follow_redirects=False,
                     headers={"referer": "https://evil.example/phish"})
     assert r.headers["location"] == "/login?next=%2F"
+
+
+def test_htmx_requests_after_the_session_ended_reload_at_login(client):
+    for headers in ({"HX-Request": "true"}, {"HX-Request": "true", "accept": "*/*"}):
+        r = client.get("/accounts?band=red", headers=headers, follow_redirects=False)
+        assert r.status_code == 401
+        assert r.headers["hx-redirect"] == "/login?next=%2Faccounts%3Fband%3Dred"

@@ -3,12 +3,15 @@ takes and returns. Money is in the reporting currency, per year for ARR; ratios 
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any, Generic, Literal, TypeVar
+from datetime import date, datetime, timezone
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
+
+# the stores keep naive UTC timestamps; the API says so (RFC 3339 needs the offset)
+UtcDateTime = Annotated[datetime, AfterValidator(lambda d: d if d.tzinfo else d.replace(tzinfo=timezone.utc))]
 
 Band = Literal["green", "yellow", "red"]
 USERNAME_PATTERN = r"^[A-Za-z0-9_.@-]{1,100}$"
@@ -65,8 +68,8 @@ class Contact(BaseModel):
     email: str | None = None
     title: str | None = None
     role: str | None = None
-    active_from: date | datetime | None = None
-    active_to: date | datetime | None = None
+    active_from: date | UtcDateTime | None = None
+    active_to: date | UtcDateTime | None = None
 
 
 class AccountDetail(AccountRow):
@@ -76,7 +79,7 @@ class AccountDetail(AccountRow):
 
 class TimelineItem(BaseModel):
     model_config = ConfigDict(extra="allow")
-    at: datetime | date | None
+    at: UtcDateTime | date | None
     kind: str
     id: str | None = None
     title: str
@@ -117,7 +120,7 @@ class NoteOut(BaseModel):
     account_id: str
     body: str
     author: str
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 # -- metrics ---------------------------------------------------------------------------------------
@@ -324,10 +327,10 @@ class TokenOut(BaseModel):
     user: str
     name: str
     scopes: str
-    created_at: datetime
-    expires_at: datetime | None = None
-    revoked_at: datetime | None = None
-    last_used_at: datetime | None = None
+    created_at: UtcDateTime
+    expires_at: UtcDateTime | None = None
+    revoked_at: UtcDateTime | None = None
+    last_used_at: UtcDateTime | None = None
 
 
 class TokenIn(BaseModel):
@@ -343,7 +346,7 @@ class TokenCreated(TokenOut):
 
 class AuditEntry(BaseModel):
     id: int
-    at: datetime
+    at: UtcDateTime
     actor: str
     action: str
     entity: str
@@ -377,4 +380,4 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
             for c in codes}
 
 
-COMMON_PROBLEMS = problem_responses(401, 403, 422, 500)
+COMMON_PROBLEMS = problem_responses(400, 401, 403, 422, 500)

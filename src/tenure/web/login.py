@@ -55,6 +55,8 @@ def page_principal(request: Request, ctx: AppContext = Depends(get_context)) -> 
     """Dependency for pages: the logged-in principal; otherwise the browser goes to /login."""
     who = identify(request, ctx)
     if who is None:
+        if request.headers.get("hx-request") == "true":  # htmx: reload the whole page at /login
+            raise Problem(401, "log in first", kind="login-required", headers={"HX-Redirect": login_url(request)})
         raise Problem(303, "log in first", kind="login-required", headers={"Location": login_url(request)})
     return who
 

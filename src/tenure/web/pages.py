@@ -244,8 +244,7 @@ def add_note(request: Request, account_id: str, body: str = Form("", max_length=
                          ip=request.client.host if request.client else None)
     if _hx(request):
         return render(request, "_notes.html", a={"account_id": account_id}, notes=_notes(ctx, account_id),
-                      note_max=NOTE_MAX, note_error=error, note_text=text if error else "",
-                      status_code=422 if error else 200)
+                      note_max=NOTE_MAX, note_error=error, note_text=text if error else "")  # htmx swaps 2xx only
     if error:
         raise Problem(422, error)
     return RedirectResponse(f"/accounts/{account_id}#notes", status_code=303)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
@@ -131,8 +131,11 @@ ERROR_TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found", 405: "
 
 def error_page(request: Request, status: int, detail: str):
     """The HTML error page (never a stack trace). 401 and 303 (login required) send the browser
-    to the login page, back to where it was going afterwards."""
+    to the login page, back to where it was going afterwards (htmx requests get HX-Redirect, so
+    the login page replaces the whole page rather than a fragment)."""
     if status in (401, 303):
+        if request.headers.get("hx-request") == "true":  # a fragment request: htmx loads /login itself
+            return Response(status_code=401, headers={"HX-Redirect": login_url(request)})
         return login_redirect(request)
     who = getattr(request.state, "principal", None)
     if status >= 500:
