@@ -101,3 +101,15 @@ def test_refresh_end_to_end_is_idempotent(company):
     assert wh.execute(wh.table("account_summary").order_by("account_id")).equals(summary)
     assert wh.execute(wh.table("health_scores").order_by("account_id", "as_of")).equals(scores)
     assert set(summary.status) == {"customer", "churned", "prospect"}
+
+
+def test_lookup_indexes_are_idempotent_and_writes_still_work(company):
+    from tenure.portfolio.query import AccountFilter, list_accounts, timeline
+    from tenure.portfolio.summary import ensure_indexes
+
+    wh, config = company
+    assert ensure_indexes(wh) == ensure_indexes(wh) > 0
+    write_summary(wh, config, AS_OF)
+    write_summary(wh, config, AS_OF)  # delete + insert under an index, twice
+    assert list_accounts(wh, AccountFilter(status=None)).total == 5
+    assert len(timeline(wh, "B")) > 5

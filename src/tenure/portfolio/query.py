@@ -348,19 +348,17 @@ def list_accounts(wh: Warehouse, flt: AccountFilter, sort: str = "arr", descendi
     descending = bool(descending)
 
     def build(P: _Params) -> ir.Table:
-        t = _filtered(wh, shape, P)
-        t = _order(t.mutate(__total=_.count().over()), sort, descending)
+        t = _order(_filtered(wh, shape, P), sort, descending)
         return t.limit(P.int("limit"), offset=P.int("offset"))
 
+    # two questions: a window count over every matching row would defeat the engine's top-N
     rows = _run(wh, ("list", shape, sort, descending), build,
                 {**values, "limit": page_size, "offset": (page - 1) * page_size})
-    if rows:
-        total = int(rows[0]["__total"])
+    if page == 1 and len(rows) < page_size:
+        total = len(rows)
     else:
         total = int(_run(wh, ("count", shape), lambda P: _filtered(wh, shape, P).aggregate(n=_.count()),
                          values)[0]["n"])
-    for r in rows:
-        del r["__total"]
     return Page(rows=rows, total=total, page=page, page_size=page_size)
 
 
@@ -436,22 +434,24 @@ def _part(kind: str, at, ref, a=None, b=None, c=None, value=None) -> dict:
 
 
 def _timeline_expr(wh: Warehouse, P: _Params) -> ir.Table:
-    account_id, limit = P("account_id"), P.int("limit")
+    account_id = P("account_id")
     parts: list[ir.Table] = []
 
     def add(t: ir.Table, kind: str, **cols):
-        parts.append(t.select(**_part(kind, **cols)).order_by(ibis.desc("at")).limit(limit))
+        # only the account filter reaches each table scan, so an index on account_id answers it;
+        # rows without a date and unchanged months are dropped on the (few) rows fetched
+        parts.append(t.select(**_part(kind, **cols)))
 
     cl = _t(wh, "contract_lines")
     cl = cl.filter(cl.account_id == account_id)
     add(cl, "contract", at=cl.start_date, ref=cl.line_id, a=ibis.literal("start"), b=cl.product,
         c=cl.plan.fill_null("") + ibis.literal(" ") + cl.currency, value=cl.arr)
-    ended = cl.filter(cl.end_date.notnull())
+    ended = cl
     add(ended, "contract", at=ended.end_date, ref=ended.line_id,
         a=ibis.ifelse(ended.auto_renew.fill_null(False), "end_auto", "end"), b=ended.product,
         c=ended.plan.fill_null("") + ibis.literal(" ") + ended.currency, value=ended.arr)
     mv = _t(wh, "arr_movements")
-    mv = mv.filter((mv.account_id == account_id) & mv.kind.isin(["expansion", "contraction", "reactivation"]))
+    mv = mv.filter(mv.account_id == account_id)
     add(mv, "contract", at=mv.month, ref=mv.month.cast(_STR), a=mv.kind, value=mv.closing - mv.opening,
         b=mv.opening.cast(_STR), c=mv.closing.cast(_STR))
     tk = _t(wh, "tickets")
@@ -467,7 +467,7 @@ def _timeline_expr(wh: Warehouse, P: _Params) -> ir.Table:
     add(ac, "activity", at=ac.at, ref=ac.activity_id, a=ac.kind, b=ac.owner,
         c=ibis.ifelse(ac.with_exec.fill_null(False), "with an executive", ""))
     ms = _t(wh, "milestones")
-    ms = ms.filter((ms.account_id == account_id) & (ms.completed_at.notnull() | ms.due_at.notnull()))
+    ms = ms.filter(ms.account_id == account_id)
     add(ms, "milestone", at=ms.completed_at.fill_null(ms.due_at), ref=ms.milestone, a=ms.milestone,
         b=ibis.ifelse(ms.completed_at.notnull(), "completed", "due"), c=ms.due_at.cast(_STR))
     sg = _t(wh, "health_signals")
@@ -484,7 +484,7 @@ def _timeline_expr(wh: Warehouse, P: _Params) -> ir.Table:
     iv = iv.filter(iv.account_id == account_id)
     add(iv, "invoice", at=iv.issued_at, ref=iv.invoice_id, a=iv.currency,
         b=iv.paid_at.cast(_STR), c=iv.due_at.cast(_STR), value=iv.amount)
-    return ibis.union(*parts).order_by([ibis.desc("at"), "kind", "id"]).limit(limit)
+    return ibis.union(*parts)
 
 
 _DATE_KINDS = {"contract", "milestone", "signal", "churn", "opportunity", "invoice"}
@@ -543,8 +543,15 @@ def _describe(r: dict) -> dict:
 
 def timeline(wh: Warehouse, account_id: str, limit: int = 200) -> list[dict]:
     limit = max(1, min(int(limit), 2000))
-    rows = _run(wh, ("timeline",), lambda P: _timeline_expr(wh, P), {"account_id": account_id, "limit": limit})
-    return [_describe(r) for r in rows]
+    rows = _run(wh, ("timeline",), lambda P: _timeline_expr(wh, P), {"account_id": account_id})
+    keep = [r for r in rows if r["at"] is not None and not (r["kind"] == "contract" and r["a"] in _UNCHANGED)]
+    keep.sort(key=lambda r: (r["kind"], r["id"] or ""))
+    keep.sort(key=lambda r: r["at"] if isinstance(r["at"], datetime) else datetime.combine(r["at"], datetime.min.time()),
+              reverse=True)
+    return [_describe(r) for r in keep[:limit]]
+
+
+_UNCHANGED = {"new", "churn", "retained", "none"}  # ARR months already told by line starts and ends
 
 
 # -- series ------------------------------------------------------------------------------------------
@@ -568,11 +575,12 @@ def usage_series(wh: Warehouse, account_id: str, days: int = 180) -> list[dict]:
     first = last - timedelta(days=days - 1)
 
     def build(P):
+        # the account filter alone (an index lookup; a day range next to it makes DuckDB scan):
+        # an account has at most one row a day, so the window is cut from its few rows here
         u = _t(wh, "usage_daily")
-        return u.filter((u.account_id == P("id")) & (u.day >= P("first", "date")) & (u.day <= P("last", "date"))) \
-            .select("day", "events", "active_users")
+        return u.filter(u.account_id == P("id")).select("day", "events", "active_users")
 
-    got = {r["day"]: r for r in _run(wh, ("usage",), build, {"id": account_id, "first": first, "last": last})}
+    got = {r["day"]: r for r in _run(wh, ("usage",), build, {"id": account_id}) if first <= r["day"] <= last}
     out = []
     for k in range(days):
         d = first + timedelta(days=k)

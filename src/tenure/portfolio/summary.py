@@ -44,6 +44,30 @@ def latest_day(wh: Warehouse) -> date | None:
     return None if value is None or value != value else to_date(value)
 
 
+# Tables the account pages read one account at a time. An index on account_id turns each of those
+# reads into a lookup instead of a scan (DuckDB uses it for a lone equality filter on the column;
+# PostgreSQL for any). Created by refresh, idempotently; ingestion keeps them up to date.
+LOOKUP_TABLES = ("accounts", "account_summary", "contacts", "account_attributes", "contract_lines", "tickets",
+                 "survey_responses", "activities", "milestones", "opportunities", "invoices", "churn_reasons",
+                 "health_signals", "arr_movements", "health_scores", "health_components", "risk_scores",
+                 "usage_daily")
+
+
+def ensure_indexes(wh: Warehouse) -> int:
+    """Create the per-account lookup indexes the web app's account pages need (idempotent);
+    returns how many indexes it asked for. PostgreSQL also gets account_summary (owner) for
+    book-of-business scoping."""
+    if wh.backend not in ("duckdb", "postgres"):
+        return 0
+    specs = [(t, "account_id") for t in LOOKUP_TABLES]
+    if wh.backend == "postgres":
+        specs += [("account_summary", "owner")]
+    for table, cols in specs:
+        name = f"tenure_ix_{table}_{cols.replace(', ', '_')}"
+        wh.raw_sql(f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" ({cols})')
+    return len(specs)
+
+
 def _history_days(as_of: date) -> list[date]:
     return [as_of - timedelta(days=HISTORY_EVERY_DAYS * k) for k in range(HISTORY_STEPS + 1)]
 
@@ -245,6 +269,7 @@ def refresh(wh: Warehouse, config: Config, as_of: date | None = None, progress: 
     `validation`: a tenure.health.validate report already computed on the same data (the demo has
     one), reused for the band -> renewal-probability table instead of validating again."""
     wh.ensure_schema()
+    ensure_indexes(wh)
     as_of = to_date(as_of) if as_of is not None else latest_day(wh)
     if as_of is None:  # no contract lines yet: an empty summary
         with wh.transaction():
