@@ -113,8 +113,8 @@ def login_submit(request: Request, username: str = Form(""), password: str = For
     with ctx.db() as session:
         user = verify_password(session, username, password) if username and password else None
         if user is None:
-            if session.scalar(select(User.id).where(User.username == username)) is None:
-                _dummy_verify()  # same cost as a wrong password for an existing user
+            if not session.scalar(select(User.active).where(User.username == username)):
+                _dummy_verify()  # unknown or disabled: same cost as a wrong password for an active user
             audit.record(session, username or "(empty)", "login_failed", "user", username or None, ip=ip)
         else:
             _, secret = sessions.start(session, user, ip=ip, user_agent=request.headers.get("user-agent"))
