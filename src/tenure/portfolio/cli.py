@@ -35,8 +35,9 @@ def refresh_cmd(as_of: str = typer.Option(None, "--as-of", help="YYYY-MM-DD (def
     if as_json:
         typer.echo(json.dumps(result, indent=2, default=str))
     else:
-        console.print(f"refreshed as of {result.get('as_of')}: " + ", ".join(
-            f"{k} {v}" for k, v in result.items() if k != "as_of"))
+        took = sum((result.get("seconds") or {}).values())
+        console.print(f"refreshed as of {result.get('as_of')} in {took:.1f} s: " + ", ".join(
+            f"{k.replace('_', ' ')} {v}" for k, v in result.items() if k not in ("as_of", "seconds")))
 
 
 def register(app: typer.Typer) -> None:
