@@ -150,3 +150,8 @@ def test_usage_and_health_history(book):
     hist = Q.health_history(book, "A")
     assert [(h["as_of"], h["band"]) for h in hist] == [(date(2026, 5, 31), "yellow"), (AS_OF, "green")]
     assert hist[0]["components"] == []
+
+
+def test_changes_are_capped_biggest_arr_first(book):
+    changes = Q.changes_since(book, None, days=7, limit=2)
+    assert len(changes) == 2 and all(c["account_id"] == "B" for c in changes)  # B's ARR beats A's

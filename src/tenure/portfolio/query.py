@@ -40,7 +40,8 @@ Details beyond the contract:
     and numbers empty) when the account exists but the summary was not refreshed since.
     timeline rows carry "id" (the source row's key) and, per kind, "value" (ARR, amount, score)
     and "tag" (priority, severity, stage, survey kind ...).
-    changes_since rows: {"kind": band|signal|risk, "at", "account_id", "name", "owner", "arr",
+    changes_since(wh, owners, days=7, limit=500): at most `limit` rows (biggest ARR first per kind);
+    rows: {"kind": band|signal|risk, "at", "account_id", "name", "owner", "arr",
     "title", "detail", ...}.
 """
 
@@ -644,26 +645,29 @@ def top_risks(wh: Warehouse, owners: Sequence[str] | None = None, limit: int = 1
 RISK_JUMP = 0.1
 
 
-def changes_since(wh: Warehouse, owners: Sequence[str] | None, days: int = 7) -> list[dict]:
+def changes_since(wh: Warehouse, owners: Sequence[str] | None, days: int = 7, limit: int = 500) -> list[dict]:
     """Band moves over the last 30 days (band_30 -> band), early-warning signals dated within the
     last `days`, and churn-risk jumps of RISK_JUMP or more since the previous stored prediction;
-    newest first, biggest ARR first within a day."""
+    newest first, biggest ARR first within a day; at most `limit` (the biggest ARR of each kind)."""
     owners = _owners(owners)
-    sv = _scope_values(owners)
+    limit = max(1, int(limit))
+    sv = {**_scope_values(owners), "limit": limit}
     skey = _scope_key(owners)
     cols = ("account_id", "name", "owner", "arr", "band")
 
     def moved(P):
         s = _scope(_t(wh, "account_summary"), owners, P)
         s = s.filter(s.band.notnull() & s.band_30.notnull() & (s.band != s.band_30))
-        return s.select(*cols, "band_30", "score", "score_change_30", "as_of")
+        s = s.select(*cols, "band_30", "score", "score_change_30", "as_of")
+        return s.order_by([s.arr.desc(), s.account_id]).limit(P.int("limit"))
 
     def signals(P):
         s = _scope(_t(wh, "account_summary"), owners, P).select(*cols, "as_of")
         sg = _t(wh, "health_signals")
         j = sg.join(s, "account_id")
         j = j.filter((j.at > j.as_of - P("days", "int64").as_interval("D")) & (j.at <= j.as_of))
-        return j.select(*cols, "signal", "severity", "detail", "at")
+        j = j.select(*cols, "signal", "severity", "detail", "at")
+        return j.order_by([j.at.desc(), j.arr.desc(), j.account_id, j.signal]).limit(P.int("limit"))
 
     def jumps(P):
         s = _scope(_t(wh, "account_summary"), owners, P).select(*cols, "as_of")
@@ -679,7 +683,8 @@ def changes_since(wh: Warehouse, owners: Sequence[str] | None, days: int = 7) ->
         j = cur.join(prev, cur.account_id == prev.pa2)
         j = j.filter(j.risk_now - j.risk_before >= RISK_JUMP).select("account_id", "risk_now", "risk_before", "before")
         j = j.join(s, "account_id")
-        return j.select(*cols, "risk_now", "risk_before", "before", "as_of")
+        j = j.select(*cols, "risk_now", "risk_before", "before", "as_of")
+        return j.order_by([j.arr.desc(), j.account_id]).limit(P.int("limit"))
 
     out: list[dict] = []
     for r in _run(wh, ("moved", skey), moved, sv):
@@ -695,7 +700,7 @@ def changes_since(wh: Warehouse, owners: Sequence[str] | None, days: int = 7) ->
         out.append({**r, "kind": "risk", "at": r["as_of"], "title": "churn risk up",
                     "detail": f"{r['risk_before']:.0%} -> {r['risk_now']:.0%} since {r['before']}"})
     out.sort(key=lambda r: (-(r["at"].toordinal() if r["at"] else 0), -(r.get("arr") or 0), r["account_id"]))
-    return out
+    return out[:limit]
 
 
 def band_distribution(wh: Warehouse, owners: Sequence[str] | None = None) -> list[dict]:
