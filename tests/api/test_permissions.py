@@ -63,6 +63,7 @@ ENDPOINTS = (
     ("POST", "/tokens", "token", ADMINS, 201),
     ("DELETE", "/tokens/{token}", None, ADMINS, 204),
     ("GET", "/audit", None, ADMINS, 200),
+    ("POST", "/refresh", None, WRITES_ALL, 200),
 )
 
 

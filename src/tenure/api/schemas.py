@@ -381,3 +381,10 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 COMMON_PROBLEMS = problem_responses(400, 401, 403, 422, 500)
+
+
+class RefreshResult(BaseModel):
+    as_of: date | None = Field(description="the day the snapshots describe (latest data); null with no data")
+    accounts: int = Field(description="rows written to the account summary")
+    seconds: float = Field(description="wall time of the refresh")
+    steps: dict[str, float] = Field(default_factory=dict, description="seconds per step")

@@ -44,7 +44,8 @@ def resolve(session: Session, secret: str | None) -> tuple[User, WebSession] | N
     user = session.get(User, row.user_id)
     if user is None or not user.active:
         return None
-    row.last_seen_at = now
+    if row.last_seen_at is None or now - row.last_seen_at > timedelta(minutes=1):
+        row.last_seen_at = now  # at most once a minute, so page views do not each write the state DB
     return user, row
 
 
