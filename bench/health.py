@@ -119,7 +119,8 @@ COMPANY_FILES = ("accounts", "fx", "contacts", "contract_lines", "invoices", "ti
                  "opportunities", "activities", "milestones", "churn_reasons", "spend", "costs")
 
 
-def company_backtest(accounts: int, months: int, reuse: bool, keep: bool, seed: int = 7) -> dict:
+def company_backtest(accounts: int, months: int, reuse: bool, keep: bool, seed: int = 7,
+                     memory_limit: str = "8GB") -> dict:
     """A risk backtest at scale needs churn with a cause: the simulator's company (latent health
     drives usage, tickets, NPS... and, with a lag, churn) of `accounts` accounts, loaded through
     ingestion (usage events by the Parquet fast path), then `tenure risk backtest`."""
@@ -141,6 +142,7 @@ def company_backtest(accounts: int, months: int, reuse: bool, keep: bool, seed: 
         sim_s, sim = timed(lambda: simulate_company(work / "company", accounts, months, seed))
         out["simulate_seconds"] = round(sim_s, 1)
         wh = Warehouse(f"duckdb:///{db}")
+        wh.raw_sql(f"SET memory_limit = '{memory_limit}'")  # a shared machine: spill rather than be OOM-killed
         config = config_from_dict({}, base_dir=work, env={})
         wh.ensure_schema()
 
