@@ -40,8 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep bench/data/health for a later --reuse")
     args = ap.parse_args(argv)
     if args.backtest_only:
-        results = {"accounts": args.accounts,
-                   "risk_backtest": company_backtest(args.accounts, args.months, args.reuse, args.keep)}
+        results = {"risk_backtest": company_backtest(args.accounts, args.months, args.reuse, args.keep)}
         results["risk_backtest"]["peak_rss_mib"] = peak_rss_mib()
         _merge_write(results)
         return 0
