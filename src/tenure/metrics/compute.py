@@ -117,6 +117,28 @@ def ttv_rows(wh: Warehouse, config: Config, period: Period, by: Sequence[str] = 
     return [{"period": period.label, **r} for r in _records(wh.execute(agg))]
 
 
+def metric_value(m: Metric, source_row: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """(value, numerator, denominator) of a metric on one source row (bridge, economics or
+    time-to-value row): the one place a registry metric's value is formed."""
+    num = m.numerator(source_row)
+    den = m.denominator(source_row) if m.denominator else None
+    return (_ratio(num, den) if m.denominator else num), num, den
+
+
+def metric_rows(config: Config, m: Metric, period: Period, measured_over: Period, source_rows: list[dict[str, Any]],
+                by: Sequence[str]) -> list[dict[str, Any]]:
+    """compute()'s result rows from source rows already fetched (pages that show several
+    bridge-sourced metrics fetch the bridge once and call this per metric)."""
+    out = []
+    for r in source_rows:
+        value, num, den = metric_value(m, r)
+        row = {"metric": m.name, "period": period.label, "measured_over": measured_over.label,
+               "group": {k: r[k] for k in by}, "value": value, "numerator": num, "denominator": den, "unit": m.unit}
+        row.update(evaluate_target(config, m, row["group"], value))
+        out.append(row)
+    return out
+
+
 def compute(wh: Warehouse, config: Config, metric: str | Metric, period: str | Period,
             by: Sequence[str] = ()) -> list[dict[str, Any]]:
     """Rows of {period, group values, value, numerator, denominator, target, status}."""
@@ -131,15 +153,7 @@ def compute(wh: Warehouse, config: Config, metric: str | Metric, period: str | P
         rows = economics_rows(wh, config, q, by)
     else:
         rows = ttv_rows(wh, config, q, by)
-    out = []
-    for r in rows:
-        num = m.numerator(r)
-        den = m.denominator(r) if m.denominator else None
-        value = _ratio(num, den) if m.denominator else num
-        row = {"metric": m.name, "period": p.label, "measured_over": q.label, "group": {k: r[k] for k in by},
-               "value": value, "numerator": num, "denominator": den, "unit": m.unit}
-        row.update(evaluate_target(config, m, row["group"], value))
-        out.append(row)
+    out = metric_rows(config, m, p, q, rows, by)
     if not out:
         out.append({"metric": m.name, "period": p.label, "measured_over": q.label, "group": {}, "value": None,
                     "numerator": None, "denominator": None, "unit": m.unit, "target": None, "status": None})

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from tenure.api.auth import Principal
 from tenure.api.cache import cached
-from tenure.metrics.compute import RATIO_PLACES, bridge_rows
+from tenure.metrics.compute import bridge_rows, metric_rows, metric_value
 from tenure.metrics.periods import Period, add_months, monthly, parse_period, to_date
 from tenure.metrics.registry import get_metric
-from tenure.metrics.targets import evaluate_target
 from tenure.web import charts
 
 KPIS = (("arr", "ARR"), ("grr", "GRR"), ("nrr", "NRR"), ("logo_churn_rate", "Logo churn"),
@@ -61,18 +59,6 @@ def _scope_rows(rows: list[dict], who: Principal, dim: str | None) -> list[dict]
     return [r for r in rows if (r.get("group", r) or {}).get("owner", r.get("owner")) in who.owners]
 
 
-def metric_value(m, row: dict) -> tuple:
-    """(value, numerator, denominator) of a bridge-sourced registry metric on one bridge row,
-    as tenure.metrics.compute.compute defines it."""
-    num = m.numerator(row)
-    if m.denominator is None:
-        return num, num, None
-    den = m.denominator(row)
-    if num is None or den is None or Decimal(den) == 0:
-        return None, num, den
-    return (Decimal(num) / Decimal(den)).quantize(RATIO_PLACES), num, den
-
-
 def kpis_from_bridge(config, rows: list[dict], by: tuple[str, ...], period: Period) -> dict[str, list[dict]]:
     """The headline metrics from bridge rows already fetched for the page, with the registry's
     own numerator, denominator and targets: the same rows tenure.metrics.compute.compute returns
@@ -82,14 +68,7 @@ def kpis_from_bridge(config, rows: list[dict], by: tuple[str, ...], period: Peri
     for name, _ in KPIS:
         m = get_metric(name)
         assert m.source == "bridge" and not m.trailing_12, name
-        out[name] = []
-        for r in rows:
-            value, num, den = metric_value(m, r)
-            group = {k: r[k] for k in by}
-            row = {"metric": m.name, "period": period.label, "measured_over": period.label, "group": group,
-                   "value": value, "numerator": num, "denominator": den, "unit": m.unit}
-            row.update(evaluate_target(config, m, group, value))
-            out[name].append(row)
+        out[name] = metric_rows(config, m, period, period, rows, by)
     return out
 
 
