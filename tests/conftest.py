@@ -145,3 +145,16 @@ def auth(demo_site):
     """auth(username) -> headers with that user's API token (read, write, admin scopes; the
     user's role still limits what it may do)."""
     return lambda username: {"Authorization": f"Bearer {demo_site.tokens[username]}"}
+
+
+@pytest.fixture(scope="session")
+def books(demo_site) -> dict[str, list[str]]:
+    """{owner: [customer account ids, biggest ARR first]} for csm01..csm03, from the account summary."""
+    from tenure.portfolio.query import AccountFilter, list_accounts
+
+    wh = demo_site.app.state.ctx.warehouse()
+    out = {}
+    for owner in ("csm01", "csm02", "csm03"):
+        out[owner] = [r["account_id"] for r in list_accounts(wh, AccountFilter(owners=[owner]), page_size=500).rows]
+        assert out[owner], f"the demo gives {owner} no customers"
+    return out

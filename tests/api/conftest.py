@@ -32,16 +32,3 @@ def headers_for(auth, special_tokens):
         return auth(principal)
 
     return make
-
-
-@pytest.fixture(scope="session")
-def books(demo_site) -> dict[str, list[str]]:
-    """{owner: [customer account ids, biggest ARR first]} from the account summary."""
-    from tenure.portfolio.query import AccountFilter, list_accounts
-
-    wh = demo_site.app.state.ctx.warehouse()
-    out = {}
-    for owner in ("csm01", "csm02", "csm03"):
-        out[owner] = [r["account_id"] for r in list_accounts(wh, AccountFilter(owners=[owner]), page_size=500).rows]
-        assert out[owner], f"the demo gives {owner} no customers"
-    return out

@@ -41,16 +41,3 @@ def login(demo_site):
         return c
 
     return do
-
-
-@pytest.fixture(scope="session")
-def books(demo_site) -> dict[str, list[str]]:
-    """{owner: [customer account ids, biggest ARR first]} from the account summary."""
-    from tenure.portfolio.query import AccountFilter, list_accounts
-
-    wh = demo_site.app.state.ctx.warehouse()
-    out = {}
-    for owner in ("csm01", "csm02", "csm03"):
-        page = list_accounts(wh, AccountFilter(owners=[owner]), page_size=500)
-        out[owner] = [r["account_id"] for r in page.rows]
-    return out

@@ -47,15 +47,10 @@ class AppContext:
     @contextlib.contextmanager
     def db(self) -> Iterator[Session]:
         """A state-DB session committed on success, rolled back on error."""
-        session = self.sessions()
-        try:
+        from tenure.state.db import transactional
+
+        with transactional(self.sessions) as session:
             yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
 
     def changed(self) -> None:
         """The warehouse changed (an ingest or a refresh): cached reads are stale."""

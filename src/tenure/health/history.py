@@ -43,14 +43,9 @@ def snapshot(wh: Warehouse, config: Config, as_of: date) -> int:
     with wh.transaction():
         for name in ("health_scores", "health_components"):
             wh.raw_sql(f"DELETE FROM {name} WHERE as_of = DATE '{as_of.isoformat()}'")
-        wh.load_temp("__hs", scores)
-        wh.raw_sql("INSERT INTO health_scores SELECT account_id, as_of, segment, score, band FROM __hs")
-        wh.raw_sql("DROP TABLE __hs")
-        if components is not None and components.num_rows:
-            wh.load_temp("__hc", components)
-            wh.raw_sql("INSERT INTO health_components SELECT account_id, as_of, component, feature, value, points, "
-                       "weight, contribution FROM __hc")
-            wh.raw_sql("DROP TABLE __hc")
+        wh.append_arrow("health_scores", scores.select(["account_id", "as_of", "segment", "score", "band"]))
+        if components is not None:
+            wh.append_arrow("health_components", components)
     return n
 
 

@@ -133,11 +133,7 @@ def _band_renewal(wh: Warehouse, config: Config, as_of: date, horizon: int = 180
     wh.table("band_renewal")
     with wh.transaction():
         wh.raw_sql("DELETE FROM band_renewal")
-        if n:
-            wh.load_temp("__band_renewal", data)
-            wh.raw_sql("INSERT INTO band_renewal (band, accounts, churn_rate, renewal_probability, horizon_days, as_of) "
-                       "SELECT band, accounts, churn_rate, renewal_probability, horizon_days, as_of FROM __band_renewal")
-            wh.raw_sql("DROP TABLE __band_renewal")
+        wh.append_arrow("band_renewal", data)
     return {"band_renewal_bands": n}
 
 
@@ -182,11 +178,8 @@ def write_band_history(wh: Warehouse, config: Config, as_of: date) -> int:
     data = wh.to_pyarrow(expr) if expr is not None else None
     with wh.transaction():
         wh.raw_sql("DELETE FROM band_history")
-        if data is not None and data.num_rows:
-            wh.load_temp("__band_history", data)
-            wh.raw_sql("INSERT INTO band_history (as_of, owner, band, accounts, arr) "
-                       "SELECT as_of, owner, band, accounts, arr FROM __band_history")
-            wh.raw_sql("DROP TABLE __band_history")
+        if data is not None:
+            wh.append_arrow("band_history", data.select(["as_of", "owner", "band", "accounts", "arr"]))
     return 0 if data is None else data.num_rows
 
 
@@ -253,13 +246,9 @@ def write_summary(wh: Warehouse, config: Config, as_of: date) -> int:
     """Replace account_summary with the rows of `as_of`, atomically; returns the rows written."""
     wh.table("account_summary")
     data = wh.to_pyarrow(summary_expr(wh, config, as_of))
-    names = ", ".join(ACCOUNT_SUMMARY.column_names)
     with wh.transaction():
         wh.raw_sql("DELETE FROM account_summary")
-        if data.num_rows:
-            wh.load_temp("__account_summary", data)
-            wh.raw_sql(f"INSERT INTO account_summary ({names}) SELECT {names} FROM __account_summary")
-            wh.raw_sql("DROP TABLE __account_summary")
+        wh.append_arrow("account_summary", data.select(ACCOUNT_SUMMARY.column_names))
     return data.num_rows
 
 

@@ -85,7 +85,14 @@ def ensure_current(config_or_url: Any) -> None:
 def session_scope(config_or_url: Any) -> Iterator[Session]:
     """A session committed on success and rolled back on error."""
     ensure_current(config_or_url)
-    session = sessionmaker(make_engine(config_or_url), expire_on_commit=False)()
+    with transactional(sessionmaker(make_engine(config_or_url), expire_on_commit=False)) as session:
+        yield session
+
+
+@contextlib.contextmanager
+def transactional(factory: sessionmaker) -> Iterator[Session]:
+    """A session from `factory`, committed on success, rolled back on error, always closed."""
+    session = factory()
     try:
         yield session
         session.commit()

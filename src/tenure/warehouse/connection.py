@@ -289,6 +289,19 @@ class Warehouse:
         if raw.info.transaction_status != 2:
             raw.commit()
 
+    def append_arrow(self, name: str, data: pa.Table) -> int:
+        """Append an Arrow table's rows to table `name` (columns matched by name), inside the
+        current transaction when there is one; returns the rows appended. Snapshot writers
+        delete what they replace, then call this."""
+        if not data.num_rows:
+            return 0
+        temp = f"__append_{name}"
+        self.load_temp(temp, data)
+        names = ", ".join(f'"{c}"' for c in data.schema.names)
+        self.raw_sql(f'INSERT INTO "{name}" ({names}) SELECT {names} FROM "{temp}"')
+        self.raw_sql(f'DROP TABLE "{temp}"')
+        return data.num_rows
+
     def insert(self, name: str, data: pa.Table | pd.DataFrame | ir.Table) -> None:
         self.con.insert(name, data)
 
