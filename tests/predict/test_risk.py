@@ -82,3 +82,11 @@ def test_fit_tolerates_features_nobody_has_yet():
         assert pd.Series(p).corr(df.label.astype(float)) > 0.5
     drivers = model.drivers(df.head(20))
     assert all(d["feature"] != "nps_latest" for row in drivers for d in row)
+
+
+def test_driver_names_are_readable():
+    from tenure.predict.risk import _driver_name
+
+    assert _driver_name("num__nps_latest") == "nps_latest"
+    assert _driver_name("missingindicator_days_to_renewal") == "days_to_renewal missing"
+    assert _driver_name("cat__segment_SMB") == "segment_SMB"

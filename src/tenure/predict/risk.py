@@ -95,8 +95,18 @@ class RiskModel:
         contrib = z * lr.coef_[0]
         names = pre.get_feature_names_out()
         order = np.argsort(-contrib, axis=1)[:, :top]
-        return [[{"feature": str(names[j]).split("__", 1)[-1], "effect": round(float(contrib[i, j]), 3)}
+        labels = [_driver_name(str(n)) for n in names]
+        return [[{"feature": labels[j], "effect": round(float(contrib[i, j]), 3)}
                  for j in order[i] if contrib[i, j] > 0] for i in range(len(df))]
+
+
+def _driver_name(transformed: str) -> str:
+    """A readable driver name from a transformed column ('num__nps_latest' -> 'nps_latest';
+    'missingindicator_days_to_renewal' -> 'days_to_renewal missing')."""
+    name = transformed.split("__", 1)[-1]
+    if name.startswith("missingindicator_"):
+        return name[len("missingindicator_"):] + " missing"
+    return name
 
 
 class _DropEmpty:
