@@ -4,7 +4,6 @@ both ask the compute stages (metrics, health, predict, portfolio)."""
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
 from importlib import import_module
 from pathlib import Path
 
@@ -38,14 +37,11 @@ def _wants_html(request: Request) -> bool:
 
 
 def create_app(config: Config, *, warehouse: Warehouse | None = None) -> FastAPI:
-    """The ASGI app for a project. `warehouse` lets tests hand in an open connection."""
+    """The ASGI app for a project. `warehouse` lets tests hand in an open connection. Whoever
+    creates the app closes `app.state.ctx` when done (`tenure serve` does after the server stops;
+    not in a lifespan hook, since test clients start and stop an app many times)."""
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        yield
-        app.state.ctx.close()
-
-    app = FastAPI(title=f"tenure — {config.project}", version=__version__, lifespan=lifespan,
+    app = FastAPI(title=f"tenure — {config.project}", version=__version__,
                   openapi_url=f"{API_PREFIX}/openapi.json", docs_url="/api/docs", redoc_url=None,
                   description="The tenure REST API: accounts with health, risk and ARR; metrics from the one "
                               "metric registry; health and risk; ingestion; users and tokens. Authenticate "

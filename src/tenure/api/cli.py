@@ -25,7 +25,10 @@ def serve_cmd(host: str = typer.Option("127.0.0.1", "--host", help="address to l
     app = create_app(config)
     console.print(f"tenure for [bold]{config.project}[/bold] on http://{host}:{port}/  "
                   f"(API docs: http://{host}:{port}/api/docs; Ctrl-C stops)")
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    finally:
+        app.state.ctx.close()
 
 
 def register(app: typer.Typer) -> None:
