@@ -18,8 +18,8 @@ from tenure.predict.rfm import rfm_summary
 from tenure.predict.sbg import SBGFitter
 from tenure.predict.survival import kaplan_meier
 
-# the steering repo's shared/ sits beside the checkout (as in CI)
-REFERENCE = Path(__file__).parents[3] / "shared" / "reference" / "sbg_fader_hardie_2007.csv"
+# a copy of the steering repo's shared/reference table, so any checkout can run it
+REFERENCE = Path(__file__).parents[1] / "fixtures" / "reference" / "sbg_fader_hardie_2007.csv"
 
 
 def _sig3(x: float) -> str:
