@@ -126,6 +126,19 @@ def test_renewals_with_band_probability(book):
     assert ids(Q.renewals(book, None, within_days=92)) == ["B"]
 
 
+def test_renewal_totals_cover_every_row_not_just_a_page(book):
+    rows = Q.renewals(book, None, within_days=200)
+    totals = Q.renewal_totals(book, None, within_days=200)
+    assert totals["accounts"] == len(rows) == 2
+    assert totals["renewal_arr"] == pytest.approx(sum(r["renewal_arr"] for r in rows))
+    assert totals["expected_renewal_arr"] == pytest.approx(sum(r["expected_renewal_arr"] or 0 for r in rows))
+    one = Q.renewals(book, None, within_days=200, limit=1)
+    assert len(one) == 1 and Q.renewal_totals(book, None, within_days=200) == totals
+    assert Q.renewal_totals(book, [], within_days=200)["accounts"] == 0
+    assert Q.renewal_totals(book, None, within_days=90) == {"accounts": 0, "renewal_arr": 0.0,
+                                                           "expected_renewal_arr": 0.0}
+
+
 def test_top_risks_changes_and_bands(book):
     top = Q.top_risks(book, None)
     assert ids(top) == ["B", "A"] and top[0]["arr_at_risk"] == pytest.approx(8500)

@@ -17,7 +17,7 @@ from tenure.config import Config
 from tenure.warehouse import Warehouse
 
 API_PREFIX = "/api/v1"
-# REST routers, each a module in tenure.api.routers with a `router` (paths relative to /api/v1)
+# REST routers: each a module in tenure.api.routers with a `router` (paths relative to /api/v1)
 API_ROUTERS = ("accounts", "metrics", "health", "risk", "ingest", "admin")
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 
@@ -60,19 +60,9 @@ def create_app(config: Config, *, warehouse: Warehouse | None = None) -> FastAPI
         return response
 
     for name in API_ROUTERS:
-        try:
-            module = import_module(f"tenure.api.routers.{name}")
-        except ModuleNotFoundError as err:
-            if err.name != f"tenure.api.routers.{name}":
-                raise
-            continue
-        app.include_router(module.router, prefix=API_PREFIX)
-    try:
-        from tenure.web.pages import router as pages
-    except ModuleNotFoundError as err:
-        if err.name != "tenure.web.pages":
-            raise
-    else:
-        app.include_router(pages)
+        app.include_router(import_module(f"tenure.api.routers.{name}").router, prefix=API_PREFIX)
+    from tenure.web.pages import router as pages
+
+    app.include_router(pages)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
     return app

@@ -71,6 +71,11 @@ def principal_for(session, user: User, via: str, scopes: list[str] | None = None
                      via, csrf_token)
 
 
+def client_ip(request: Request) -> str | None:
+    """The caller's address, as recorded in the audit log."""
+    return request.client.host if request.client else None
+
+
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":

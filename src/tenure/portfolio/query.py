@@ -28,6 +28,8 @@ CONTRACT (used by tenure.api.routers and tenure.web.pages; keep signatures stabl
         accounts whose renewal_date is within the window, soonest first, with "renewal_probability"
         (the band -> renewal-probability table from the health validation) and
         "expected_renewal_arr" = renewal_arr x renewal_probability.
+    renewal_totals(wh, owners, within_days=180) -> {"accounts", "renewal_arr", "expected_renewal_arr"}
+        the same window summed in the engine (all rows, not only a page's).
     changes_since(wh, owners, days=7) -> list[dict]
         band moves (band_30 vs band or score change), new early-warning signals, risk jumps.
     band_distribution(wh, owners=None) -> list[{"as_of": date, "band": str, "accounts": int, "arr": float}]
@@ -613,20 +615,43 @@ def health_history(wh: Warehouse, account_id: str) -> list[dict]:
 
 # -- cockpit, renewals, executive --------------------------------------------------------------------
 
+def _renewing(wh: Warehouse, owners: list[str] | None, P) -> ir.Table:
+    """Accounts renewing within P("within") days, with the band's renewal probability and the
+    expected renewal ARR: the one definition both the list and its totals use."""
+    s = _scope(_t(wh, "account_summary"), owners, P)
+    s = s.filter(s.renewal_date.notnull() & (s.days_to_renewal >= 0) & (s.days_to_renewal <= P("within", "int64")))
+    br = _t(wh, "band_renewal").select(br_band=_.band, renewal_probability=_.renewal_probability)
+    j = s.left_join(br, s.band == br.br_band).drop("br_band")
+    return j.mutate(expected_renewal_arr=(j.renewal_arr.cast("float64") * j.renewal_probability))
+
+
 def renewals(wh: Warehouse, owners: Sequence[str] | None, within_days: int = 180, limit: int = 500) -> list[dict]:
     owners = _owners(owners)
 
     def build(P):
-        s = _scope(_t(wh, "account_summary"), owners, P)
-        s = s.filter(s.renewal_date.notnull() & (s.days_to_renewal >= 0) & (s.days_to_renewal <= P("within", "int64")))
-        br = _t(wh, "band_renewal").select(br_band=_.band, renewal_probability=_.renewal_probability)
-        j = s.left_join(br, s.band == br.br_band).drop("br_band")
-        j = j.mutate(expected_renewal_arr=(j.renewal_arr.cast("float64") * j.renewal_probability))
+        j = _renewing(wh, owners, P)
         return j.order_by([j.renewal_date.asc(), j.renewal_arr.desc(nulls_first=False), j.account_id]) \
             .limit(P.int("limit"))
 
     return _run(wh, ("renewals", _scope_key(owners)), build,
                 {**_scope_values(owners), "within": int(within_days), "limit": max(1, int(limit))})
+
+
+def renewal_totals(wh: Warehouse, owners: Sequence[str] | None, within_days: int = 180) -> dict:
+    """{"accounts", "renewal_arr", "expected_renewal_arr"} over every renewal in the window (not
+    just the rows a page lists), aggregated in the engine."""
+    owners = _owners(owners)
+
+    def build(P):
+        j = _renewing(wh, owners, P)
+        return j.aggregate(accounts=j.account_id.count(), renewal_arr=j.renewal_arr.sum().cast("float64"),
+                           expected_renewal_arr=j.expected_renewal_arr.sum())
+
+    rows = _run(wh, ("renewal_totals", _scope_key(owners)), build,
+                {**_scope_values(owners), "within": int(within_days)})
+    r = rows[0] if rows else {}
+    return {"accounts": int(r.get("accounts") or 0), "renewal_arr": float(r.get("renewal_arr") or 0),
+            "expected_renewal_arr": float(r.get("expected_renewal_arr") or 0)}
 
 
 def top_risks(wh: Warehouse, owners: Sequence[str] | None = None, limit: int = 10) -> list[dict]:

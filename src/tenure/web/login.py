@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
-from tenure.api.auth import Principal, check_csrf, identify
+from tenure.api.auth import Principal, check_csrf, client_ip, identify
 from tenure.api.context import AppContext, get_context
 from tenure.api.problems import Problem
 from tenure.state import audit, sessions
@@ -45,10 +45,6 @@ def safe_next(target: str | None) -> str:
 
 def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
-
-
-def _client(request: Request) -> str | None:
-    return request.client.host if request.client else None
 
 
 def page_principal(request: Request, ctx: AppContext = Depends(get_context)) -> Principal:
@@ -109,7 +105,7 @@ def login_submit(request: Request, username: str = Form(""), password: str = For
         return _login_form(request, next_url=next_url, username=username, status_code=403,
                            error="The login form expired. Please try again.")
     username = username.strip()[:100]
-    ip = _client(request)
+    ip = client_ip(request)
     with ctx.db() as session:
         user = verify_password(session, username, password) if username and password else None
         if user is None:
@@ -132,7 +128,7 @@ def login_submit(request: Request, username: str = Form(""), password: str = For
 async def logout(request: Request, who: Principal = Depends(page_principal), ctx: AppContext = Depends(get_context)):
     await check_csrf(request, who)
     with ctx.db() as session:
-        sessions.end(session, request.cookies.get(sessions.COOKIE_NAME), ip=_client(request))
+        sessions.end(session, request.cookies.get(sessions.COOKIE_NAME), ip=client_ip(request))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(sessions.COOKIE_NAME, path="/")
     return response

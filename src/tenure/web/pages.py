@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from tenure.api.auth import Principal, ensure_sees
+from tenure.api.auth import Principal, client_ip, ensure_sees
 from tenure.api.context import AppContext, get_context
 from tenure.api.problems import Problem
 from tenure.state import audit
@@ -241,7 +241,7 @@ def add_note(request: Request, account_id: str, body: str = Form("", max_length=
             session.flush()
             audit.record(session, who.username, "create", "note", str(note.id), None,
                          {"account_id": account_id, "body": text},
-                         ip=request.client.host if request.client else None)
+                         ip=client_ip(request))
     if _hx(request):
         return render(request, "_notes.html", a={"account_id": account_id}, notes=_notes(ctx, account_id),
                       note_max=NOTE_MAX, note_error=error, note_text=text if error else "")  # htmx swaps 2xx only
@@ -270,15 +270,15 @@ def cockpit_page(request: Request, who: Principal = Depends(page_principal), ctx
 @router.get("/renewals", response_class=HTMLResponse)
 def renewals_page(request: Request, within: int = Query(180, ge=1, le=730),
                   who: Principal = Depends(page_principal), ctx: AppContext = Depends(get_context)):
-    from tenure.portfolio.query import renewals
+    from tenure.portfolio.query import renewal_totals, renewals
     from tenure.portfolio.summary import band_renewal_table
 
     wh = ctx.warehouse()
     rows = renewals(wh, who.owner_filter(), within_days=within, limit=500)
+    totals = renewal_totals(wh, who.owner_filter(), within_days=within)
     return render(request, "renewals.html", title="Renewals", rows=rows, within=within,
-                  windows=(30, 90, 180, 365), bands=band_renewal_table(wh),
-                  total_arr=sum(float(r.get("renewal_arr") or 0) for r in rows),
-                  total_expected=sum(float(r.get("expected_renewal_arr") or 0) for r in rows))
+                  windows=(30, 90, 180, 365), bands=band_renewal_table(wh), total_accounts=totals["accounts"],
+                  total_arr=totals["renewal_arr"], total_expected=totals["expected_renewal_arr"])
 
 
 # -- data quality ---------------------------------------------------------------------------------

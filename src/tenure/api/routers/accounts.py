@@ -8,7 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy import select
 
-from tenure.api.auth import Principal, require
+from tenure.api.auth import Principal, client_ip, require
 from tenure.api.context import AppContext, get_context
 from tenure.api.problems import Problem
 from tenure.api.routers.common import account_in_scope, paginated
@@ -148,5 +148,5 @@ def add_note(request: Request, note: NoteIn, account_id: str = AccountId, who: P
         note_id = row.id
         audit.record(session, who.username, "create", "note", str(note_id), None,
                      {"account_id": account_id, "body": text, "author": who.username},
-                     ip=request.client.host if request.client else None)
+                     ip=client_ip(request))
     return _notes(ctx, account_id, note_id)[0]

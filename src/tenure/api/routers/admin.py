@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timezone
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy import func, select
 
-from tenure.api.auth import Principal, current_principal, require
+from tenure.api.auth import Principal, client_ip, current_principal, require
 from tenure.api.context import AppContext, get_context
 from tenure.api.routers.common import paginated
 from tenure.api.schemas import (
@@ -20,10 +21,6 @@ from tenure.state.models import AuditLog
 
 router = APIRouter(tags=["admin"], responses=COMMON_PROBLEMS)
 Username = Path(pattern=USERNAME_PATTERN)
-
-
-def _ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
 
 
 @router.get("/me", response_model=Me, summary="Who am I")
@@ -61,7 +58,7 @@ def _stamp_ip(session, request: Request) -> None:
     who and what; the web layer knows where from)."""
     for obj in session.new:
         if isinstance(obj, AuditLog) and obj.ip is None:
-            obj.ip = _ip(request)
+            obj.ip = client_ip(request)
 
 
 @router.post("/users/{username}/disable", response_model=UserOut, responses=problem_responses(404),
@@ -126,7 +123,7 @@ def audit_log(actor: str | None = Query(None, max_length=100), entity: str | Non
 
 
 
-_refreshing = __import__("threading").Lock()
+_refreshing = threading.Lock()
 
 
 @router.post("/refresh", response_model=RefreshResult, responses=problem_responses(409),
@@ -154,7 +151,7 @@ def refresh(request: Request, who: Principal = Depends(require("write")), ctx: A
         from tenure.state import audit
 
         audit.record(session, who.username, "refresh", "warehouse", None, None,
-                     {"as_of": str(result.get("as_of")), "accounts": result.get("accounts")}, ip=_ip(request))
+                     {"as_of": str(result.get("as_of")), "accounts": result.get("accounts")}, ip=client_ip(request))
     return {"as_of": result.get("as_of"), "accounts": int(result.get("accounts") or 0),
             "seconds": round(time.perf_counter() - started, 2),
             "steps": {k: float(v) for k, v in (result.get("seconds") or {}).items()}}

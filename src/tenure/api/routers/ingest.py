@@ -14,7 +14,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
 from sqlalchemy import func, select
 
-from tenure.api.auth import Principal, require
+from tenure.api.auth import Principal, client_ip, require
 from tenure.api.context import AppContext, get_context
 from tenure.api.problems import Problem
 from tenure.api.routers.common import paginated, plain_rows, require_all_accounts
@@ -90,7 +90,7 @@ def _ingest(request: Request, ctx: AppContext, who: Principal, entity: str, path
     with ctx.db() as session:
         audit.record(session, who.username, "ingest", entity, summary["run_id"], None,
                      {k: summary[k] for k in ("file", "status", "rows_read", "inserted", "updated", "rejected")},
-                     ip=request.client.host if request.client else None)
+                     ip=client_ip(request))
     return {**summary, "rejected_rows": _rejected(ctx, summary["run_id"]) if summary["rejected"] else []}
 
 
