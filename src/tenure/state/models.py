@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -109,3 +109,79 @@ class WebSession(Base):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime)
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(255))
+
+
+class TableVersion(Base):
+    """A warehouse table's version: bumped by every write to it (ingest, refresh steps)."""
+
+    __tablename__ = "table_versions"
+
+    table_name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class DataVersion(Base):
+    """One row (id=1): the global data version every process reads to drop stale cache entries."""
+
+    __tablename__ = "data_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class JobRun(Base):
+    """One run of the refresh graph (queued, running, succeeded or failed)."""
+
+    __tablename__ = "job_runs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, index=True)
+    trigger: Mapped[str] = mapped_column(String(20), nullable=False)
+    force: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    as_of: Mapped[str | None] = mapped_column(String(10))
+    known_at: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    steps_total: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    steps_done: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    steps_run: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    steps_skipped: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class JobStep(Base):
+    """One step of one run: ran, skipped (inputs unchanged) or failed, with its timing."""
+
+    __tablename__ = "job_steps"
+    __table_args__ = (UniqueConstraint("run_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("job_runs.id"), nullable=False, index=True)
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    reason: Mapped[str | None] = mapped_column(String(255))
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    seconds: Mapped[float | None] = mapped_column(Float)
+    result: Mapped[dict | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class StepFingerprint(Base):
+    """The inputs fingerprint of a step's last successful run: equal fingerprint, nothing to do."""
+
+    __tablename__ = "step_fingerprints"
+
+    step_name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
+    inputs: Mapped[dict | None] = mapped_column(JSON)
+    run_id: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
