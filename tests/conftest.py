@@ -111,7 +111,7 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory):
     {username: password}, tokens {username: secret}, app (one FastAPI app, shared)."""
     from types import SimpleNamespace
 
-    from tenure.api.app import create_app
+    from tenure.serve import create_app
     from tenure.config import load_config
     from tenure.demo import run_demo
     from tenure.state import tokens

@@ -54,7 +54,7 @@ def _register_stages() -> None:
     from tenure.simulate import cli as simulate_cli
     from tenure.state import cli as state_cli
 
-    from tenure.api import cli as api_cli
+    from tenure import serve as api_cli
     from tenure.portfolio import cli as portfolio_cli
 
     for module in (ingest_cli, simulate_cli, state_cli, metrics_cli, health_cli, predict_cli, portfolio_cli,

@@ -6,7 +6,7 @@ import threading
 import time
 from types import SimpleNamespace
 
-from tenure.api.cache import LRUCache, cached
+from tenure.http.cache import LRUCache, cached
 
 
 def test_lru_evicts_the_least_recently_used():

@@ -53,7 +53,7 @@ def test_metric_input_errors_are_problems(api, auth):
 
 
 def test_metric_results_are_cached_until_the_data_changes(api, auth, demo_site):
-    from tenure.api.cache import shared_cache
+    from tenure.http.cache import shared_cache
 
     cache = shared_cache()
     h = auth("cco")

@@ -45,7 +45,7 @@ def test_an_unexpected_error_is_a_500_problem_without_internals(demo_site):
     """A second app on the same project with a route that fails like a bug would."""
     from fastapi.testclient import TestClient
 
-    from tenure.api.app import create_app
+    from tenure.serve import create_app
 
     app = create_app(demo_site.config, warehouse=demo_site.app.state.ctx.root)
 

@@ -1,25 +1,20 @@
-"""The one web process: REST API under /api/v1 (OpenAPI at /api/v1/openapi.json, docs at
-/api/docs) and the server-rendered pages, sharing one AppContext. Neither computes metrics:
-both ask the compute stages (metrics, health, predict, portfolio)."""
+"""The app shell the REST API and the pages share: FastAPI with the process's AppContext, RFC
+9457 problem handlers and the security headers. It knows nothing of either: `tenure.serve`
+composes it with the API's routers (tenure.api) and the pages (tenure.web)."""
 
 from __future__ import annotations
 
-from importlib import import_module
-from pathlib import Path
+from collections.abc import Callable
 
 from fastapi import FastAPI, Request
-from fastapi.staticfiles import StaticFiles
 
 from tenure import __version__
-from tenure.api import problems
-from tenure.api.context import AppContext
 from tenure.config import Config
+from tenure.http import problems
+from tenure.http.context import AppContext
 from tenure.warehouse import Warehouse
 
 API_PREFIX = "/api/v1"
-# REST routers: each a module in tenure.api.routers with a `router` (paths relative to /api/v1)
-API_ROUTERS = ("accounts", "metrics", "health", "risk", "ingest", "admin")
-STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 
 SECURITY_HEADERS = {
     # pages load scripts and styles only from this server (no CDN, no inline scripts)
@@ -32,15 +27,16 @@ SECURITY_HEADERS = {
 }
 
 
-def _wants_html(request: Request) -> bool:
+def wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
 
 
-def create_app(config: Config, *, warehouse: Warehouse | None = None) -> FastAPI:
-    """The ASGI app for a project. `warehouse` lets tests hand in an open connection. Whoever
+def build_app(config: Config, *, warehouse: Warehouse | None = None,
+              html_error: Callable | None = None) -> FastAPI:
+    """An app holding a fresh AppContext (`app.state.ctx`), with the error handlers and headers
+    but no routes. `html_error(request, status, detail)` renders errors for browsers. Whoever
     creates the app closes `app.state.ctx` when done (`tenure serve` does after the server stops;
     not in a lifespan hook, since test clients start and stop an app many times)."""
-
     app = FastAPI(title=f"tenure — {config.project}", version=__version__,
                   openapi_url=f"{API_PREFIX}/openapi.json", docs_url="/api/docs", redoc_url=None,
                   description="The tenure REST API: accounts with health, risk and ARR; metrics from the one "
@@ -48,7 +44,7 @@ def create_app(config: Config, *, warehouse: Warehouse | None = None) -> FastAPI
                               "with `Authorization: Bearer <token>` (`tenure tokens create`). Errors are RFC "
                               "9457 problem details.")
     app.state.ctx = AppContext.open(config, warehouse)
-    problems.install(app, wants_html=_wants_html)
+    problems.install(app, wants_html=wants_html, html_error=html_error)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
@@ -59,10 +55,4 @@ def create_app(config: Config, *, warehouse: Warehouse | None = None) -> FastAPI
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
-    for name in API_ROUTERS:
-        app.include_router(import_module(f"tenure.api.routers.{name}").router, prefix=API_PREFIX)
-    from tenure.web.pages import router as pages
-
-    app.include_router(pages)
-    app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
     return app

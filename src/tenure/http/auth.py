@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from fastapi import Depends, Request
 from sqlalchemy import select
 
-from tenure.api.context import AppContext, get_context
-from tenure.api.problems import Problem
+from tenure.http.context import AppContext, get_context
+from tenure.http.problems import Problem
 from tenure.state import sessions as web_sessions
 from tenure.state import tokens
 from tenure.state.models import User

@@ -55,14 +55,14 @@ def status_of(err: TenureError) -> int:
     return 400
 
 
-def install(app: FastAPI, *, wants_html=None) -> None:
-    """Register the handlers. `wants_html(request)` lets the web layer render its own error page."""
+def install(app: FastAPI, *, wants_html=None, html_error=None) -> None:
+    """Register the handlers. When `wants_html(request)` is true, `html_error(request, status,
+    detail)` renders the error as a page (the web layer owns HTML; it is handed in so this core
+    imports neither the API nor the pages)."""
 
     def respond(request: Request, status: int, detail: str, **kw: Any):
-        if wants_html is not None and wants_html(request):
-            from tenure.web.pages import error_page  # the web layer owns HTML
-
-            return error_page(request, status, detail)
+        if html_error is not None and wants_html is not None and wants_html(request):
+            return html_error(request, status, detail)
         return problem_response(request, status, detail, **kw)
 
     @app.exception_handler(Problem)

@@ -1,1 +1,26 @@
-"""web stage (not built yet)."""
+"""The server-rendered pages (tenure.web.pages, login in tenure.web.login) and their static
+files. They stand on the shared HTTP core (tenure.http) and never import the REST API
+(tenure.api); tenure.serve mounts both on one app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def mount(app) -> None:
+    """Add the pages, login and /static to `app`."""
+    from fastapi.staticfiles import StaticFiles
+
+    from tenure.web.pages import router
+
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
+
+
+def error_page(request, status: int, detail: str):
+    """The HTML error page (handed to the HTTP core's problem handlers)."""
+    from tenure.web.render import error_page as render_error
+
+    return render_error(request, status, detail)

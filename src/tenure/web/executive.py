@@ -1,7 +1,7 @@
 """What the executive page shows, asked of the compute stages: registry metrics against targets
 (tenure.metrics.compute), the ARR bridge, a monthly trend, the health band distribution and
 the top risks (tenure.portfolio.query). Metric results go through the shared per-data-version
-cache (tenure.api.cache): they are the expensive part of the page and change only with the data.
+cache (tenure.http.cache): they are the expensive part of the page and change only with the data.
 
 Scope: principals that see every account get company metrics by segment; a CSM or a manager
 gets the same metrics by owner, for the owners in its book of business only.
@@ -13,8 +13,8 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from tenure.api.auth import Principal
-from tenure.api.cache import cached
+from tenure.http.auth import Principal
+from tenure.http.cache import cached
 from tenure.metrics.compute import bridge_rows, metric_rows, metric_value
 from tenure.metrics.periods import Period, add_months, monthly, parse_period, to_date
 from tenure.metrics.registry import get_metric
@@ -26,7 +26,7 @@ TREND_METRICS = ("arr", "grr", "nrr")
 
 
 def memo(ctx, key: tuple, fn: Callable[[], Any]) -> Any:
-    """fn() through the app's shared per-data-version cache (tenure.api.cache), single-flight."""
+    """fn() through the app's shared per-data-version cache (tenure.http.cache), single-flight."""
     return cached(ctx, ("web", *key), fn)
 
 

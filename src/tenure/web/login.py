@@ -18,9 +18,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
-from tenure.api.auth import Principal, check_csrf, client_ip, identify
-from tenure.api.context import AppContext, get_context
-from tenure.api.problems import Problem
+from tenure.http.auth import Principal, check_csrf, client_ip, identify
+from tenure.http.context import AppContext, get_context
+from tenure.http.problems import Problem
 from tenure.state import audit, sessions
 from tenure.state.models import User
 from tenure.state.users import verify_password

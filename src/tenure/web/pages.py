@@ -19,9 +19,9 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from tenure.api.auth import Principal, client_ip, ensure_sees
-from tenure.api.context import AppContext, get_context
-from tenure.api.problems import Problem
+from tenure.http.auth import Principal, client_ip, ensure_sees
+from tenure.http.context import AppContext, get_context
+from tenure.http.problems import Problem
 from tenure.state import audit
 from tenure.state.models import IngestRun, Note, User
 from tenure.web import charts

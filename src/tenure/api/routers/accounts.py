@@ -8,9 +8,9 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy import select
 
-from tenure.api.auth import Principal, client_ip, require
-from tenure.api.context import AppContext, get_context
-from tenure.api.problems import Problem
+from tenure.http.auth import Principal, client_ip, require
+from tenure.http.context import AppContext, get_context
+from tenure.http.problems import Problem
 from tenure.api.routers.common import account_in_scope, paginated
 from tenure.api.schemas import (
     COMMON_PROBLEMS, AccountDetail, AccountRow, Band, HealthPoint, NoteIn, NoteOut, Paginated, TimelineItem,

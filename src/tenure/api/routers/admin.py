@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy import func, select
 
-from tenure.api.auth import Principal, client_ip, current_principal, require
-from tenure.api.context import AppContext, get_context
+from tenure.http.auth import Principal, client_ip, current_principal, require
+from tenure.http.context import AppContext, get_context
 from tenure.api.routers.common import paginated
 from tenure.api.schemas import (
     COMMON_PROBLEMS, USERNAME_PATTERN, AuditEntry, Me, Paginated, TokenCreated, TokenIn, TokenOut, UserCreated,
@@ -134,7 +134,7 @@ def refresh(request: Request, who: Principal = Depends(require("write")), ctx: A
     warehouse). One refresh at a time; a second caller gets 409."""
     import time
 
-    from tenure.api.problems import Problem
+    from tenure.http.problems import Problem
     from tenure.api.routers.common import require_all_accounts
     from tenure.portfolio.summary import refresh as run_refresh
 

@@ -6,9 +6,9 @@ import math
 from datetime import date
 from typing import Any
 
-from tenure.api.auth import Principal, ensure_sees
-from tenure.api.context import AppContext
-from tenure.api.problems import Problem
+from tenure.http.auth import Principal, ensure_sees
+from tenure.http.context import AppContext
+from tenure.http.problems import Problem
 
 # periods a person could mean; outside this the calendar maths of the metrics layer makes no sense
 FIRST_YEAR, LAST_YEAR = 1900, 2200
@@ -66,7 +66,7 @@ def dimensions_of(by: str | None) -> list[str]:
 
 def default_period(ctx: AppContext) -> str:
     """The trailing 12 months ending with the month of the latest data (what the demo reports)."""
-    from tenure.api.cache import cached
+    from tenure.http.cache import cached
     from tenure.metrics.periods import add_months
     from tenure.portfolio.summary import latest_day
 

@@ -14,9 +14,9 @@ from typing import Literal
 from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
 from sqlalchemy import func, select
 
-from tenure.api.auth import Principal, client_ip, require
-from tenure.api.context import AppContext, get_context
-from tenure.api.problems import Problem
+from tenure.http.auth import Principal, client_ip, require
+from tenure.http.context import AppContext, get_context
+from tenure.http.problems import Problem
 from tenure.api.routers.common import paginated, plain_rows, require_all_accounts
 from tenure.api.schemas import COMMON_PROBLEMS, IngestRunDetail, IngestRunOut, Paginated, problem_responses
 from tenure.schema.facts import INGESTIBLE

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from tenure.api.auth import Principal, require
-from tenure.api.cache import cached
-from tenure.api.context import AppContext, get_context
-from tenure.api.problems import Problem
+from tenure.http.auth import Principal, require
+from tenure.http.cache import cached
+from tenure.http.context import AppContext, get_context
+from tenure.http.problems import Problem
 from tenure.api.routers.common import default_period, dimensions_of, period_of, plain, plain_rows, \
     require_all_accounts
 from tenure.api.schemas import (

@@ -7,10 +7,10 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends
 
-from tenure.api.auth import Principal, require
-from tenure.api.cache import cached
-from tenure.api.context import AppContext, get_context
-from tenure.api.problems import Problem
+from tenure.http.auth import Principal, require
+from tenure.http.cache import cached
+from tenure.http.context import AppContext, get_context
+from tenure.http.problems import Problem
 from tenure.api.routers.accounts import AccountQuery, list_page
 from tenure.api.routers.common import deep_plain, paginated
 from tenure.api.schemas import COMMON_PROBLEMS, BacktestIn, BacktestReport, Paginated, RiskPrediction
