@@ -21,37 +21,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import ibis
-import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from tenure.errors import WarehouseError
-from tenure.schema import ALL_TABLES, TABLES, Table
+from tenure.schema import TABLES
+from tenure.warehouse.types import IBIS_TYPES, ibis_schema  # noqa: F401 (re-exported)
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import pyarrow as pa
-
-# Logical type (tenure.schema.model.LogicalType) -> Ibis type.
-IBIS_TYPES: dict[str, dt.DataType] = {
-    "string": dt.String(),
-    "int": dt.Int64(),
-    "float": dt.Float64(),
-    "money": dt.Decimal(18, 2),
-    "rate": dt.Decimal(20, 10),
-    "date": dt.Date(),
-    "month": dt.Date(),
-    "timestamp": dt.Timestamp(),
-    "bool": dt.Boolean(),
-    "currency": dt.String(),
-}
-
-
-def ibis_schema(table: Table) -> ibis.Schema:
-    """The Ibis schema of a table definition, with NOT NULL where the column is required."""
-    return ibis.schema(
-        {c.name: IBIS_TYPES[c.type].copy(nullable=c.nullable) for c in table.columns}
-    )
-
 
 def _backend_name(url: str) -> str:
     scheme = urlparse(url).scheme.lower()
@@ -170,21 +148,26 @@ class Warehouse:
     def has_table(self, name: str) -> bool:
         return name in self.list_tables()
 
-    def ensure_schema(self, tables: Sequence[Table] = ALL_TABLES) -> list[str]:
-        """Create every missing table from its one definition; returns the names created."""
-        existing = set(self.list_tables())
-        created = []
-        for table in tables:
-            if table.name not in existing:
-                self.con.create_table(table.name, schema=ibis_schema(table))
-                created.append(table.name)
-        return created
+    def ensure_schema(self) -> list[str]:
+        """Bring the warehouse tables to the latest schema version (tenure.warehouse.migrations;
+        idempotent); returns the steps applied, empty when it is current."""
+        from tenure.warehouse.migrations import migrate
+
+        return migrate(self)
 
     def table(self, name: str) -> ir.Table:
-        """The Ibis table expression of a warehouse table (created on first use if defined)."""
-        if name in TABLES and not self.has_table(name):
-            self.ensure_schema([TABLES[name]])
-        return self.con.table(name)
+        """The Ibis table expression of a warehouse table. Tables are made only by migrations:
+        a defined table that is missing is an error saying to run `tenure db upgrade`."""
+        try:
+            return self.con.table(name)
+        except Exception as err:
+            if name in self.list_tables():
+                raise
+            if name in TABLES:
+                raise WarehouseError(
+                    f"warehouse table {name!r} does not exist yet: run `tenure db upgrade` to create or "
+                    f"upgrade the warehouse tables") from err
+            raise WarehouseError(f"no warehouse table {name!r}") from err
 
     # -- execution ----------------------------------------------------------------
     def execute(self, expr: ir.Expr, **kwargs: Any) -> pd.DataFrame | Any:
@@ -227,10 +210,15 @@ class Warehouse:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Warehouse]:
         """All-or-nothing: statements inside are visible together or not at all, also if the
-        process dies (DuckDB's WAL and PostgreSQL roll back an uncommitted transaction)."""
+        process dies (DuckDB's WAL and PostgreSQL roll back an uncommitted transaction). Nested
+        use joins the outer transaction (a savepoint on PostgreSQL)."""
         if self.backend == "duckdb":
+            if getattr(self, "_in_transaction", False):  # joined to the caller's transaction
+                yield self
+                return
             raw = self.con.con
             raw.execute("BEGIN TRANSACTION")
+            self._in_transaction = True
             try:
                 yield self
             except BaseException:
@@ -238,6 +226,8 @@ class Warehouse:
                 raise
             else:
                 raw.execute("COMMIT")
+            finally:
+                self._in_transaction = False
         elif self.backend == "postgres":
             raw = self.con.con
             with raw.transaction():
