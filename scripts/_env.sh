@@ -13,11 +13,13 @@ ensure_venv() {
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
   fi
   local stamp="$VENV/.tenure-installed-$extras"
-  if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
+  if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ] || [ "$ROOT/constraints.txt" -nt "$stamp" ]; then
     echo "==> installing tenure and its dependencies ($extras)"
     local target="$ROOT"
     [ "$extras" = "base" ] || target="$ROOT[$extras]"
-    "$VENV/bin/python" -m pip install --quiet -e "$target" 2>&1 | grep -v "^WARNING: Location" || true
+    # the versions CI tested (constraints.txt, refreshed on purpose by scripts/lock)
+    "$VENV/bin/python" -m pip install --quiet -c "$ROOT/constraints.txt" -e "$target" 2>&1 \
+      | grep -v "^WARNING: Location" || true
     "$VENV/bin/python" -c "import tenure" # fail loudly if the install did not work
     touch "$stamp"
   fi
