@@ -47,8 +47,7 @@ def test_refresh_twice_changes_nothing(demo_site, site_wh):
     wh = site_wh
     before = _snapshot(wh)
     result = refresh(wh, demo_site.config)
-    assert result["risk_model_trained"] is False  # the saved model is reused
-    assert result["health_days_skipped"] == 12 and result["health_days_computed"] == 1
+    assert result["run"]["steps_run"] == 0 and len(result["skipped"]) == 7  # no input changed: every step skipped
     after = _snapshot(wh)
     assert before[0].equals(after[0]) and before[1].equals(after[1])
     demo_site.app.state.ctx.changed()

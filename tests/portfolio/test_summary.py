@@ -87,17 +87,19 @@ def test_refresh_end_to_end_is_idempotent(company):
     wh, config = company
     if wh.backend != "duckdb":
         pytest.skip("a full refresh on PostgreSQL takes minutes (health scoring); covered on DuckDB")
-    assert latest_day(wh) == date(2026, 8, 1)
+    # the latest event (the NPS answer of 2026-06-20), not E's contract starting 2026-08-01
+    assert latest_day(wh) == date(2026, 6, 20)
     steps = []
     first = refresh(wh, config, AS_OF, progress=lambda desc, done, total: steps.append((desc, done, total)))
-    assert steps[0] == ("scoring health", 0, 5) and steps[-1] == ("done", 5, 5)
-    # the day 30 days back is already stored (by hand): skipped; the as-of day is always rescored
-    assert first["accounts"] == 5 and (first["health_days_computed"], first["health_days_skipped"]) == (12, 1)
+    assert steps[0] == ("arr_snapshots", 0, 7) and steps[-1] == ("account_summary succeeded", 7, 7)
+    # a step's first run trusts nothing stored: the as-of day and the year of history are scored
+    assert first["accounts"] == 5 and (first["health_days_computed"], first["health_days_skipped"]) == (13, 0)
     assert "risk_skipped" in first  # too few churned accounts to train on
+    assert first["run"]["steps_run"] == 7 and first["skipped"] == []
     summary = wh.execute(wh.table("account_summary").order_by("account_id"))
     scores = wh.execute(wh.table("health_scores").order_by("account_id", "as_of"))
     second = refresh(wh, config, AS_OF)
-    assert second["health_days_computed"] == 1 and second["health_days_skipped"] == 12
+    assert second["run"]["steps_run"] == 0 and len(second["skipped"]) == 7  # nothing changed
     assert wh.execute(wh.table("account_summary").order_by("account_id")).equals(summary)
     assert wh.execute(wh.table("health_scores").order_by("account_id", "as_of")).equals(scores)
     assert set(summary.status) == {"customer", "churned", "prospect"}

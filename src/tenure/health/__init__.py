@@ -9,14 +9,14 @@ def demo_step(wh, config, console) -> dict:
 
     from tenure.health.scorecard import score_accounts
     from tenure.health.validate import validate
-    from tenure.metrics.periods import to_date
+    from tenure.warehouse.asof import latest_event_day
 
-    as_of = to_date(wh.execute(wh.table("contract_lines").start_date.max()))
+    as_of = latest_event_day(wh)  # the one "as of": the last day with events
     rows = score_accounts(wh, config, as_of)
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["band"] or "none"] = counts.get(r["band"] or "none", 0) + 1
-    report = validate(wh, config, horizon=180, dates=4)
+    report = validate(wh, config, horizon=180, dates=4, as_of=as_of)
     t = Table(title=f"health as of {as_of}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
               + f"; score AUC for churn within 180 days: {report['score_auc']}")
     for c in ("riskiest accounts", "segment", "ARR", "score", "weakest components"):

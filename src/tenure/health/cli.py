@@ -23,16 +23,20 @@ def _open(config_path):
 
 
 def _as_of(wh, value: str | None) -> date:
+    """`--as-of` when given, else the one "as of" (tenure.warehouse.asof: the last day with events)."""
     from tenure.errors import InputError
-    from tenure.metrics.periods import to_date
+    from tenure.warehouse.asof import latest_event_day
 
     if value:
         try:
             return date.fromisoformat(value)
         except ValueError:
             raise InputError(f"--as-of {value!r} is not a date (YYYY-MM-DD)") from None
-    lines = wh.table("contract_lines")
-    return to_date(wh.execute(lines.start_date.max())) or date.today()
+    day = latest_event_day(wh)
+    if day is None:
+        raise InputError("no events in the warehouse yet (usage, tickets, activities, invoices, surveys); "
+                         "load data with `tenure ingest` or give --as-of")
+    return day
 
 
 def _dump(payload) -> None:
@@ -110,13 +114,15 @@ def explain_cmd(account_id: str, as_of: str = typer.Option(None, "--as-of"),
 @app.command("validate")
 def validate_cmd(horizon: int = typer.Option(180, "--horizon", help="days after each as-of date"),
                  dates: int = typer.Option(6, "--dates", help="as-of dates, 60 days apart"),
+                 as_of: str = typer.Option(None, "--as-of", help="outcomes known by this day (default: the "
+                                                                 "latest day with events)"),
                  as_json: bool = typer.Option(False, "--json"), config_path: Path = ConfigOpt) -> None:
     """How well the score and each component predicted churn on history, and better weights."""
     from tenure.health.validate import validate
 
     config, wh = _open(config_path)
     try:
-        report = validate(wh, config, horizon, dates)
+        report = validate(wh, config, horizon, dates, as_of=_as_of(wh, as_of))
     finally:
         wh.close()
     if as_json:
@@ -181,11 +187,13 @@ def signals_cmd(as_of: str = typer.Option(None, "--as-of"), as_json: bool = type
     """Detect and record early-warning signals (usage decline, sponsor left, support spike,
     overdue invoice, detractor, renewal without an open opportunity)."""
     from tenure.health.signals import record_signals
+    from tenure.jobs import versions
 
     config, wh = _open(config_path)
     try:
         day = _as_of(wh, as_of)
         res = record_signals(wh, config, day)
+        versions.bump(config, ["health_signals"])
         hs = wh.table("health_signals")
         rows = wh.execute(hs.filter(hs.at <= day).order_by([hs.at.desc(), "account_id"]).limit(limit))
     finally:

@@ -17,10 +17,11 @@ from scipy import optimize
 from scipy.stats import rankdata
 
 from tenure.config import Config
+from tenure.errors import InputError
 from tenure.health.scorecard import Scorecard, band_of, load_scorecard, score_table
 from tenure.metrics.arr import arr_on
-from tenure.metrics.periods import to_date
 from tenure.warehouse import Warehouse
+from tenure.warehouse.asof import latest_event_day
 
 
 def auc(labels: np.ndarray, risk: np.ndarray) -> float | None:
@@ -58,10 +59,14 @@ def _fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3) -> np.ndarray:
     return optimize.minimize(loss, np.zeros(xb.shape[1]), jac=grad, method="L-BFGS-B").x
 
 
-def validate(wh: Warehouse, config: Config, horizon: int = 180, dates: int = 6, step_days: int = 60) -> dict:
+def validate(wh: Warehouse, config: Config, horizon: int = 180, dates: int = 6, step_days: int = 60,
+             as_of: date | None = None) -> dict:
+    """Score AUC and the band table on past days whose outcome `horizon` days later is known by
+    `as_of` (default: the one "as of", tenure.warehouse.asof.latest_event_day)."""
     card = load_scorecard(config)
-    lines = wh.table("contract_lines")
-    last_day = to_date(wh.execute(lines.start_date.max()))
+    last_day = as_of or latest_event_day(wh)
+    if last_day is None:
+        raise InputError("no events in the warehouse yet: nothing to validate the scorecard on")
     newest = last_day - timedelta(days=horizon)
     as_ofs = sorted(newest - timedelta(days=step_days * k) for k in range(dates))
     frames = [labelled_scores(wh, config, d, horizon, card) for d in as_ofs]

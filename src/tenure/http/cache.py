@@ -1,12 +1,13 @@
 """One small, thread-safe LRU for expensive read results (metrics, validations, backtests),
-keyed by the app's data version plus the call's arguments, so an ingest or refresh (which
-calls `ctx.changed()`) makes every cached answer stale at once. The API routers and the pages
-share it through `cached(ctx, key, fn)`.
+keyed by the app's data version plus the call's arguments, so an ingest or refresh makes every
+cached answer stale at once. The data version lives in the state DB (tenure.jobs.versions):
+every write bumps it, in whichever process (`tenure refresh` or `tenure ingest` in a terminal,
+a worker), and the server reads it at most once a second. The API routers and the pages share
+the cache through `cached(ctx, key, fn)`.
 
 Concurrent callers of the same missing key wait for one computation instead of each running
 it (a metric at 100,000 accounts takes seconds; 50 clients asking at once must not run it 50
-times). Entries also expire after `ttl` seconds, because other processes (`tenure refresh`,
-`tenure ingest` from a terminal) change the warehouse without bumping this process's version.
+times). Entries also expire after `ttl` seconds, a backstop for writes that bypass tenure.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ class AppContext:
     config: Config
     root: Warehouse
     sessions: sessionmaker
-    data_version: int = 0  # bumped when the warehouse changes (ingest, refresh): caches key on it
+    local_changes: int = 0  # changes this process noticed itself (see data_version)
     _local: threading.local = field(default_factory=threading.local)
     _all: list[Warehouse] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -55,7 +55,7 @@ class AppContext:
     def changed(self) -> None:
         """The warehouse changed (an ingest or a refresh): cached reads are stale."""
         with self._lock:
-            self.data_version += 1
+            self.local_changes += 1
 
     def close(self) -> None:
         for wh in self._all:
@@ -66,3 +66,11 @@ class AppContext:
 
 def get_context(request: Request) -> AppContext:
     return request.app.state.ctx
+    @property
+    def data_version(self) -> tuple[int, int]:
+        """What caches key on: the state DB's data version, which every process's writes bump
+        (tenure.jobs.versions; read at most once a second), and this process's own changes."""
+        from tenure.jobs.versions import data_version
+
+        return data_version(self.config), self.local_changes
+

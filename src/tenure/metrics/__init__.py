@@ -13,12 +13,12 @@ def demo_step(wh, config, console) -> dict:
     """For `tenure demo`: materialize snapshots and print headline metrics by segment."""
     from rich.table import Table
 
-    from tenure.metrics.periods import add_months, to_date
+    from tenure.metrics.periods import add_months
     from tenure.metrics.snapshots import materialize
+    from tenure.warehouse.asof import latest_event_day
 
     snap = materialize(wh, config)
-    lines = wh.table("contract_lines")
-    last = to_date(wh.execute(lines.start_date.max()))
+    last = latest_event_day(wh)  # the one "as of": the last day with events
     last_full = add_months(last.replace(day=1), 0)
     period = f"{add_months(last_full, -11):%Y-%m}..{last_full:%Y-%m}"
     headline = {}

@@ -12,6 +12,7 @@ from tenure.config import Config
 from tenure.metrics.bridge import movements
 from tenure.metrics.periods import add_months, monthly, to_date
 from tenure.warehouse import Warehouse
+from tenure.warehouse.asof import latest_event_day
 
 
 def _scalar(wh: Warehouse, expr):
@@ -20,7 +21,8 @@ def _scalar(wh: Warehouse, expr):
 
 
 def materialize(wh: Warehouse, config: Config, last: date | None = None, full: bool = False) -> dict:
-    """Bring arr_monthly and arr_movements up to date; returns what was recomputed."""
+    """Bring arr_monthly and arr_movements up to date through the month of `last` (default: the
+    one "as of", tenure.warehouse.asof); returns what was recomputed."""
     wh.ensure_schema()
     lines, fx = wh.table("contract_lines"), wh.table("fx")
     bounds = wh.execute(lines.aggregate(first=lines.start_date.min(), last=lines.start_date.max(),
@@ -28,7 +30,7 @@ def materialize(wh: Warehouse, config: Config, last: date | None = None, full: b
     if bounds["first"].isna().all():
         return {"months": 0, "rows": 0}
     first = to_date(bounds["first"][0])
-    last = to_date(last or bounds["last"][0])
+    last = to_date(last or latest_event_day(wh) or bounds["last"][0])
     fx_mark = _scalar(wh, fx.ingested_at.max())
     marks = [m for m in (bounds["mark"][0], fx_mark) if m is not None]
     watermark = max(marks)

@@ -1,22 +1,25 @@
-"""Materialize the `account_summary` snapshot (and the risk predictions it reads).
+"""The account summary and the band tables the pages read, and `refresh`, which runs the
+refresh graph (tenure.jobs) with every stage's steps.
 
 CONTRACT:
-    refresh(wh, config, as_of: date | None = None, progress=None) -> dict
-        as_of defaults to the latest day in the data. Computes, in the engine where the data is
-        large: health snapshot for as_of (and monthly history for the last 12 months, skipping
-        days already stored), risk predictions stored in `risk_scores` (trains and saves a model
-        when none exists), the band -> renewal-probability table (health validation, stored), and
-        replaces `account_summary` atomically. Idempotent. Returns counts and timings.
+    refresh(wh, config, as_of: date | None = None, progress=None, validation=None, force=False) -> dict
+        Runs the refresh graph (tenure.portfolio.steps.refresh_graph): ARR snapshots, health
+        scores with a year of monthly history, health signals, risk predictions, the band tables
+        and the account summary, each skipped when its inputs did not change since it last ran.
+        as_of defaults to the one "as of" (tenure.warehouse.asof.latest_event_day). Idempotent.
+        Returns the run summary with the steps' results merged in (as_of, accounts, ...).
+    write_summary(wh, config, as_of) -> rows     replaces account_summary atomically
+    store_band_renewal(wh, config, as_of, validation=None) -> dict   the band -> renewal table
+    write_band_history(wh, config, as_of) -> rows
     band_renewal_table(wh) -> list[{"band", "accounts", "renewal_probability"}] (stored by refresh)
 
 Also:
-    latest_day(wh) -> date | None   the latest day in the data (max contract_lines.start_date)
+    latest_day(wh) -> date | None   the one "as of" (tenure.warehouse.asof.latest_event_day)
     summary_expr(wh, config, as_of) -> Ibis table with the account_summary columns
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import date, timedelta
 
@@ -27,21 +30,18 @@ from tenure.metrics.arr import MONEY, arr_on
 from tenure.metrics.periods import to_date
 from tenure.schema.portfolio import ACCOUNT_SUMMARY
 from tenure.warehouse import IBIS_TYPES, Warehouse
+from tenure.warehouse.asof import latest_event_day
 from tenure.warehouse.expr import _, ibis, ir
 
-# health history kept for the band trend: the as-of day and every 30 days back for a year
-# (as_of - 30 is also the "30 days ago" the summary compares with)
-HISTORY_STEPS = 12
-HISTORY_EVERY_DAYS = 30
 BANDS = ("green", "yellow", "red")
 
 Progress = Callable[[str, int, int], None]
 
 
 def latest_day(wh: Warehouse) -> date | None:
-    """The latest day in the data: the newest contract line start (what health and risk use)."""
-    value = wh.execute(wh.table("contract_lines").start_date.max())
-    return None if value is None or value != value else to_date(value)
+    """The one "as of" (tenure.warehouse.asof.latest_event_day): the latest day with events, at
+    most yesterday."""
+    return latest_event_day(wh)
 
 
 # Tables the account pages read one account at a time. An index on account_id turns each of those
@@ -68,55 +68,14 @@ def ensure_indexes(wh: Warehouse) -> int:
     return len(specs)
 
 
-def _history_days(as_of: date) -> list[date]:
-    return [as_of - timedelta(days=HISTORY_EVERY_DAYS * k) for k in range(HISTORY_STEPS + 1)]
-
-
-def _health(wh: Warehouse, config: Config, as_of: date) -> dict:
-    """Snapshot as_of (always: the facts may have changed) and the history days not yet stored."""
-    from tenure.health.history import snapshot
-
-    days = _history_days(as_of)
-    hs = wh.table("health_scores")
-    stored = {to_date(d) for d in wh.execute(hs.filter(hs.as_of.isin(days[1:])).select("as_of").distinct())["as_of"]}
-    todo = [as_of] + [d for d in days[1:] if d not in stored]
-    scored = 0
-    for d in todo:
-        n = snapshot(wh, config, d)
-        scored = n if d == as_of else scored
-    return {"health_accounts": scored, "health_days_computed": len(todo), "health_days_skipped": len(days) - len(todo)}
-
-
-def _risk(wh: Warehouse, config: Config, as_of: date) -> dict:
-    """Predictions on as_of from the saved model (trained and saved first when none exists)."""
-    from tenure.errors import TenureError
-    from tenure.predict.risk import load_model, predict_frame, save_model, store_predictions, train_model
-
-    model = load_model(config)
-    trained = False
-    if model is None:
-        try:
-            model, _ = train_model(wh, config, as_of)
-        except TenureError as err:  # too little history: the summary is written without risk
-            with wh.transaction():
-                wh.table("risk_scores")
-                wh.raw_sql(f"DELETE FROM risk_scores WHERE as_of = DATE '{as_of.isoformat()}'")
-            return {"risk_accounts": 0, "risk_skipped": str(err)}
-        save_model(config, model)
-        trained = True
-    df = predict_frame(wh, config, model, as_of)
-    n = store_predictions(wh, as_of, df, model.horizon)
-    return {"risk_accounts": n, "risk_model_trained": trained, "risk_horizon_days": model.horizon}
-
-
-def _band_renewal(wh: Warehouse, config: Config, as_of: date, horizon: int = 180,
-                  validation: dict | None = None) -> dict:
+def store_band_renewal(wh: Warehouse, config: Config, as_of: date, horizon: int = 180,
+                       validation: dict | None = None) -> dict:
     """The band -> renewal-probability table from the scorecard validation, stored."""
     from tenure.errors import TenureError
     from tenure.health.validate import validate
 
     try:
-        report = validation or validate(wh, config, horizon=horizon, dates=4)
+        report = validation or validate(wh, config, horizon=horizon, dates=4, as_of=as_of)
         bands = report["bands"]
         horizon = int(report.get("horizon_days", horizon))
     except (TenureError, ValueError, ZeroDivisionError) as err:
@@ -253,34 +212,29 @@ def write_summary(wh: Warehouse, config: Config, as_of: date) -> int:
 
 
 def refresh(wh: Warehouse, config: Config, as_of: date | None = None, progress: Progress | None = None,
-            validation: dict | None = None) -> dict:
-    """Recompute health (as_of + a year of monthly history), risk, the band table and the summary.
-    `validation`: a tenure.health.validate report already computed on the same data (the demo has
-    one), reused for the band -> renewal-probability table instead of validating again."""
-    wh.ensure_schema()
-    ensure_indexes(wh)
-    as_of = to_date(as_of) if as_of is not None else latest_day(wh)
-    if as_of is None:  # no contract lines yet: an empty summary
-        with wh.transaction():
-            wh.raw_sql("DELETE FROM account_summary")
-        return {"as_of": None, "accounts": 0}
-    steps: list[tuple[str, Callable[[], dict]]] = [
-        ("scoring health", lambda: _health(wh, config, as_of)),
-        ("predicting churn risk", lambda: _risk(wh, config, as_of)),
-        ("renewal probability by band", lambda: _band_renewal(wh, config, as_of, validation=validation)),
-        ("band history", lambda: {"band_history_rows": write_band_history(wh, config, as_of)}),
-        ("writing the account summary", lambda: {"accounts": write_summary(wh, config, as_of)}),
-    ]
-    result: dict = {"as_of": as_of}
-    timings: dict[str, float] = {}
-    for i, (desc, step) in enumerate(steps):
-        if progress:
-            progress(desc, i, len(steps))
-        started = time.perf_counter()
-        result.update(step())
-        timings[desc] = round(time.perf_counter() - started, 2)
-    if progress:
-        progress("done", len(steps), len(steps))
-    result["seconds"] = timings
-    return result
+            validation: dict | None = None, force: bool = False) -> dict:
+    """Run the refresh graph once (see tenure.jobs.runner.run_graph). `progress(text, done, total)`
+    is told each step. `validation`: a tenure.health.validate report already computed on the same
+    data (the demo has one), reused for the band -> renewal-probability table."""
+    from tenure.jobs.runner import run_graph
+    from tenure.portfolio.steps import refresh_graph
 
+    def report(step: str, done: int, total: int, status: str) -> None:
+        if progress:
+            progress(step if status == "running" else f"{step} {status}", done, total)
+
+    run = run_graph(refresh_graph(), wh, config, as_of=to_date(as_of) if as_of is not None else None,
+                    force=force, progress=report, params={"validation": validation} if validation else None)
+    return flatten(run)
+
+
+def flatten(run: dict) -> dict:
+    """A run summary as one mapping: as_of (a date), the results of the steps that ran, the
+    steps' seconds, and the run's id, status and counts."""
+    out: dict = {"as_of": to_date(run["as_of"]) if run.get("as_of") else None}
+    for step in run.get("steps", []):
+        out.update(step.get("result") or {})
+    out["seconds"] = {s["name"]: s["seconds"] for s in run.get("steps", []) if s.get("seconds") is not None}
+    out["run"] = {k: run.get(k) for k in ("id", "status", "steps_total", "steps_run", "steps_skipped")}
+    out["skipped"] = [s["name"] for s in run.get("steps", []) if s["status"] == "skipped"]
+    return out

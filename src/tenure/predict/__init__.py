@@ -9,10 +9,10 @@ def demo_step(wh, config, console) -> dict:
 
     from rich.table import Table
 
-    from tenure.metrics.periods import to_date
     from tenure.predict.risk import _attributes, backtest, dataset
+    from tenure.warehouse.asof import latest_event_day
 
-    latest = to_date(wh.execute(wh.table("contract_lines").start_date.max()))
+    latest = latest_event_day(wh)  # the one "as of": the last day with events
     horizon = 180
     # the backtest's model (trained on outcomes known 180 days ago) also ranks the accounts now;
     # `tenure risk train` refits on everything known

@@ -97,10 +97,26 @@ def _open(config_path):
     return open_project(config_path)
 
 
-def _latest(wh):
-    from tenure.metrics.periods import to_date
+AsOfOpt = typer.Option(None, "--as-of", help="YYYY-MM-DD (default: the latest day with events, at most yesterday)")
 
-    return to_date(wh.execute(wh.table("contract_lines").start_date.max()))
+
+def _latest(wh, as_of: str | None = None):
+    """`--as-of` when given, else the one "as of" (tenure.warehouse.asof)."""
+    from datetime import date
+
+    from tenure.errors import InputError
+    from tenure.warehouse.asof import latest_event_day
+
+    if as_of:
+        try:
+            return date.fromisoformat(as_of)
+        except ValueError:
+            raise InputError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+    day = latest_event_day(wh)
+    if day is None:
+        raise InputError("no events in the warehouse yet (usage, tickets, activities, invoices, surveys); "
+                         "load data with `tenure ingest` or give --as-of")
+    return day
 
 
 def _dump(payload) -> None:
@@ -144,13 +160,13 @@ def backtest_cmd(cutoff: str = typer.Option(..., "--cutoff", help="train on what
 
 @risk_app.command("train")
 def train_cmd(horizon: int = typer.Option(None, "--horizon"), seed: int = typer.Option(0, "--seed"),
-              config_path: Path = ConfigOpt) -> None:
+              as_of: str = AsOfOpt, config_path: Path = ConfigOpt) -> None:
     """Train on all history whose outcome is known and save the model (models/risk.pkl)."""
     from tenure.predict.risk import save_model, train_model
 
     config, wh = _open(config_path)
     try:
-        model, train = train_model(wh, config, _latest(wh), horizon, seed)
+        model, train = train_model(wh, config, _latest(wh, as_of), horizon, seed)
     finally:
         wh.close()
     path = save_model(config, model)
@@ -159,7 +175,7 @@ def train_cmd(horizon: int = typer.Option(None, "--horizon"), seed: int = typer.
 
 @risk_app.command("predict")
 def predict_cmd(limit: int = typer.Option(20, "--limit"), as_json: bool = typer.Option(False, "--json"),
-                config_path: Path = ConfigOpt) -> None:
+                as_of: str = AsOfOpt, config_path: Path = ConfigOpt) -> None:
     """Churn probability for every customer now, with each account's top drivers (stored in
     risk_scores for the web app and API)."""
     from tenure.errors import NotFoundError
@@ -171,7 +187,7 @@ def predict_cmd(limit: int = typer.Option(20, "--limit"), as_json: bool = typer.
         wh.close()
         raise NotFoundError(f"no trained model at {model_path(config)}; run `tenure risk train`")
     try:
-        day = _latest(wh)
+        day = _latest(wh, as_of)
         df = predict_frame(wh, config, model, day)
         store_predictions(wh, day, df, model.horizon)
     finally:
@@ -196,14 +212,12 @@ def evaluate_cmd(labels: Path = typer.Option(..., "--labels", help="CSV with acc
                  seed: int = typer.Option(0, "--seed"), as_json: bool = typer.Option(False, "--json"),
                  config_path: Path = ConfigOpt) -> None:
     """Cross-validated figures for accounts whose outcomes you supply."""
-    from datetime import date
-
     from tenure.predict.risk import evaluate_labels
 
     df = _read_csv(labels)
     config, wh = _open(config_path)
     try:
-        day = date.fromisoformat(as_of) if as_of else _latest(wh)
+        day = _latest(wh, as_of)
         report = evaluate_labels(wh, config, df, day, folds, seed)
     finally:
         wh.close()

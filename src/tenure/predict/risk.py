@@ -21,8 +21,8 @@ from tenure.config import Config
 from tenure.errors import InputError
 from tenure.health.features import FEATURES, account_features
 from tenure.metrics.arr import arr_on
-from tenure.metrics.periods import to_date
 from tenure.warehouse import Warehouse
+from tenure.warehouse.asof import latest_event_day
 
 NUMERIC = [f.name for f in FEATURES]
 
@@ -201,8 +201,8 @@ def backtest(wh: Warehouse, config: Config, cutoff: date, horizon: int, seed: in
     """Train on what was known before the cutoff; judge on what happened after it."""
     train = training_set(wh, config, cutoff, horizon)
     test = dataset(wh, config, cutoff, horizon, _attributes(wh))
-    latest = to_date(wh.execute(wh.table("contract_lines").start_date.max()))
-    if cutoff + timedelta(days=horizon) > latest:
+    latest = latest_event_day(wh)
+    if latest is None or cutoff + timedelta(days=horizon) > latest:
         raise InputError(f"the outcome of {cutoff} + {horizon} days is not known yet (data ends {latest})")
     model = fit(train, horizon, seed)
     y = test.label.astype(int).to_numpy()
@@ -264,7 +264,9 @@ def train_model(wh: Warehouse, config: Config, cutoff: date | None = None, horiz
     """Fit on all history whose outcome is known by `cutoff` (default: the latest day in the data)."""
     h = horizon or _settings(config)["horizon_days"]
     if cutoff is None:
-        cutoff = to_date(wh.execute(wh.table("contract_lines").start_date.max()))
+        cutoff = latest_event_day(wh)
+        if cutoff is None:
+            raise InputError("no events in the warehouse yet: nothing to train on")
     train = training_set(wh, config, cutoff, h)
     return fit(train, h, seed), train
 

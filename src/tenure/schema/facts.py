@@ -7,6 +7,11 @@ from tenure.schema.model import RowCheck, Table, lineage_columns
 
 ACCOUNT_REF = "accounts.account_id"
 
+# The source's modification time: each version of a mutable fact is known from it
+# (tenure.warehouse.versions); files without it fall back to the ingest run's time.
+UPDATED_AT = C("updated_at", "timestamp", "when the source last changed the row (its modification time, UTC); "
+               "this version of the row counts as known from then (empty: from the ingest run's time)")
+
 ACCOUNTS = Table(
     "accounts",
     "One row per master customer account. Extra columns in an accounts file become custom "
@@ -23,6 +28,7 @@ ACCOUNTS = Table(
         C("parent_account_id", "string", "parent in a corporate hierarchy"),
         C("partner_id", "string", "implementation or reseller partner"),
         C("created_at", "timestamp", "when the account was created in the source system"),
+        UPDATED_AT,
         *lineage_columns(),
     ),
     key=("account_id",),
@@ -54,6 +60,7 @@ CONTACTS = Table(
         C("role", "string", "relationship role", enum=("exec_sponsor", "champion", "user", "billing", "admin", "other")),
         C("active_from", "date", "first day the contact held this role"),
         C("active_to", "date", "last day the contact held this role (empty = still there)"),
+        UPDATED_AT,
         *lineage_columns(),
     ),
     key=("contact_id",),
@@ -78,6 +85,7 @@ CONTRACT_LINES = Table(
         C("billing_period", "string", "how the line is billed",
           enum=("monthly", "quarterly", "annual", "multi_year")),
         C("auto_renew", "bool", "renews automatically unless cancelled"),
+        UPDATED_AT,
         *lineage_columns(),
     ),
     key=("line_id",),
@@ -92,7 +100,7 @@ INVOICES = Table(
         C("account_id", "string", "master account id", nullable=False, in_file="required", references=ACCOUNT_REF),
         C("amount", "money", "invoice total in its currency", nullable=False, in_file="required", min=0),
         C("currency", "currency", "ISO 4217 currency", nullable=False, in_file="required"),
-        C("issued_at", "date", "issue date", nullable=False, in_file="required"),
+        C("issued_at", "date", "issue date", nullable=False, in_file="required", event_time=True),
         C("due_at", "date", "due date", in_file="required"),
         C("paid_at", "date", "date paid in full (empty = unpaid)", in_file="required"),
         *lineage_columns(),
@@ -125,7 +133,8 @@ TICKETS = Table(
     (
         C("ticket_id", "string", "ticket id (natural key)", nullable=False, in_file="required"),
         C("account_id", "string", "master account id", nullable=False, in_file="required", references=ACCOUNT_REF),
-        C("opened_at", "timestamp", "when the ticket was opened", nullable=False, in_file="required"),
+        C("opened_at", "timestamp", "when the ticket was opened", nullable=False, in_file="required",
+          event_time=True),
         C("first_response_at", "timestamp", "first agent response"),
         C("resolved_at", "timestamp", "when solved"),
         C("priority", "string", "priority", enum=TICKET_PRIORITIES),
@@ -134,6 +143,7 @@ TICKETS = Table(
         C("subject", "string", "subject line"),
         C("body", "string", "description text"),
         C("escalated", "bool", "escalated beyond the first line", default=False),
+        UPDATED_AT,
         *lineage_columns(),
     ),
     key=("ticket_id",),
@@ -157,7 +167,7 @@ SURVEY_RESPONSES = Table(
         C("kind", "string", "survey kind", nullable=False, in_file="required", enum=SURVEY_KINDS),
         C("score", "int", "score: NPS 0-10, CSAT 1-5, CES 1-7", nullable=False, in_file="required", min=0, max=10),
         C("comment", "string", "free-text comment"),
-        C("responded_at", "timestamp", "when answered", nullable=False, in_file="required"),
+        C("responded_at", "timestamp", "when answered", nullable=False, in_file="required", event_time=True),
         C("survey_id", "string", "survey or campaign id"),
         C("touchpoint", "string", "journey touchpoint, e.g. onboarding, support, relationship"),
         *lineage_columns(),
@@ -183,6 +193,7 @@ OPPORTUNITIES = Table(
         C("probability", "float", "win probability 0-1", in_file="required", min=0, max=1),
         C("close_date", "date", "expected or actual close date", nullable=False, in_file="required"),
         C("reason", "string", "won or lost reason"),
+        UPDATED_AT,
         *lineage_columns(),
     ),
     key=("opportunity_id",),
@@ -196,7 +207,7 @@ ACTIVITIES = Table(
         C("account_id", "string", "master account id", nullable=False, in_file="required", references=ACCOUNT_REF),
         C("kind", "string", "kind of activity", nullable=False, in_file="required",
           enum=("meeting", "ebr", "qbr", "call", "email", "onsite", "training", "other")),
-        C("at", "timestamp", "when", nullable=False, in_file="required"),
+        C("at", "timestamp", "when", nullable=False, in_file="required", event_time=True),
         C("with_exec", "bool", "an executive of the customer took part", in_file="required", default=False),
         C("owner", "string", "who on our side"),
         *lineage_columns(),

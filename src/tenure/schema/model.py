@@ -34,6 +34,9 @@ class Column:
     references: str | None = None  # "accounts.account_id": the value must exist there
     in_file: Literal["required", "optional", "no"] = "optional"
     default: object | None = None  # value used when the column is missing from a file
+    # the day something happened (not a forward-dated end, due or close date): the latest such day
+    # across the facts is the default "as of" (tenure.warehouse.asof)
+    event_time: bool = False
 
     @property
     def required_in_file(self) -> bool:
@@ -56,7 +59,7 @@ class Table:
     description: str
     columns: tuple[Column, ...]
     key: tuple[str, ...]
-    kind: Literal["fact", "system", "snapshot"] = "fact"
+    kind: Literal["fact", "system", "snapshot", "history"] = "fact"
     checks: tuple[RowCheck, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:

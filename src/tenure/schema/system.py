@@ -52,7 +52,7 @@ USAGE_DAILY = Table(
     "rescans raw events. feature_mask has bit usage_features.bit set for each feature used that day.",
     (
         C("account_id", "string", "master account id", nullable=False),
-        C("day", "date", "UTC day", nullable=False),
+        C("day", "date", "UTC day", nullable=False, event_time=True),
         C("events", "int", "events that day", nullable=False),
         C("quantity", "float", "sum of event quantity that day", nullable=False),
         C("active_users", "int", "distinct users active that day", nullable=False),

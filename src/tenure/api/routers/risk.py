@@ -44,11 +44,13 @@ def backtest(body: BacktestIn, who: Principal = Depends(require("write")), ctx: 
 
     wh = ctx.warehouse()
 
-    def bounds():
+    def bounds():  # history starts with the first contract line; data ends on the one "as of"
+        from tenure.warehouse.asof import latest_event_day
+
         lines = wh.table("contract_lines")
-        row = wh.execute(lines.aggregate(first=lines.start_date.min(), last=lines.start_date.max())).iloc[0]
-        return (None, None) if row["first"] != row["first"] or row["first"] is None else \
-            (to_date(row["first"]), to_date(row["last"]))
+        first = wh.execute(lines.start_date.min())
+        last = latest_event_day(wh)
+        return (None, None) if first is None or first != first or last is None else (to_date(first), last)
 
     first, last = cached(ctx, ("data_bounds",), bounds)
     if first is None:
