@@ -143,8 +143,7 @@ def refresh(request: Request, who: Principal = Depends(require("write")), ctx: A
         raise Problem(409, "a refresh is already running; try again when it ends", kind="conflict")
     try:
         started = time.perf_counter()
-        with ctx.writing() as wh:
-            result = run_refresh(wh, ctx.config)
+        result = run_refresh(ctx.warehouse(), ctx.config)
         ctx.changed()
     finally:
         _refreshing.release()
