@@ -14,6 +14,7 @@ Relative DuckDB and SQLite paths are resolved against the folder holding tenure.
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -54,12 +55,19 @@ class IngestSettings(_Strict):
     chunk_rows: int = Field(2_000_000, ge=1_000, description="rows per chunk when streaming large files")
     runs_dir: str = Field("runs", description="folder for run reports and quarantine files")
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    min_date: date = Field(date(1970, 1, 1), description="earliest date, month or timestamp accepted at ingest")
+    max_date: date = Field(date(2100, 12, 31), description="latest date, month or timestamp accepted at ingest")
+    max_unzipped_mb: float = Field(20_480, gt=0, description="largest decompressed size of one .gz file (MB)")
+    max_unzip_ratio: float = Field(200, gt=1, description="largest decompressed/compressed ratio of a .gz file")
 
 
 class Target(_Strict):
     metric: str = Field(..., description="metric name from the registry, e.g. nrr")
     op: Literal[">=", "<=", ">", "<"] = ">="
     value: float
+    grain: Literal["month", "quarter", "year"] = Field(
+        "year", description="the period length the target is set for: a value is compared only with a target of "
+        "its own grain, or with the equivalent at its grain (labelled) for compounding rates such as GRR")
     where: dict[str, str] = Field(default_factory=dict, description="group filter, e.g. {segment: Enterprise}")
 
 
@@ -226,6 +234,10 @@ state:
 ingest:
   chunk_rows: 2000000            # rows per chunk when streaming large files (bounded memory)
   runs_dir: runs                 # run reports and quarantine files
+  min_date: 1970-01-01           # dates, months and timestamps outside this range are rejected
+  max_date: 2100-12-31
+  max_unzipped_mb: 20480         # a .gz file decompressing to more is rejected
+  max_unzip_ratio: 200           # ... or expanding more than this many times (a gzip bomb)
   identity:
     match_on: [external_id, domain, email_domain]
     ignore_domains: [gmail.com, yahoo.com, outlook.com, hotmail.com, icloud.com]
@@ -236,8 +248,8 @@ metrics:
   max_lifetime_years: 10
   first_value_milestone: first_value
   targets:
-    - {metric: nrr, op: ">=", value: 1.10, where: {segment: Enterprise}}
-    - {metric: grr, op: ">=", value: 0.90}
+    - {metric: nrr, op: ">=", value: 1.10, grain: year, where: {segment: Enterprise}}
+    - {metric: grr, op: ">=", value: 0.90, grain: year}
 """
 
 

@@ -12,7 +12,8 @@ from fastapi import Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from tenure.config import Config
-from tenure.warehouse import Warehouse, connect
+from tenure.warehouse import Warehouse
+from tenure.warehouse.readers import SharedWarehouse
 
 
 @dataclass
@@ -24,18 +25,40 @@ class AppContext:
     _local: threading.local = field(default_factory=threading.local)
     _all: list[Warehouse] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    shared: SharedWarehouse | None = None  # snapshots of the embedded DuckDB file, per-thread cursors
+    _seen_generation: int = 0
+
 
     @classmethod
     def open(cls, config: Config, warehouse: Warehouse | None = None) -> AppContext:
         from tenure.state.db import ensure_current, make_engine
 
         ensure_current(config)
-        root = warehouse or connect(config=config)
-        root.ensure_schema()
-        return cls(config=config, root=root, sessions=sessionmaker(make_engine(config), expire_on_commit=False))
+        shared = SharedWarehouse.for_config(config, fixed=warehouse)
+        return cls(config=config, root=shared.root, sessions=sessionmaker(make_engine(config), expire_on_commit=False),
+                   shared=shared)
+
+    def follow(self) -> None:
+        """Per request: read the newest published warehouse snapshot (a stat; the server sees
+        a CLI's or a worker's refresh without a restart), dropping cached reads when it changed."""
+        if self.shared is not None and self.shared.generation != self._seen_generation:
+            self._seen_generation = self.shared.generation
+            self.changed()
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[Warehouse]:
+        """A warehouse write session (an upload, a refresh): on the embedded DuckDB file it holds
+        the project write lock and publishes on exit; cached reads are stale afterwards."""
+        try:
+            with self.shared.writing() as wh:
+                yield wh
+        finally:
+            self.changed()
 
     def warehouse(self) -> Warehouse:
         """This thread's warehouse connection (DuckDB cursors run concurrently)."""
+        if self.shared is not None:
+            return self.shared.warehouse()
         wh = getattr(self._local, "wh", None)
         if wh is None:
             wh = self.root.cursor()
@@ -52,20 +75,15 @@ class AppContext:
         with transactional(self.sessions) as session:
             yield session
 
-    @property
-    def data_version(self) -> tuple[int, int]:
-        """What caches key on: the state DB's data version, which every process's writes bump
-        (tenure.jobs.versions; read at most once a second), and this process's own changes."""
-        from tenure.jobs.versions import data_version
-
-        return data_version(self.config), self.local_changes
-
     def changed(self) -> None:
         """The warehouse changed (an ingest or a refresh): cached reads are stale."""
         with self._lock:
             self.local_changes += 1
 
     def close(self) -> None:
+        if self.shared is not None:
+            self.shared.close()
+            return
         for wh in self._all:
             if wh is not self.root and wh.backend == "postgres":
                 wh.close()
@@ -73,4 +91,6 @@ class AppContext:
 
 
 def get_context(request: Request) -> AppContext:
-    return request.app.state.ctx
+    ctx = request.app.state.ctx
+    ctx.follow()
+    return ctx

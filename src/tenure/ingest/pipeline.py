@@ -25,6 +25,7 @@ from tenure.ingest import readers
 from tenure.ingest.validate import build_rules, errors_sql, lit, parsed_select, q
 from tenure.schema import INGESTIBLE, TABLES, Table
 from tenure.warehouse import Warehouse
+from tenure.warehouse.versions import record_versions
 
 Progress = Callable[[int, int | None, str], None]
 
@@ -161,6 +162,7 @@ def upsert(wh: Warehouse, table: Table, load: str) -> tuple[int, int, int]:
     """Upsert the warehouse temp table `load` (all columns of `table`) into `table` by its key.
     Rows whose data columns are unchanged are left alone (ingested_at too). Must run inside a
     transaction. Returns (inserted, updated, unchanged)."""
+    record_versions(wh, table, load)  # versions of mutable facts, before the rows change
     t = q(table.name)
     match = _key_match(table, "t", "l")
     data_cols = _data_columns(table)

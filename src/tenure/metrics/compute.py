@@ -134,7 +134,7 @@ def metric_rows(config: Config, m: Metric, period: Period, measured_over: Period
         value, num, den = metric_value(m, r)
         row = {"metric": m.name, "period": period.label, "measured_over": measured_over.label,
                "group": {k: r[k] for k in by}, "value": value, "numerator": num, "denominator": den, "unit": m.unit}
-        row.update(evaluate_target(config, m, row["group"], value))
+        row.update(evaluate_target(config, m, row["group"], value, measured_over.months))
         out.append(row)
     return out
 

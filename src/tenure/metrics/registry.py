@@ -27,6 +27,10 @@ class Metric:
     grain: str = "period x group"
     dimensions: str = "any account attribute, product/plan, custom attributes"
     trailing_12: bool = False
+    # How the rate compounds over time, so a target set for one period length can be restated for
+    # another: "retained" (GRR, NRR: r_k = r^k), "lost" (churn: 1 - (1 - r)^k), "gained"
+    # (expansion: (1 + r)^k - 1); None: not restatable (money, counts), compared at its own grain only.
+    compounding: Literal["retained", "lost", "gained"] | None = None
 
 
 def _d(row: Row, key: str) -> Decimal:
@@ -62,22 +66,25 @@ METRICS: tuple[Metric, ...] = (
     Metric("net_new_arr", "Closing minus opening ARR", "currency", "closing - opening", "bridge",
            lambda r: _d(r, "closing") - _d(r, "opening")),
     Metric("grr", "Gross revenue retention", "ratio", "(opening - contraction - churn) / opening", "bridge",
-           _grr_num, lambda r: _d(r, "opening")),
+           _grr_num, lambda r: _d(r, "opening"), compounding="retained"),
     Metric("nrr", "Net revenue retention", "ratio", "(opening + expansion - contraction - churn) / opening",
-           "bridge", _nrr_num, lambda r: _d(r, "opening")),
+           "bridge", _nrr_num, lambda r: _d(r, "opening"), compounding="retained"),
     Metric("grr_t12m", "Gross revenue retention over the 12 months ending with the period", "ratio",
-           "grr over the trailing 12 months", "bridge", _grr_num, lambda r: _d(r, "opening"), trailing_12=True),
+           "grr over the trailing 12 months", "bridge", _grr_num, lambda r: _d(r, "opening"), trailing_12=True,
+           compounding="retained"),
     Metric("nrr_t12m", "Net revenue retention over the 12 months ending with the period", "ratio",
-           "nrr over the trailing 12 months", "bridge", _nrr_num, lambda r: _d(r, "opening"), trailing_12=True),
+           "nrr over the trailing 12 months", "bridge", _nrr_num, lambda r: _d(r, "opening"), trailing_12=True,
+           compounding="retained"),
     Metric("logo_churn_rate", "Share of opening accounts with no ARR at the end", "ratio",
            "churned accounts / accounts with opening > 0", "bridge", lambda r: r["churned_accounts"],
-           lambda r: r["opening_accounts"], direction="down"),
+           lambda r: r["opening_accounts"], direction="down", compounding="lost"),
     Metric("revenue_churn_rate", "Churned ARR as a share of opening ARR", "ratio", "churn / opening", "bridge",
-           lambda r: _d(r, "churn"), lambda r: _d(r, "opening"), direction="down"),
+           lambda r: _d(r, "churn"), lambda r: _d(r, "opening"), direction="down", compounding="lost"),
     Metric("expansion_rate", "Expansion ARR as a share of opening ARR", "ratio", "expansion / opening", "bridge",
-           lambda r: _d(r, "expansion"), lambda r: _d(r, "opening")),
+           lambda r: _d(r, "expansion"), lambda r: _d(r, "opening"), compounding="gained"),
     Metric("contraction_rate", "Contraction ARR as a share of opening ARR", "ratio", "contraction / opening",
-           "bridge", lambda r: _d(r, "contraction"), lambda r: _d(r, "opening"), direction="down"),
+           "bridge", lambda r: _d(r, "contraction"), lambda r: _d(r, "opening"), direction="down",
+           compounding="lost"),
     Metric("customers", "Accounts with ARR on the period's last day", "count", "count(closing > 0)", "bridge",
            lambda r: r["closing_accounts"]),
     Metric("new_customers", "Accounts new in the period", "count", "count(new)", "bridge",

@@ -7,9 +7,11 @@ from tenure.schema.health import HEALTH_TABLES
 from tenure.schema.portfolio import PORTFOLIO_TABLES
 from tenure.schema.model import Column, LogicalType, RowCheck, Table
 from tenure.schema.snapshots import SNAPSHOT_TABLES
+from tenure.schema.versions import HISTORY_TABLES
 from tenure.schema.system import SYSTEM_TABLES
 
-ALL_TABLES: tuple[Table, ...] = FACT_TABLES + SYSTEM_TABLES + SNAPSHOT_TABLES + HEALTH_TABLES + PORTFOLIO_TABLES
+ALL_TABLES: tuple[Table, ...] = (FACT_TABLES + SYSTEM_TABLES + SNAPSHOT_TABLES + HEALTH_TABLES + PORTFOLIO_TABLES
+                                 + HISTORY_TABLES)
 TABLES: dict[str, Table] = {t.name: t for t in ALL_TABLES}
 
 

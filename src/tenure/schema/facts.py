@@ -7,6 +7,11 @@ from tenure.schema.model import RowCheck, Table, lineage_columns
 
 ACCOUNT_REF = "accounts.account_id"
 
+# The source's modification time: each version of a mutable fact is known from it
+# (tenure.warehouse.versions); files without it fall back to the ingest run's time.
+UPDATED_AT = C("updated_at", "timestamp", "when the source last changed the row (its modification time, UTC); "
+               "this version of the row counts as known from then (empty: from the ingest run's time)")
+
 ACCOUNTS = Table(
     "accounts",
     "One row per master customer account. Extra columns in an accounts file become custom "
@@ -23,6 +28,7 @@ ACCOUNTS = Table(
         C("parent_account_id", "string", "parent in a corporate hierarchy"),
         C("partner_id", "string", "implementation or reseller partner"),
         C("created_at", "timestamp", "when the account was created in the source system"),
+        UPDATED_AT,
         *lineage_columns(),
     ),
     key=("account_id",),
@@ -54,6 +60,7 @@ CONTACTS = Table(
         C("role", "string", "relationship role", enum=("exec_sponsor", "champion", "user", "billing", "admin", "other")),
         C("active_from", "date", "first day the contact held this role"),
         C("active_to", "date", "last day the contact held this role (empty = still there)"),
+        UPDATED_AT,
         *lineage_columns(),
     ),
     key=("contact_id",),
@@ -78,6 +85,7 @@ CONTRACT_LINES = Table(
         C("billing_period", "string", "how the line is billed",
           enum=("monthly", "quarterly", "annual", "multi_year")),
         C("auto_renew", "bool", "renews automatically unless cancelled"),
+        UPDATED_AT,
         *lineage_columns(),
     ),
     key=("line_id",),
@@ -135,6 +143,7 @@ TICKETS = Table(
         C("subject", "string", "subject line"),
         C("body", "string", "description text"),
         C("escalated", "bool", "escalated beyond the first line", default=False),
+        UPDATED_AT,
         *lineage_columns(),
     ),
     key=("ticket_id",),
@@ -184,6 +193,7 @@ OPPORTUNITIES = Table(
         C("probability", "float", "win probability 0-1", in_file="required", min=0, max=1),
         C("close_date", "date", "expected or actual close date", nullable=False, in_file="required"),
         C("reason", "string", "won or lost reason"),
+        UPDATED_AT,
         *lineage_columns(),
     ),
     key=("opportunity_id",),

@@ -59,7 +59,7 @@ class Table:
     description: str
     columns: tuple[Column, ...]
     key: tuple[str, ...]
-    kind: Literal["fact", "system", "snapshot"] = "fact"
+    kind: Literal["fact", "system", "snapshot", "history"] = "fact"
     checks: tuple[RowCheck, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:

@@ -29,6 +29,10 @@ def make_engine(config_or_url: Any) -> Engine:
             @event.listens_for(engine, "connect")
             def _fk_on(dbapi_con, _record):  # noqa: ANN001
                 dbapi_con.execute("PRAGMA foreign_keys=ON")
+                # the server, a worker and commands share the file: readers don't block the writer
+                # (WAL), and a writer waits up to 10 s for another instead of failing at once
+                dbapi_con.execute("PRAGMA busy_timeout=10000")
+                dbapi_con.execute("PRAGMA journal_mode=WAL")
         _engines[url] = engine
     return _engines[url]
 

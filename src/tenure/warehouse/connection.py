@@ -14,6 +14,7 @@ Nothing here needs a DuckDB extension download: the machine may be offline.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -73,23 +74,27 @@ def spark_session(master: str = "local[2]"):
 class Warehouse:
     """A connection to the warehouse engine named by `url`."""
 
-    def __init__(self, url: str, *, threads: int | None = None, memory_limit: str | None = None):
+    checkpoint_on_close = False  # a DuckDB writer publishing its file after close sets it
+
+    def __init__(self, url: str, *, threads: int | None = None, memory_limit: str | None = None,
+                 read_only: bool = False):
         self.url = url
         self.backend = _backend_name(url)
+        self.read_only = read_only
+        self._after_close: list[Any] = []  # run once after the connection closes (publish, unlock)
         try:
             self.con = self._connect(url, threads, memory_limit)
         except WarehouseError:
             raise
         except Exception as err:  # engine-specific connection errors
+            if "Could not set lock" in str(err):
+                raise WarehouseError(_lock_message(url)) from None
             raise WarehouseError(f"cannot open warehouse {url!r}: {err}") from err
 
     # -- connection ---------------------------------------------------------------
     def _connect(self, url: str, threads: int | None, memory_limit: str | None):
         if self.backend == "duckdb":
-            path = url[len("duckdb://"):]
-            if path.startswith("/"):
-                path = path[1:] if path.startswith("//") else path
-            path = path or ":memory:"
+            path = duckdb_path(url) or ":memory:"
             if path not in (":memory:",):
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             config: dict[str, Any] = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
@@ -97,7 +102,7 @@ class Warehouse:
                 config["threads"] = threads
             if memory_limit:
                 config["memory_limit"] = memory_limit
-            con = ibis.duckdb.connect(path, **config)
+            con = ibis.duckdb.connect(path, read_only=self.read_only, **config)
             con.con.execute("SET TimeZone = 'UTC'")
             return con
         if self.backend == "postgres":
@@ -120,7 +125,7 @@ class Warehouse:
         threads): DuckDB gives each cursor its own connection to the same database, so queries
         run concurrently; PostgreSQL opens a new connection; Spark shares its session."""
         other = object.__new__(Warehouse)
-        other.url, other.backend = self.url, self.backend
+        other.url, other.backend, other.read_only, other._after_close = self.url, self.backend, self.read_only, []
         if self.backend == "duckdb":
             other.con = ibis.duckdb.from_connection(self.con.con.cursor())
             other.con.con.execute("SET TimeZone = 'UTC'")
@@ -131,9 +136,15 @@ class Warehouse:
         return other
 
     def close(self) -> None:
+        if self.checkpoint_on_close:  # the file alone then holds every committed write
+            with contextlib.suppress(Exception):
+                self.con.con.execute("CHECKPOINT")
         if self.backend != "pyspark":  # the Spark session is shared per process
             with contextlib.suppress(Exception):
                 self.con.disconnect()
+        hooks, self._after_close = self._after_close, []
+        for hook in hooks:
+            hook()
 
     def __enter__(self) -> Warehouse:
         return self
@@ -321,22 +332,126 @@ def _pg_type(t) -> str:
     return "TEXT"
 
 
-def connect(url: str | None = None, config: Any | None = None) -> Warehouse:
-    """Open the warehouse named by `url`, or by the config's warehouse settings."""
+def duckdb_path(url: str) -> str | None:
+    """The file of a duckdb:// URL ("" for an in-memory database), None for other engines."""
+    if _backend_name(url) != "duckdb":
+        return None
+    path = url[len("duckdb://"):]
+    if path.startswith("/"):
+        path = path[1:] if path.startswith("//") else path
+    return "" if path in ("", ":memory:") else path
+
+
+def _lock_message(url: str) -> str:
+    path = duckdb_path(url) or url
+    return (f"{path} is open in another program (a DuckDB shell, a notebook or an older tenure): close it "
+            "and retry. tenure's own processes share the warehouse through its write lock and snapshots "
+            "(see docs/operations.md)")
+
+
+def connect(url: str | None = None, config: Any | None = None, *, write: bool = True,
+            command: str | None = None, wait: float | None = None) -> Warehouse:
+    """Open the warehouse named by `url`, or by the config's warehouse settings.
+
+    On a DuckDB file several processes share the warehouse (tenure.warehouse.processes):
+    `write=True` takes the project write lock (waiting up to `wait` seconds, None = as long as it
+    takes, telling the user who writes; the TENURE_WRITE_WAIT environment variable sets it for
+    commands) and opens the main file; closing the Warehouse publishes
+    what was written and releases the lock. `write=False` opens the newest published snapshot
+    read-only and never waits on a writer. PostgreSQL, Spark and in-memory DuckDB are opened as
+    they are: their engines handle concurrency."""
     if url is None:
         if config is None:
             from tenure.config import load_config
 
             config = load_config()
-        return Warehouse(
-            config.warehouse_url, threads=config.warehouse.threads, memory_limit=config.warehouse.memory_limit
-        )
-    return Warehouse(url)
+        url = config.warehouse_url
+        options = {"threads": config.warehouse.threads, "memory_limit": config.warehouse.memory_limit}
+    else:
+        options = {}
+    path = duckdb_path(url)
+    if not path:
+        return Warehouse(url, **options)
+    if write:
+        if wait is None and os.environ.get("TENURE_WRITE_WAIT"):  # e.g. 0 in scripts: fail, don't wait
+            wait = float(os.environ["TENURE_WRITE_WAIT"])
+        return open_writer(path, command=command, wait=wait, **options)
+    return open_reader(path, command=command, **options)
 
 
-def open_project(config_path=None):
-    """(config, warehouse) for a command: tenure.yaml from the path, TENURE_CONFIG or the nearest one."""
+def open_writer(path: str | Path, *, command: str | None = None, wait: float | None = None,
+                reentrant: bool = True, **options: Any) -> Warehouse:
+    """The main DuckDB file, read-write, under the project write lock; close() checkpoints,
+    publishes a snapshot when anything changed, and releases the lock (a writer opened inside
+    another in the same process publishes when the outer one closes)."""
+    from tenure.warehouse.processes import Snapshots, WriteLock
+
+    lock = WriteLock(path, command).acquire(wait=wait, reentrant=reentrant)
+    try:
+        wh = Warehouse(f"duckdb://{path}", **options)
+    except BaseException:
+        lock.release()
+        raise
+    snapshots = Snapshots(path)
+
+    def finish() -> None:
+        try:
+            if lock.outermost and snapshots.stale():
+                snapshots.publish(lock)
+        finally:
+            lock.release()
+
+    wh.checkpoint_on_close = True
+    wh._after_close.append(finish)
+    return wh
+
+
+def open_reader(path: str | Path, *, command: str | None = None, **options: Any) -> Warehouse:
+    """The newest published snapshot of a DuckDB file, read-only. When the main file holds
+    writes nobody published (a writer killed after committing, or a first run), this publishes
+    them first if no writer is busy; while one is, the current snapshot is used."""
+    from tenure.warehouse.processes import Snapshots
+
+    snapshots = Snapshots(path)
+    for _ in range(5):
+        cur = snapshots.current()
+        if cur is None or not cur.path.exists():
+            catch_up(path, command=command, wait=None)
+        elif snapshots.stale():
+            catch_up(path, command=command, wait=0)
+        cur = snapshots.current()
+        if cur is None:
+            continue
+        try:
+            return Warehouse(f"duckdb://{cur.path}", read_only=True, **options)
+        except WarehouseError:
+            if cur.path.exists():
+                raise
+            # garbage-collected between reading the pointer and opening: read the pointer again
+    raise WarehouseError(f"no published snapshot of {path} could be opened; run `tenure refresh` and retry")
+
+
+def catch_up(path: str | Path, *, command: str | None = None, wait: float | None = 0) -> bool:
+    """Publish the main file if it changed since the last snapshot (or none exists). Returns
+    False without waiting when another writer is busy and `wait` is 0 (it will publish)."""
+    try:
+        wh = open_writer(path, command=command, wait=wait, reentrant=wait != 0)
+    except WarehouseError:
+        if wait == 0:
+            return False
+        raise
+    try:
+        wh.ensure_schema()
+    finally:
+        wh.close()
+    return True
+
+
+def open_project(config_path=None, *, write: bool = True):
+    """(config, warehouse) for a command: tenure.yaml from the path, TENURE_CONFIG or the nearest
+    one. Commands that only read pass write=False: they read the newest published snapshot and
+    run while a server, a worker or another command writes."""
     from tenure.config import load_config
 
     config = load_config(config_path)
-    return config, connect(config=config)
+    return config, connect(config=config, write=write)

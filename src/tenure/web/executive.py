@@ -1,10 +1,12 @@
 """What the executive page shows, asked of the compute stages: registry metrics against targets
 (tenure.metrics.compute), the ARR bridge, a monthly trend, the health band distribution and
-the top risks (tenure.portfolio.query). Metric results go through the shared per-data-version
+the top risks (tenure.portfolio.cockpit). Metric results go through the shared per-data-version
 cache (tenure.http.cache): they are the expensive part of the page and change only with the data.
 
-Scope: principals that see every account get company metrics by segment; a CSM or a manager
-gets the same metrics by owner, for the owners in its book of business only.
+Scope (tenure.access): the headline tiles and the ARR bridge are company-wide figures every
+reader sees. The breakdown and the trend are by segment for principals that see every account;
+for a CSM or a manager they are by owner, for the owners in its book only. Band distribution and
+top risks are account reads, scoped to the book in the query.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from tenure.http.auth import Principal
+from tenure.access import Access
 from tenure.http.cache import cached
 from tenure.metrics.compute import bridge_rows, metric_rows, metric_value
 from tenure.metrics.periods import Period, add_months, monthly, parse_period, to_date
 from tenure.metrics.registry import get_metric
+from tenure.metrics.targets import target_at
 from tenure.web import charts
 
 KPIS = (("arr", "ARR"), ("grr", "GRR"), ("nrr", "NRR"), ("logo_churn_rate", "Logo churn"),
@@ -53,12 +56,6 @@ def period_choices(last: date) -> list[tuple[str, str]]:
     return out
 
 
-def _scope_rows(rows: list[dict], who: Principal, dim: str | None) -> list[dict]:
-    if dim != "owner" or who.owners is None:
-        return rows
-    return [r for r in rows if (r.get("group", r) or {}).get("owner", r.get("owner")) in who.owners]
-
-
 def kpis_from_bridge(config, rows: list[dict], by: tuple[str, ...], period: Period) -> dict[str, list[dict]]:
     """The headline metrics from bridge rows already fetched for the page, with the registry's
     own numerator, denominator and targets: the same rows tenure.metrics.compute.compute returns
@@ -90,26 +87,26 @@ def _trend(ctx, wh, last: date, by: tuple[str, ...]) -> list[dict]:
     return memo(ctx, ("trend", last.isoformat(), by), run)
 
 
-def executive_view(ctx, wh, who: Principal, period_text: str | None) -> dict:
-    from tenure.portfolio import query as pq
+def executive_view(ctx, wh, acc: Access, period_text: str | None) -> dict:
+    from tenure.portfolio import cockpit as pq
 
     last = latest_month(ctx, wh)
     if last is None:
         return {"empty": True, "period": None, "choices": []}
     choices = period_choices(last)
     period = parse_period(period_text) if period_text else parse_period(choices[0][1])
-    scoped = who.owners is not None
+    scoped = not acc.everything
     dim = "owner" if scoped else "segment"
-    all_groups = memo(ctx, ("bridge", period.label, (dim,)), lambda: bridge_rows(wh, ctx.config, period, [dim]))
-    bridge_group = _scope_rows(all_groups, who, dim)
-    if scoped:
-        bridge_total = bridge_group[0] if len(bridge_group) == 1 else None
-    else:
-        total = memo(ctx, ("bridge", period.label, ()), lambda: bridge_rows(wh, ctx.config, period, []))
-        bridge_total = total[0] if total else None
-    kpis_group = kpis_from_bridge(ctx.config, bridge_group, (dim,), period)
-    kpis_total = kpis_from_bridge(ctx.config, [bridge_total], () if not scoped else (dim,), period) \
-        if bridge_total else None
+    by_group = acc.figure("bridge", (dim,))
+    all_groups = memo(ctx, ("bridge", period.label, by_group.dims),
+                      lambda: bridge_rows(wh, ctx.config, period, list(by_group.dims)))
+    bridge_group = by_group.keep(all_groups)
+    company = acc.figure("bridge")
+    total = memo(ctx, ("bridge", period.label, company.dims),
+                 lambda: bridge_rows(wh, ctx.config, period, list(company.dims)))
+    bridge_total = total[0] if total else None
+    kpis_group = kpis_from_bridge(ctx.config, bridge_group, by_group.dims, period)
+    kpis_total = kpis_from_bridge(ctx.config, [bridge_total], company.dims, period) if bridge_total else None
     groups: dict[str, dict] = {}
     for name, _ in KPIS:
         for r in kpis_group[name]:
@@ -121,7 +118,8 @@ def executive_view(ctx, wh, who: Principal, period_text: str | None) -> dict:
             tiles.append({"name": name, "label": label, **row})
 
     trend_last = date(period.last_day.year, period.last_day.month, 1)
-    trend_rows = _scope_rows(_trend(ctx, wh, trend_last, (dim,) if scoped else ()), who, dim)
+    trend = acc.figure("trend", (dim,) if scoped else ())
+    trend_rows = trend.keep(_trend(ctx, wh, trend_last, trend.dims))
     x = sorted({r["period"] for r in trend_rows})
     series: dict[str, dict[str, list]] = {m: {} for m in TREND_METRICS}
     for m in TREND_METRICS:
@@ -139,20 +137,19 @@ def executive_view(ctx, wh, who: Principal, period_text: str | None) -> dict:
     }
     if bridge_total:
         figures["bridge"] = charts.waterfall(bridge_total)
-    bands = pq.band_distribution(wh, who.owner_filter())
+    bands = pq.band_distribution(wh, acc.owners)
     if bands:
         figures["bands"] = charts.band_stack(bands)
     return {
         "empty": False, "period": period, "choices": choices, "scoped": scoped, "dim": dim, "tiles": tiles,
         "groups": groups, "bridge_rows": bridge_group, "bridge_total": bridge_total, "trend_x": x,
         "trend_series": series, "figures": figures, "bands": bands, "nrr_target": nrr_target,
-        "top_risks": pq.top_risks(wh, who.owner_filter(), 10),
+        "top_risks": pq.top_risks(wh, acc.owners, 10),
     }
 
 
 def _target_value(ctx, metric: str) -> float | None:
-    """The company-wide target (no `where`) of a metric, for the dashed line on a trend chart."""
-    for t in ctx.config.metrics.targets:
-        if t.metric == metric and not t.where:
-            return float(t.value)
-    return None
+    """The company-wide target of a metric restated for one month, for the dashed line on a
+    monthly trend chart (a 90% annual GRR target is a 99.1% monthly one)."""
+    t = target_at(ctx.config, get_metric(metric), {}, 1)
+    return None if t is None or t["value"] is None else float(t["value"])

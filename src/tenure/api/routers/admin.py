@@ -143,7 +143,8 @@ def refresh(request: Request, who: Principal = Depends(require("write")), ctx: A
         raise Problem(409, "a refresh is already running; try again when it ends", kind="conflict")
     try:
         started = time.perf_counter()
-        result = run_refresh(ctx.warehouse(), ctx.config)
+        with ctx.writing() as wh:
+            result = run_refresh(wh, ctx.config)
         ctx.changed()
     finally:
         _refreshing.release()

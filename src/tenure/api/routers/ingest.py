@@ -81,7 +81,8 @@ def _ingest(request: Request, ctx: AppContext, who: Principal, entity: str, path
     from tenure.ingest.pipeline import ingest_file
 
     try:
-        result = ingest_file(ctx.warehouse(), ctx.config, entity, path, source="upload", strict=strict)
+        with ctx.writing() as wh:
+            result = ingest_file(wh, ctx.config, entity, path, source="upload", strict=strict)
     except (ValueError, OSError) as err:  # unreadable content (e.g. not really CSV)
         raise Problem(422, f"could not read {path.name}: {err}", kind="invalid-input") from None
     finally:
