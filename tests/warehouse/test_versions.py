@@ -138,3 +138,13 @@ def test_account_attributes_are_known_from_their_account_row(warehouse, load):
 def test_known_before_is_the_end_of_a_day_or_just_after_an_instant():
     assert known_before(date(2026, 3, 31)) == datetime(2026, 4, 1)
     assert known_before(datetime(2026, 3, 31, 12)) == datetime(2026, 3, 31, 12, 0, 0, 1)
+
+
+def test_an_older_file_loaded_after_a_newer_one_changes_nothing(warehouse, load):
+    wh = warehouse
+    old = CONTACTS + "C1,A1,champion,2025-01-01,2025-01-15T10:00:00Z\n"
+    load("contacts", old)
+    load("contacts", CONTACTS + "C1,A1,user,2025-01-01,2025-06-20T08:00:00Z\n")
+    res = load("contacts", old)  # the initial export again, after the change
+    assert (res.updated, res.unchanged) == (0, 1)
+    assert _roles(wh, None) == {"C1": "user"} and len(_versions(wh, "contacts")) == 2

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from tenure.config import Config
 from tenure.metrics.arr import arr_on
 from tenure.warehouse import Warehouse
 from tenure.warehouse.expr import ibis, ir
+from tenure.warehouse.versions import as_known
 
 
 @dataclass(frozen=True)
@@ -53,13 +54,22 @@ def _bit_count(col: ir.IntegerValue, bits: int) -> ir.IntegerValue:
     return total
 
 
-def account_features(wh: Warehouse, config: Config, as_of: date, accounts: Sequence[str] | None = None) -> ir.Table:
-    """One row per account with ARR > 0 on `as_of`: account_id, segment, and every feature."""
+def account_features(wh: Warehouse, config: Config, as_of: date, accounts: Sequence[str] | None = None,
+                     known_at: date | datetime | None = None) -> ir.Table:
+    """One row per account with ARR > 0 on `as_of`: account_id, segment, and every feature.
+
+    With `known_at` (a day: as known at its end; or an instant), the mutable facts (accounts,
+    contract lines, tickets, contacts) are read as they were known then, so a backtest never sees
+    a cancellation, an edit or a resolution recorded later; None reads the latest version."""
     d = as_of
-    base = arr_on(wh, config, d).filter(lambda t: t.arr > 0)
+
+    def fact(name: str) -> ir.Table:
+        return as_known(wh, name, known_at)
+
+    base = arr_on(wh, config, d, known_at=known_at).filter(lambda t: t.arr > 0)
     if accounts is not None:
         base = base.filter(base.account_id.isin(list(accounts)))
-    acc = wh.table("accounts").select("account_id", "segment")
+    acc = fact("accounts").select("account_id", "segment")
     out = base.left_join(acc, "account_id").drop("account_id_right")
 
     def days_ago(n: int) -> date:
@@ -76,14 +86,14 @@ def account_features(wh: Warehouse, config: Config, as_of: date, accounts: Seque
         peak_users_30=u90.active_users.max(where=in30), mask_30=u90.feature_mask.bit_or(where=in30),
         events_prior_60=u90.events.sum(where=~in30))
 
-    lines = wh.table("contract_lines")
+    lines = fact("contract_lines")
     live = lines.filter((lines.start_date <= d) & (lines.end_date.isnull() | (lines.end_date >= d)))
     # a renewal date is a fixed term's end; an auto-renewing line's end date is only written when it is
     # cancelled, so using it would reveal the future in a backtest
     fixed_end = ibis.ifelse(live.auto_renew.fill_null(False), ibis.null("date"), live.end_date)
     seats = live.group_by("account_id").aggregate(seats=live.quantity.sum(), next_end=fixed_end.min())
 
-    t = wh.table("tickets")
+    t = fact("tickets")
     t90 = t.filter((t.opened_at > days_ago(90)) & (t.opened_at < d + timedelta(days=1)))
     tickets = t90.group_by("account_id").aggregate(
         tickets_90=t90.ticket_id.count(),
@@ -96,7 +106,7 @@ def account_features(wh: Warehouse, config: Config, as_of: date, accounts: Seque
     ranked = nps.mutate(rk=ibis.row_number().over(group_by=nps.account_id, order_by=ibis.desc(nps.responded_at)))
     latest_nps = ranked.filter(ranked.rk == 0).select("account_id", nps_latest=ranked.score)
 
-    c = wh.table("contacts")
+    c = fact("contacts")
     now_active = (c.active_from.isnull() | (c.active_from <= d)) & (c.active_to.isnull() | (c.active_to >= d))
     key_role = c.role.isin(["exec_sponsor", "champion"])
     left = key_role & c.active_to.notnull() & (c.active_to > days_ago(90)) & (c.active_to < d)
@@ -113,7 +123,7 @@ def account_features(wh: Warehouse, config: Config, as_of: date, accounts: Seque
     overdue = inv.filter((inv.issued_at <= d) & (inv.due_at < d) & (inv.paid_at.isnull() | (inv.paid_at > d)))
     invoices = overdue.group_by("account_id").aggregate(overdue_invoices=overdue.invoice_id.count())
 
-    then = arr_on(wh, config, days_ago(90)).rename(arr_90=("arr"))
+    then = arr_on(wh, config, days_ago(90), known_at=known_at).rename(arr_90=("arr"))
 
     ms = wh.table("milestones")
     due = ms.filter(ms.due_at <= d)

@@ -13,7 +13,7 @@ bound is exclusive."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -132,10 +132,12 @@ def _components_for(card: Scorecard) -> list[tuple[str | None, list[Component]]]
     return [(None, card.components), *card.segments.items()]
 
 
-def score_table(wh: Warehouse, config: Config, as_of: date, card: Scorecard | None = None) -> ir.Table:
-    """Per account: score, band and each component's value, points and contribution, in the engine."""
+def score_table(wh: Warehouse, config: Config, as_of: date, card: Scorecard | None = None,
+                known_at: date | datetime | None = None) -> ir.Table:
+    """Per account: score, band and each component's value, points and contribution, in the engine
+    (from the facts as known at `known_at` when given; see account_features)."""
     card = card or load_scorecard(config)
-    f = account_features(wh, config, as_of)
+    f = account_features(wh, config, as_of, known_at=known_at)
     parts = []
     for segment, comps in _components_for(card):
         t = f.filter(f.segment == segment) if segment else (
@@ -164,11 +166,12 @@ def score_table(wh: Warehouse, config: Config, as_of: date, card: Scorecard | No
     return out
 
 
-def score_accounts(wh: Warehouse, config: Config, as_of: date, card: Scorecard | None = None) -> list[dict]:
+def score_accounts(wh: Warehouse, config: Config, as_of: date, card: Scorecard | None = None,
+                   known_at: date | datetime | None = None) -> list[dict]:
     """Scores as rows: account_id, segment, arr, score, band, components [{name, feature, value,
     points, weight, contribution, missing}] with contributions summing to the score."""
     card = card or load_scorecard(config)
-    df = wh.execute(score_table(wh, config, as_of, card))
+    df = wh.execute(score_table(wh, config, as_of, card, known_at))
     comps_by_segment = dict(_components_for(card))
     rows = []
     for rec in df.to_dict(orient="records"):  # one row per account already aggregated in the engine

@@ -9,12 +9,13 @@ decimal, so the same data gives the same cents on every engine."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 
 from tenure.config import Config
 from tenure.metrics.periods import Period
 from tenure.warehouse import Warehouse
 from tenure.warehouse.expr import dt, ibis, ir
+from tenure.warehouse.versions import as_known
 
 MONEY = dt.Decimal(18, 2)
 RATE = dt.Decimal(20, 10)
@@ -45,10 +46,11 @@ def fx_ranges(wh: Warehouse) -> ir.Table:
 
 
 def arr_at(wh: Warehouse, config: Config, periods: ir.Table, day: str,
-           unit: Sequence[str] = ("account_id",)) -> ir.Table:
+           unit: Sequence[str] = ("account_id",), known_at: date | datetime | None = None) -> ir.Table:
     """ARR per (period, *unit) on the day held in column `day` of `periods`
-    (e.g. opening_day or last_day). Columns: period, *unit, arr (decimal, reporting currency)."""
-    lines = wh.table("contract_lines")
+    (e.g. opening_day or last_day). Columns: period, *unit, arr (decimal, reporting currency).
+    With `known_at`, from the contract lines as they were known then (a backtest's view)."""
+    lines = as_known(wh, "contract_lines", known_at)
     d = periods[day]
     active = lines.join(
         periods,
@@ -76,7 +78,9 @@ def missing_rates(wh: Warehouse, config: Config) -> list[str]:
     return sorted(wh.execute(missing)["currency"].tolist())
 
 
-def arr_on(wh: Warehouse, config: Config, day: date, unit: Sequence[str] = ("account_id",)) -> ir.Table:
-    """ARR per account (or unit) on one day. Columns: *unit, arr."""
+def arr_on(wh: Warehouse, config: Config, day: date, unit: Sequence[str] = ("account_id",),
+           known_at: date | datetime | None = None) -> ir.Table:
+    """ARR per account (or unit) on one day (from the lines as known at `known_at`, when given).
+    Columns: *unit, arr."""
     p = Period(str(day), day, day)
-    return arr_at(wh, config, periods_table([p]), "last_day", unit).drop("period")
+    return arr_at(wh, config, periods_table([p]), "last_day", unit, known_at).drop("period")

@@ -88,6 +88,8 @@ def record_versions(wh: Warehouse, table: Table, load: str) -> int:
     column; close the versions it replaces. Call inside the upsert's transaction, before the
     fact table is updated. Rows already in the fact table without any version (written before
     history was kept) first get one, known from their own modification time or ingested_at.
+    A row whose modification time is before the current row's is stale (an old file loaded
+    after a newer one): `load` gets the current row's values for it, so nothing turns back.
     Returns the versions added (0 for a table that keeps no history)."""
     if table.name not in VERSIONED:
         return 0
@@ -98,6 +100,15 @@ def record_versions(wh: Warehouse, table: Table, load: str) -> int:
 
     def match(a: str, b: str) -> str:
         return " AND ".join(f"{a}.{_q(k)} = {b}.{_q(k)}" for k in table.key)
+
+    mod = VERSIONED[table.name]
+    if mod:
+        # a row older than the current one (by the source's modification time) does not turn the
+        # fact back: it takes the current row's values, so the upsert counts it unchanged
+        m = _q(mod)
+        sets = ", ".join(f"{_q(c)} = t.{_q(c)}" for c in cols if c not in table.key)
+        newer = " AND ".join(f"{load}.{_q(k)} = t.{_q(k)}" for k in table.key)
+        wh.raw_sql(f"UPDATE {load} SET {sets} FROM {t} t WHERE {newer} AND t.{m} > {load}.{m}")
 
     # rows written before history was kept: their current version, known from when they were written
     wh.raw_sql(
