@@ -1,5 +1,6 @@
-"""Cohort tables: accounts grouped by the month of their first ARR; logo and revenue retention
-at each month-end since (month 0 = the cohort's own month-end)."""
+"""Cohort tables: accounts grouped by the first month they end with ARR (the month-end ARR that
+`arr_monthly` holds); logo and revenue retention at each month-end since (month 0 = the cohort's own
+month-end, 100% by definition)."""
 
 from __future__ import annotations
 
@@ -22,11 +23,14 @@ def cohort_table(wh: Warehouse, config: Config, last: date | None = None) -> ir.
     first = to_date(bounds["first"][0])
     last = to_date(last or bounds["last"][0])
     months = monthly(first, last)
-    me = arr_at(wh, config, periods_table(months), "last_day")
-    first_arr = lines.group_by("account_id").aggregate(first_start=lines.start_date.min())
-    first_arr = first_arr.mutate(cohort=first_arr.first_start.truncate("M"))
     ptab = periods_table(months)
-    j = me.join(ptab, "period").join(first_arr, "account_id")
+    me = arr_at(wh, config, ptab, "last_day").join(ptab, "period")
+    # membership is the month-end ARR series itself (what arr_monthly holds): an account joins the
+    # cohort of the first month it ends with ARR, so month 0 is 100% by definition and a line that
+    # starts and ends inside one month makes no cohort member
+    held = me.filter(me.arr > 0)
+    first_arr = held.group_by("account_id").aggregate(cohort=held.last_day.min().truncate("M"))
+    j = me.join(first_arr, "account_id")
     since = (j.last_day.year() * 12 + j.last_day.month()) - (j.cohort.year() * 12 + j.cohort.month())
     j = j.mutate(months_since=since)
     active = j.filter(j.arr > 0).group_by(["cohort", "months_since"]).aggregate(
