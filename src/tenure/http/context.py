@@ -75,6 +75,14 @@ class AppContext:
         with transactional(self.sessions) as session:
             yield session
 
+    @property
+    def data_version(self) -> tuple[int, int]:
+        """What caches key on: the state DB's data version, which every process's writes bump
+        (tenure.jobs.versions; read at most once a second), and this process's own changes."""
+        from tenure.jobs.versions import data_version
+
+        return data_version(self.config), self.local_changes
+
     def changed(self) -> None:
         """The warehouse changed (an ingest or a refresh): cached reads are stale."""
         with self._lock:

@@ -194,16 +194,16 @@ def explain_cmd(metric: str, period: str = typer.Option(..., "--period"),
 
 @app.command("materialize")
 def materialize_cmd(full: bool = typer.Option(False, "--full", help="recompute every month"),
+                    as_of: str = typer.Option(None, "--as-of", help="last day to cover (default: the latest day "
+                                                                    "with events)"),
                     config_path: Path = ConfigOpt) -> None:
     """Bring the arr_monthly and arr_movements snapshots up to date (incremental; `tenure refresh`
     does this too, with everything else the pages read)."""
     from tenure.jobs import versions
-                    as_of: str = typer.Option(None, "--as-of", help="last day to cover (default: the latest day "
-                                                                    "with events)"),
     from tenure.metrics.snapshots import materialize
+    from tenure.warehouse.asof import resolve_as_of
 
     config, wh = _open(config_path)
-    from tenure.warehouse.asof import resolve_as_of
     try:
         res = materialize(wh, config, last=resolve_as_of(wh, as_of), full=full)
         if res.get("rows") or res.get("months"):
