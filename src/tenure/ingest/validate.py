@@ -17,12 +17,33 @@ Accepted text forms (documented in docs/data-formats.md):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
 
+from tenure.errors import InputError
 from tenure.schema import Column, Table
 from tenure.schema.facts import SURVEY_SCORE_RANGE
 
 DATE_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d"]
+
+# The accepted range of every date, month and timestamp (settings ingest.min_date / max_date).
+MIN_DATE = date(1970, 1, 1)
+MAX_DATE = date(2100, 12, 31)
+
+# Tables whose money is converted through fx: a line in a currency with no fx rate is rejected
+# (its ARR would otherwise silently drop out of every total).
+PRICED = {"contract_lines": "currency"}
+
+# Names an extra accounts column cannot take as a custom attribute: they are columns of the
+# metric tables an attribute is grouped into (`?by=NAME`), or dimensions of contract lines.
+RESERVED_ATTRIBUTES = frozenset({
+    "account_id", "period", "first_day", "last_day", "opening_day", "opening", "closing", "kind", "arr",
+    "new", "reactivation", "expansion", "contraction", "churn", "first_start", "last_before", "rate",
+    "opening_accounts", "closing_accounts", "new_accounts", "reactivated_accounts", "churned_accounts",
+    "expanded_accounts", "contracted_accounts", "source", "ingested_at",
+})
 
 # reason code -> what it means (docs/data-formats.md lists these)
 REASONS = {
@@ -45,6 +66,9 @@ REASONS = {
     "score_in_kind_range": "score outside the range of its survey kind",
     "unresolved_account": "the source's account could not be matched to a master account",
     "ambiguous_account": "the source's account matches several master accounts",
+    "date_range": "a date outside the accepted range (ingest.min_date to ingest.max_date)",
+    "no_fx_rate": "a currency with no fx rate (load its fx rates first)",
+    "bad_row": "the row cannot be read (wrong number of values, or a line that is not a JSON object)",
 }
 
 TYPE_REASON = {
@@ -71,6 +95,51 @@ SQL_TYPES = {
     "bool": "BOOLEAN",
     "currency": "VARCHAR",
 }
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """What a file is checked against beyond its own table's rules: the accepted date range and,
+    for priced tables, the currencies that have an fx rate (None: not checked)."""
+
+    min_date: date = MIN_DATE
+    max_date: date = MAX_DATE
+    reporting_currency: str = "USD"
+    fx_currencies: frozenset[str] | None = None
+
+
+def bounds_for(wh: Any, config: Any, table: Table) -> Bounds:
+    """The bounds for ingesting `table` with this config, reading the known fx currencies from
+    the warehouse when the table is priced."""
+    ing = getattr(config, "ingest", None)
+    lo = getattr(ing, "min_date", None) or MIN_DATE
+    hi = getattr(ing, "max_date", None) or MAX_DATE
+    reporting = getattr(config, "reporting_currency", "USD")
+    fx = None
+    if table.name in PRICED:
+        got = wh.execute(wh.table("fx").select("currency").distinct())
+        fx = frozenset(str(c) for c in got["currency"].tolist() if c is not None)
+    return Bounds(lo, hi, reporting, fx)
+
+
+def check_attribute_names(file_label: str, extras: Iterable[str]) -> None:
+    """Extra columns of an accounts file become attributes; a reserved name is a file error."""
+    bad = sorted(x for x in extras if x.lower() in RESERVED_ATTRIBUTES or x.startswith("__"))
+    if bad:
+        raise InputError(
+            f"{file_label}: column(s) {', '.join(bad)} cannot become custom account attributes: the names are "
+            f"reserved for tenure's own columns ({', '.join(sorted(RESERVED_ATTRIBUTES))}). Rename them, "
+            f"e.g. attr_{bad[0]}. Nothing was loaded")
+
+
+def usage_fast_checks(names: Iterable[str], bounds: Bounds) -> str:
+    """Extra conditions (SQL, starting with AND) of the typed-Parquet usage fast path, so that it
+    accepts exactly what the general rules accept: ts within the date range, a finite quantity."""
+    lo, hi = bounds.min_date.isoformat(), (bounds.max_date + timedelta(days=1)).isoformat()
+    parts = [f"CAST(ts AS TIMESTAMP) >= TIMESTAMP {lit(lo)} AND CAST(ts AS TIMESTAMP) < TIMESTAMP {lit(hi)}"]
+    if "quantity" in names:
+        parts.append("(quantity IS NULL OR isfinite(CAST(quantity AS DOUBLE)))")
+    return " AND " + " AND ".join(parts)
 
 
 def q(name: str) -> str:
@@ -108,18 +177,20 @@ def parse_expr(column: Column, source_type: str | None) -> str:
                 f"WHEN LOWER({t}) IN ('false','f','no','n','0') THEN FALSE END")
     if column.type == "int":
         if st in ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER"):
-            return f"CAST({c} AS BIGINT)"
-        return (f"CASE WHEN TRY_CAST({t} AS DOUBLE) = FLOOR(TRY_CAST({t} AS DOUBLE)) "
+            return f"TRY_CAST({c} AS BIGINT)"
+        return (f"CASE WHEN isfinite(TRY_CAST({t} AS DOUBLE)) AND TRY_CAST({t} AS DOUBLE) = FLOOR(TRY_CAST({t} AS DOUBLE)) "
                 f"AND ABS(TRY_CAST({t} AS DOUBLE)) < 9e15 THEN CAST(TRY_CAST({t} AS DOUBLE) AS BIGINT) END")
     if column.type == "float":
         if st in ("DOUBLE", "FLOAT", "BIGINT", "INTEGER") or st.startswith("DECIMAL"):
-            return f"CAST({c} AS DOUBLE)"
+            return f"CASE WHEN isfinite(CAST({c} AS DOUBLE)) THEN CAST({c} AS DOUBLE) END"
         return f"CASE WHEN isfinite(TRY_CAST({t} AS DOUBLE)) THEN TRY_CAST({t} AS DOUBLE) END"
     if column.type in ("money", "rate"):
         target = SQL_TYPES[column.type]
         if st in ("DOUBLE", "FLOAT", "BIGINT", "INTEGER") or st.startswith("DECIMAL"):
-            return f"TRY_CAST(ROUND(CAST({c} AS DOUBLE), {2 if column.type == 'money' else 10}) AS {target})"
-        return f"TRY_CAST(TRY_CAST({t} AS DOUBLE) AS {target})" if column.type == "rate" else \
+            return (f"CASE WHEN isfinite(CAST({c} AS DOUBLE)) THEN "
+                    f"TRY_CAST(ROUND(CAST({c} AS DOUBLE), {2 if column.type == 'money' else 10}) AS {target}) END")
+        return f"CASE WHEN isfinite(TRY_CAST({t} AS DOUBLE)) THEN TRY_CAST(TRY_CAST({t} AS DOUBLE) AS {target}) END" \
+            if column.type == "rate" else \
             f"CASE WHEN isfinite(TRY_CAST({t} AS DOUBLE)) THEN TRY_CAST(ROUND(TRY_CAST({t} AS DECIMAL(38,10)), 2) AS {target}) END"
     if column.type == "timestamp":
         if st.startswith("TIMESTAMP WITH"):
@@ -158,9 +229,33 @@ class Rule:
     message: str  # SQL giving the message
 
 
-def build_rules(table: Table, present: set[str], has_accounts_ref: bool) -> list[Rule]:
-    """Every rule that applies to a file with the given columns."""
-    rules: list[Rule] = []
+def _date_rule(col: Column, raw_txt: str, bounds: Bounds) -> Rule:
+    parsed = q(col.name)
+    lo, hi = bounds.min_date, bounds.max_date
+    if col.type == "timestamp":
+        cond = (f"{parsed} IS NOT NULL AND ({parsed} < TIMESTAMP {lit(lo.isoformat())} "
+                f"OR {parsed} >= TIMESTAMP {lit((hi + timedelta(days=1)).isoformat())})")
+    else:
+        cond = f"{parsed} IS NOT NULL AND ({parsed} < DATE {lit(lo.isoformat())} OR {parsed} > DATE {lit(hi.isoformat())})"
+    message = (f"{lit(col.name + ': ')} || COALESCE({raw_txt}, '') || "
+               f"{lit(f' is outside the accepted dates {lo} to {hi} (settings ingest.min_date, ingest.max_date)')}")
+    return Rule(col.name, "date_range", cond, raw_txt, message)
+
+
+def _fx_rule(col: str, raw_txt: str, bounds: Bounds) -> Rule:
+    known = [c for c in sorted(bounds.fx_currencies or ()) if c != bounds.reporting_currency]
+    listed = f" AND {q(col)} NOT IN ({', '.join(lit(c) for c in known)})" if known else ""
+    cond = f"{q(col)} IS NOT NULL AND {q(col)} <> {lit(bounds.reporting_currency)}{listed}"
+    message = (f"{lit(col + ': ')} || {q(col)} || {lit(' has no fx rate to ' + bounds.reporting_currency)} || "
+               f"{lit('; its ARR would be left out of every total. Load fx rates for it first, then this file again')}")
+    return Rule(col, "no_fx_rate", cond, raw_txt, message)
+
+
+def build_rules(table: Table, present: set[str], has_accounts_ref: bool, bounds: Bounds | None = None) -> list[Rule]:
+    """Every rule that applies to a file with the given columns. `bounds` (default: the default
+    date range, no fx check) adds the date range and, for priced tables, the fx check."""
+    bounds = bounds or Bounds()
+    rules: list[Rule] = [Rule(None, "bad_row", "__error IS NOT NULL", "NULL", "__error")]
     for col in table.file_columns:
         raw = f"__raw_{col.name}"
         parsed = q(col.name)
@@ -182,10 +277,14 @@ def build_rules(table: Table, present: set[str], has_accounts_ref: bool) -> list
                 conds.append(f"{parsed} < {col.min!r}")
             if col.max is not None:
                 conds.append(f"{parsed} > {col.max!r}")
-            bounds = f"between {col.min:g} and {col.max:g}" if col.min is not None and col.max is not None else (
-                f">= {col.min:g}" if col.min is not None else f"<= {col.max:g}")
+            allowed_range = f"between {col.min:g} and {col.max:g}" if col.min is not None and col.max is not None \
+                else (f">= {col.min:g}" if col.min is not None else f"<= {col.max:g}")
             rules.append(Rule(col.name, "range", f"{parsed} IS NOT NULL AND ({' OR '.join(conds)})", raw_txt,
-                              lit(f"{col.name}: must be {bounds}")))
+                              lit(f"{col.name}: must be {allowed_range}")))
+        if col.name in present and col.type in ("date", "month", "timestamp"):
+            rules.append(_date_rule(col, raw_txt, bounds))
+        if col.name in present and PRICED.get(table.name) == col.name and bounds.fx_currencies is not None:
+            rules.append(_fx_rule(col.name, raw_txt, bounds))
         if col.references == "accounts.account_id" and has_accounts_ref:
             rules.append(Rule(col.name, "unknown_account",
                               f"{parsed} IS NOT NULL AND {parsed} NOT IN (SELECT account_id FROM __known_accounts)",
@@ -217,8 +316,9 @@ def build_rules(table: Table, present: set[str], has_accounts_ref: bool) -> list
 
 
 def parsed_select(table: Table, present: set[str], source_types: dict[str, str]) -> str:
-    """SELECT list turning raw staged columns into typed ones, keeping raw copies for errors."""
-    parts = ["__file", "__row"]
+    """SELECT list turning raw staged columns into typed ones, keeping raw copies for errors.
+    `__error` (why the reader could not read a row) is kept, NULL when the source has none."""
+    parts = ["__file", "__row", "__error" if "__error" in source_types else "CAST(NULL AS VARCHAR) AS __error"]
     for col in table.file_columns:
         if col.name in present:
             expr = parse_expr(col, source_types.get(col.name))
@@ -234,13 +334,15 @@ def parsed_select(table: Table, present: set[str], source_types: dict[str, str])
 
 
 def errors_sql(rules: list[Rule], parsed: str) -> str:
-    """One row per broken rule: __file, __row, column, value, reason, message."""
+    """One row per broken rule: __file, __row, column, value, reason, message. A row the reader
+    could not read breaks only `bad_row` (its empty values are not reported again)."""
     if not rules:
         return ("SELECT NULL::VARCHAR AS __file, NULL::BIGINT AS __row, NULL::VARCHAR AS \"column\", "
                 "NULL::VARCHAR AS value, NULL::VARCHAR AS reason, NULL::VARCHAR AS message WHERE FALSE")
     selects = [
         f"SELECT __file, __row, {lit(r.column)} AS \"column\", CAST({r.value} AS VARCHAR) AS value, "
-        f"{lit(r.reason)} AS reason, CAST({r.message} AS VARCHAR) AS message FROM {parsed} WHERE {r.condition}"
+        f"{lit(r.reason)} AS reason, CAST({r.message} AS VARCHAR) AS message FROM {parsed} WHERE "
+        f"{r.condition if r.reason == 'bad_row' else f'__error IS NULL AND ({r.condition})'}"
         for r in rules
     ]
     return "\nUNION ALL\n".join(selects)
