@@ -182,14 +182,48 @@ def explain_cmd(metric: str, period: str = typer.Option(..., "--period"),
     if as_json:
         _emit(result)
         return
-    t = Table(title=f"{metric} {period} {cond or ''}: {len(result['accounts'])} accounts")
-    for c in ("account_id", "kind", "opening", "closing", "contribution"):
-        t.add_column(c, justify="right" if c in ("opening", "closing", "contribution") else "left")
-    for r in result["accounts"][:limit]:
-        t.add_row(r["account_id"], r["kind"], _fmt(r["opening"]), _fmt(r["closing"]), _fmt(r["contribution"]))
-    console.print(t)
+    console.print(explain_tables(result, limit))
     console.print(f"numerator (sum of contributions): {_fmt(result['numerator'])}"
                   + (f"; denominator: {_fmt(result['denominator'])}" if result["denominator"] is not None else ""))
+
+
+def explain_tables(result: dict, limit: int):
+    """The accounts behind a number as a table whose rows always add up to its footer: when more
+    accounts than `limit` contribute, the rest are one "… N more" row with their own sum. With
+    --lines, a second table lists the contract lines."""
+    from decimal import Decimal
+
+    from rich.console import Group
+
+    rows = result["accounts"]
+    where = ", ".join(f"{k}={v}" for k, v in result["where"].items())
+    shown = rows[:limit]
+    count = f"{len(rows)} accounts" if len(shown) == len(rows) else f"{len(shown)} of {len(rows)} accounts"
+    t = Table(title=f"{result['metric']} {result['period']}" + (f" where {where}" if where else "") + f": {count}",
+              show_footer=True)
+    money = ("opening", "closing", "contribution")
+    total = {c: sum((Decimal(r[c]) for r in rows if r[c] is not None), Decimal(0)) for c in money}
+    for c in ("account_id", "kind", *money):
+        t.add_column(c, justify="right" if c in money else "left",
+                     footer={"account_id": "total", "kind": ""}.get(c) or _fmt(total.get(c)))
+    for r in shown:
+        t.add_row(r["account_id"], r["kind"], _fmt(r["opening"]), _fmt(r["closing"]), _fmt(r["contribution"]))
+    rest = rows[limit:]
+    if rest:
+        t.add_row(f"… {len(rest)} more (--limit {len(rows)} or --json shows them)", "",
+                  *(_fmt(sum((Decimal(r[c]) for r in rest if r[c] is not None), Decimal(0))) for c in money),
+                  style="dim")
+    if not result.get("lines"):
+        return t
+    lines = Table(title=f"contract lines of these accounts on the opening and closing day ({len(result['lines'])})")
+    for c in ("account_id", "line_id", "product", "on", "start_date", "end_date", "arr", "currency",
+              "arr_reporting"):
+        lines.add_column(c, justify="right" if c in ("arr", "arr_reporting") else "left")
+    for r in result["lines"]:
+        lines.add_row(r["account_id"], r["line_id"], r["product"] or "", r["on"], str(r["start_date"])[:10],
+                      str(r["end_date"])[:10] if r["end_date"] is not None else "open", _fmt(r["arr"]),
+                      r["currency"], _fmt(r["arr_reporting"]))
+    return Group(t, lines)
 
 
 @app.command("materialize")
