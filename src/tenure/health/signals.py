@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from tenure.config import Config
 from tenure.health.features import account_features
 from tenure.warehouse import Warehouse
+from tenure.warehouse.writes import upsert_arrow
 from tenure.warehouse.expr import dt, ibis, ir
 
 DEFAULTS = {"decline_ratio": 0.5, "spike_ratio": 3.0, "renewal_window_days": 90, "lookback_days": 90}
@@ -78,15 +79,9 @@ def signals(wh: Warehouse, config: Config, as_of: date) -> ir.Table:
 
 def record_signals(wh: Warehouse, config: Config, as_of: date) -> dict:
     """Compute the signals as of a day and store them (idempotent)."""
-    from tenure.ingest.pipeline import upsert
-    from tenure.schema import TABLES
-
     wh.ensure_schema()
     sig = signals(wh, config, as_of)
     one = sig.group_by(["account_id", "signal", "at"]).aggregate(severity=sig.severity.max(), detail=sig.detail.min())
     data = wh.to_pyarrow(one)
-    with wh.transaction():
-        wh.load_temp("__signals", data)
-        inserted, updated, unchanged = upsert(wh, TABLES["health_signals"], "__signals")
-        wh.raw_sql("DROP TABLE __signals")
+    inserted, updated, unchanged = upsert_arrow(wh, "health_signals", data)
     return {"signals": data.num_rows, "new": inserted, "updated": updated, "unchanged": unchanged}

@@ -17,8 +17,9 @@ import pyarrow as pa
 from tenure.config import Config
 from tenure.errors import InputError, NotFoundError
 from tenure.ingest.validate import lit
-from tenure.schema import TABLES
 from tenure.warehouse import Warehouse
+from tenure.warehouse.staging import Stage
+from tenure.warehouse.writes import upsert_arrow
 
 RULE_SQL = {
     # candidate master accounts for each incoming record r, per rule
@@ -106,13 +107,42 @@ def resolve_identities(wh: Warehouse, config: Config, source: str, records: pa.T
 
 def _store(wh: Warehouse, rows: pa.Table) -> None:
     """Upsert identity rows; resolved_at only changes when the mapping changed."""
-    from tenure.ingest.pipeline import upsert
+    upsert_arrow(wh, "account_identities", rows)
 
-    name = "__identities_load"
-    with wh.transaction():
-        wh.load_temp(name, rows)
-        upsert(wh, TABLES["account_identities"], name)
-        wh.raw_sql(f"DROP TABLE {name}")
+
+def identity_errors(stage: Stage, raw: str, wh: Warehouse, identity_source: str) -> str:
+    """Map account_id of a vendor's staged rows `raw` to master ids through account_identities;
+    return SQL of errors for rows that stay unmatched or ambiguous."""
+    ids = wh.to_pyarrow(
+        wh.table("account_identities").filter(lambda t: t.source == identity_source)
+        .select("external_id", "account_id", "status", "candidates")
+    )
+    idmap = stage.temp_from_arrow("idmap", ids)
+    stage.sql(f"ALTER TABLE {raw} ADD COLUMN __external_account VARCHAR")
+    stage.sql(f"UPDATE {raw} SET __external_account = CAST(account_id AS VARCHAR)")
+    stage.sql(
+        f"UPDATE {raw} SET account_id = m.account_id FROM {idmap} m "
+        f"WHERE m.external_id = {raw}.__external_account AND m.status = 'matched'"
+    )
+    src = lit(identity_source)
+    return (
+        f"SELECT r.__file, r.__row, 'account_id' AS \"column\", r.__external_account AS value, "
+        f"CASE WHEN m.status = 'ambiguous' THEN 'ambiguous_account' ELSE 'unresolved_account' END AS reason, "
+        f"CASE WHEN m.status = 'ambiguous' THEN {src} || ' account ' || r.__external_account "
+        f"|| ' matches several master accounts: ' || COALESCE(m.candidates, '') "
+        f"ELSE {src} || ' account ' || COALESCE(r.__external_account, '(empty)') "
+        f"|| ' is not matched to a master account' END AS message "
+        f"FROM {raw} r LEFT JOIN {idmap} m ON m.external_id = r.__external_account "
+        f"WHERE m.status IS DISTINCT FROM 'matched'"
+    )
+
+
+def with_identity_errors(id_errors: str, err_sql: str) -> str:
+    """Identity errors plus rule errors, without the unknown_account that an unmapped vendor id
+    would also raise (the identity reason is the one a person can act on)."""
+    return (f"WITH ide AS ({id_errors}), rule AS ({err_sql}) SELECT * FROM ide UNION ALL SELECT * FROM rule r "
+            f"WHERE NOT (r.reason = 'unknown_account' AND EXISTS (SELECT 1 FROM ide i "
+            f"WHERE i.__file = r.__file AND i.__row = r.__row))")
 
 
 def set_identity(wh: Warehouse, source: str, external_id: str, account_id: str) -> None:

@@ -122,6 +122,7 @@ USAGE_EVENTS = Table(
         *lineage_columns(),
     ),
     key=("account_id", "user_id", "ts", "feature"),
+    load="append",
 )
 
 TICKET_PRIORITIES = ("low", "normal", "high", "urgent")

@@ -61,6 +61,9 @@ class Table:
     key: tuple[str, ...]
     kind: Literal["fact", "system", "snapshot", "history"] = "fact"
     checks: tuple[RowCheck, ...] = field(default_factory=tuple)
+    # how ingestion loads rows: "upsert" by key (last row wins) or "append" and skip keys already
+    # loaded (events, which never change once they happened); see tenure.ingest.pipeline
+    load: Literal["upsert", "append"] = "upsert"
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]

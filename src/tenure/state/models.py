@@ -81,6 +81,10 @@ class IngestRun(Base):
     rejected: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     rejected_by_reason: Mapped[dict | None] = mapped_column(JSON)
     report_path: Mapped[str | None] = mapped_column(Text)
+    pid: Mapped[int | None] = mapped_column(Integer, doc="process running it (a running row whose process is gone failed)")
+    host: Mapped[str | None] = mapped_column(String(255))
+    heartbeat_at: Mapped[str | None] = mapped_column(String(32), doc="last sign of life of a running run (UTC)")
+    error: Mapped[str | None] = mapped_column(Text, doc="why a failed run failed")
 
 
 class Note(Base):

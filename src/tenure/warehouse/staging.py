@@ -93,6 +93,12 @@ class Stage:
         self.in_warehouse.append(name)
         return name
 
+    def share(self, table: str) -> str:
+        """A staged table made readable by the warehouse session (on DuckDB it already is)."""
+        if self.wh.backend == "duckdb":
+            return table
+        return self.to_warehouse(f"{table}_wh", f"SELECT * FROM {table}")
+
     def drop_warehouse_temp(self, name: str) -> None:
         """Drop a table made by to_warehouse (on DuckDB it is a staging table, dropped at the end)."""
         if name in self.in_warehouse:

@@ -26,6 +26,7 @@ from tenure.errors import WarehouseError
 from tenure.schema import TABLES, Table
 from tenure.warehouse.sql import ident, literal
 from tenure.warehouse.versions import record_versions
+from tenure.warehouse.versions import record_versions
 
 if TYPE_CHECKING:  # pragma: no cover
     from tenure.warehouse.connection import Warehouse
@@ -156,13 +157,15 @@ def replace_partition(wh: Warehouse, table: Table | str, data: pa.Table | str | 
 def upsert(wh: Warehouse, table: Table | str, load: str) -> Counts:
     """Upsert the warehouse temp table `load` (every column of `table`) into `table` by its key.
     Rows whose data columns are unchanged are left alone (source and ingested_at too), so a
-    re-run changes nothing. Returns (inserted, updated, unchanged)."""
+    re-run changes nothing. Tables that keep history (tenure.warehouse.versions) get a version
+    for every new or changed row. Returns (inserted, updated, unchanged)."""
     t = _table(table)
     name, src = ident(t.name), ident(load)
     match = " AND ".join(f"t.{ident(k)} = l.{ident(k)}" for k in t.key)
     compared = [c for c in t.column_names if c not in t.key and c not in LINEAGE]
     changed = " OR ".join(f"t.{ident(c)} IS DISTINCT FROM l.{ident(c)}" for c in compared) or "FALSE"
     with wh.transaction():
+        record_versions(wh, t, load)  # mutable facts keep their versions, recorded before the rows change
         record_versions(wh, t, load)  # versions of mutable facts (tenure.warehouse.versions), before rows change
         total = wh.raw_sql(f"SELECT COUNT(*) FROM {src}")[0][0]
         inserted = wh.raw_sql(
