@@ -24,3 +24,29 @@ def test_every_metric_is_in_metrics_md_with_its_formula():
     for m in METRICS:
         assert f"`{m.name}`" in text, m.name
         assert m.formula in text, (m.name, m.formula)
+
+
+def test_personal_data_marks_in_data_formats_match_the_schema():
+    """A column documented in data-formats.md says "personal data" exactly when its definition
+    has personal=True."""
+    import re
+
+    table = None
+    seen = 0
+    for line in (DOCS / "data-formats.md").read_text().splitlines():
+        heading = re.match(r"^### (\w+)$", line)
+        if heading:
+            table = heading.group(1)
+        row = re.match(r"^\| `(\w+)` \|", line)
+        if row and table in INGESTIBLE and row.group(1) in TABLES[table].column_names:
+            personal = TABLES[table].column(row.group(1)).personal
+            assert ("**personal data**" in line) == personal, (table, row.group(1))
+            seen += personal
+    assert seen == sum(c.personal for name in INGESTIBLE for c in TABLES[name].file_columns)
+
+
+def test_columns_about_people_are_marked_personal():
+    for table, column in [("contacts", "email"), ("contacts", "name"), ("usage_events", "user_id"),
+                          ("tickets", "body"), ("survey_responses", "comment"), ("quarantine", "raw")]:
+        assert TABLES[table].column(column).personal, (table, column)
+    assert not TABLES["contract_lines"].column("arr").personal

@@ -37,6 +37,10 @@ class Column:
     # the day something happened (not a forward-dated end, due or close date): the latest such day
     # across the facts is the default "as of" (tenure.warehouse.asof)
     event_time: bool = False
+    # personal data: it identifies or describes a person (emails, people's names, user ids, IP
+    # addresses) or is free text that may (comments, ticket bodies, notes); privacy work (export,
+    # erasure, retention) finds what to act on by this mark, and docs/data-formats.md shows it
+    personal: bool = False
 
     @property
     def required_in_file(self) -> bool:

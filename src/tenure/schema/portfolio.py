@@ -33,7 +33,7 @@ ACCOUNT_SUMMARY = Table(
         C("region", "string", "region"),
         C("industry", "string", "industry"),
         C("tier", "string", "touch tier"),
-        C("owner", "string", "owning CSM (accounts.owner)"),
+        C("owner", "string", "owning CSM (accounts.owner)", personal=True),
         C("status", "string", "customer (ARR > 0), churned (had ARR, now none) or prospect", nullable=False,
           enum=("customer", "churned", "prospect")),
         C("arr", "money", "ARR on the as-of day, reporting currency", nullable=False),
@@ -77,7 +77,7 @@ BAND_HISTORY = Table(
     "(so book-of-business scoping applies); written by `tenure refresh` from health_scores.",
     (
         C("as_of", "date", "health snapshot day", nullable=False),
-        C("owner", "string", "accounts.owner now (empty when unowned)"),
+        C("owner", "string", "accounts.owner now (empty when unowned)", personal=True),
         C("band", "string", "health band", nullable=False, enum=("green", "yellow", "red")),
         C("accounts", "int", "accounts in the band", nullable=False),
         C("arr", "money", "their ARR on that day, reporting currency", nullable=False),
