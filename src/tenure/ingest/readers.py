@@ -248,8 +248,11 @@ def _csv_batches(path: Path, limits: Limits) -> Iterator[pa.RecordBatch]:
         if number is None:
             return "error"
         text = row.text if len(row.text) <= TEXT_KEPT else row.text[:TEXT_KEPT - 3] + "..."
+        lines = row.text.count("\n") + 1
+        why = (f"an unclosed quote? the row runs over {lines} lines" if lines > 1
+               else "a stray delimiter or an unclosed quote?")
         bad.append((number, f"the row has {row.actual_columns} values but the header has "
-                            f"{row.expected_columns} columns (a stray delimiter or an unclosed quote?): {text}"))
+                            f"{row.expected_columns} columns ({why}): {text}"))
         return "skip"
 
     convert = pacsv.ConvertOptions(
