@@ -29,10 +29,12 @@ def _emit(payload) -> None:
     typer.echo(json.dumps(payload, indent=2, default=_json_default))
 
 
-def _open(config_path):
+def _open(config_path, *, write: bool = False):
+    """Reading commands read the newest published snapshot, so they run while a server or a
+    refresh holds the warehouse; `materialize` writes."""
     from tenure.warehouse import open_project
 
-    return open_project(config_path)
+    return open_project(config_path, write=write)
 
 
 def _by(by: str | None) -> list[str]:
@@ -237,7 +239,7 @@ def materialize_cmd(full: bool = typer.Option(False, "--full", help="recompute e
     from tenure.metrics.snapshots import materialize
     from tenure.warehouse.asof import resolve_as_of
 
-    config, wh = _open(config_path)
+    config, wh = _open(config_path, write=True)
     try:
         res = materialize(wh, config, last=resolve_as_of(wh, as_of), full=full)
         if res.get("rows") or res.get("months"):
