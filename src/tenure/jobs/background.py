@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import date
 from typing import Any
 
@@ -18,17 +19,15 @@ from tenure.jobs.runner import run_graph
 
 
 class BackgroundRefresh:
-    """Runs the graph in a daemon thread per run. `open_warehouse()` gives the thread its own
-    connection (a DuckDB cursor or a PostgreSQL connection) and `close_warehouse(wh)` returns it."""
+    """Runs the graph in a daemon thread per run. `writing()` is a context manager giving the
+    thread a warehouse write session (the server's: it takes the project write lock and publishes
+    a new snapshot for readers on exit); `done()` is called after each run (e.g. to drop caches)."""
 
-    def __init__(self, config: Any, graph_factory: Callable[[], Graph], open_warehouse: Callable[[], Any],
-                 close_warehouse: Callable[[Any], None] = lambda wh: None):
-        self.config = config
-        self.graph_factory = graph_factory
-        self.open_warehouse, self.close_warehouse = open_warehouse, close_warehouse
+    def __init__(self, config: Any, graph_factory: Callable[[], Graph],
+                 writing: Callable[[], AbstractContextManager], done: Callable[[], None] = lambda: None):
+        self.config, self.graph_factory, self.writing, self.done = config, graph_factory, writing, done
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self.last_error: BaseException | None = None
 
     def submit(self, *, as_of: date | None = None, force: bool = False, trigger: str = "api",
                params: dict | None = None) -> str:
@@ -43,21 +42,15 @@ class BackgroundRefresh:
             return run_id
 
     def _run(self, graph: Graph, run_id: str, as_of: date | None, force: bool, params: dict | None) -> None:
-        wh = None
         try:
-            wh = self.open_warehouse()
-            run_graph(graph, wh, self.config, as_of=as_of, force=force, run_id=run_id, params=params)
-            self.last_error = None
-        except BaseException as err:  # noqa: BLE001 - recorded on the run by run_graph
-            self.last_error = err
+            with self.writing() as wh:
+                run_graph(graph, wh, self.config, as_of=as_of, force=force, run_id=run_id, params=params)
+        except BaseException as err:  # noqa: BLE001 - the run records it; the thread must not die noisily
             current = runs.get(self.config, run_id)
-            if current is not None and current["status"] in runs.ACTIVE:  # failed before the runner started
-                if current["status"] == "queued":
-                    runs.start(self.config, run_id, steps=[s.name for s in graph.order()], as_of=None)
-                runs.finish(self.config, run_id, error=f"{type(err).__name__}: {err}")
+            if current is not None and current["status"] in runs.ACTIVE:  # failed before the graph started
+                runs.abandon(self.config, run_id, f"{type(err).__name__}: {err}")
         finally:
-            if wh is not None:
-                self.close_warehouse(wh)
+            self.done()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the current run's thread (tests, shutdown); True when none is running."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -181,6 +181,14 @@ def finish(config: Any, run_id: str, error: str | None = None) -> None:
             _fail(session, run, error, now)
 
 
+def abandon(config: Any, run_id: str, error: str) -> None:
+    """A queued or running run that cannot go on (e.g. the warehouse could not be opened): failed."""
+    with session_scope(config) as session:
+        run = session.get(JobRun, run_id)
+        if run is not None and run.status in ACTIVE:
+            _fail(session, run, error, utcnow())
+
+
 def get(config: Any, run_id: str) -> dict[str, Any] | None:
     """A run with its steps, or None."""
     with session_scope(config) as session:
@@ -225,7 +233,3 @@ def _run_dict(r: JobRun) -> dict[str, Any]:
 def _step_dict(s: JobStep) -> dict[str, Any]:
     return {"name": s.name, "status": s.status, "reason": s.reason, "started_at": _iso(s.started_at),
             "finished_at": _iso(s.finished_at), "seconds": s.seconds, "result": s.result, "error": s.error}
-
-
-def stale_cutoff(now: datetime | None = None, stale_seconds: float = STALE_SECONDS) -> datetime:
-    return (now or utcnow()) - timedelta(seconds=stale_seconds)
