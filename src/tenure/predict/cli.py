@@ -170,6 +170,9 @@ def train_cmd(horizon: int = typer.Option(None, "--horizon"), seed: int = typer.
     finally:
         wh.close()
     path = save_model(config, model)
+    from tenure.jobs import versions
+
+    versions.bump(config, ["risk_model"])  # the next refresh predicts with the new model
     console.print(f"trained on {len(train):,} account-dates ({int(train.label.sum())} churned); saved {path}")
 
 

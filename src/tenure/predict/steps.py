@@ -36,5 +36,7 @@ def risk_scores(ctx: StepContext) -> dict:
 
 
 def register(graph: Graph) -> None:
-    graph.step("risk_scores", reads=(*RISK_INPUTS, "config.risk", "config.health", "config.reporting_currency"),
+    # "risk_model": not a table but the saved model (models/risk.pkl); `tenure risk train` bumps it
+    graph.step("risk_scores", reads=(*RISK_INPUTS, "risk_model", "config.risk", "config.health",
+                                     "config.reporting_currency"),
                writes=("risk_scores",), version="1")(risk_scores)
