@@ -28,7 +28,6 @@ class AppContext:
     shared: SharedWarehouse | None = None  # snapshots of the embedded DuckDB file, per-thread cursors
     _seen_generation: int = 0
 
-
     @classmethod
     def open(cls, config: Config, warehouse: Warehouse | None = None) -> AppContext:
         from tenure.state.db import ensure_current, make_engine
@@ -46,11 +45,13 @@ class AppContext:
             self.changed()
 
     @contextlib.contextmanager
-    def writing(self) -> Iterator[Warehouse]:
+    def writing(self, wait: float | None = None) -> Iterator[Warehouse]:
         """A warehouse write session (an upload, a refresh): on the embedded DuckDB file it holds
-        the project write lock and publishes on exit; cached reads are stale afterwards."""
+        the project write lock (waiting up to `wait` seconds for another writer, default 15, then
+        a WarehouseError: 503 saying who writes) and publishes on exit; cached reads are stale
+        afterwards. A background run that may wait longer passes its own `wait`."""
         try:
-            with self.shared.writing() as wh:
+            with self.shared.writing(wait) as wh:
                 yield wh
         finally:
             self.changed()
