@@ -1,4 +1,5 @@
-"""A batch is visible whole or not at all, also when the loading process is killed."""
+"""A batch is visible whole or not at all, also when the loading process is killed; the run log
+shows the killed run as failed."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pyarrow.parquet as pq
 
 from tenure.config import config_from_dict
 from tenure.ingest.pipeline import ingest_file
+from tenure.state.runs import list_runs
 from tenure.warehouse import Warehouse
 
 
@@ -41,8 +43,9 @@ def test_killed_load_leaves_nothing_partial_and_rerun_completes(tmp_path):
         from tenure.config import config_from_dict
         from tenure.ingest.pipeline import ingest_file
         from tenure.warehouse import Warehouse
+        from pathlib import Path
         config = config_from_dict({{"ingest": {{"runs_dir": {str(tmp_path / 'runs')!r}, "chunk_rows": 200000}}}},
-                                  env={{}})
+                                  base_dir=Path({str(tmp_path)!r}), env={{}})
         wh = Warehouse({f'duckdb:///{db}'!r})
         def progress(advance, total, desc):
             print("chunk", flush=True)
@@ -62,6 +65,8 @@ def test_killed_load_leaves_nothing_partial_and_rerun_completes(tmp_path):
     wh = Warehouse(f"duckdb:///{db}")
     assert wh.count("usage_events") == 0
     assert wh.count("usage_daily") == 0
+    killed = list_runs(config, entity="usage_events")  # the run log shows the killed run as failed
+    assert [r["status"] for r in killed] == ["failed"] and "ended before the run finished" in killed[0]["error"]
     res = ingest_file(wh, config, "usage_events", events)
     assert res.status == "loaded"
     distinct = wh.raw_sql("SELECT COUNT(*) FROM (SELECT DISTINCT account_id, user_id, ts, feature FROM "

@@ -104,3 +104,20 @@ def test_shipped_steps_match_the_schema():
     check_steps()
     assert list(mbase.problems(STEPS + (add_column("fx", "nope"),))) == [
         "a step adds column fx.nope, which tenure.schema does not define"]
+
+
+def test_db_upgrade_upgrades_the_state_db_and_the_warehouse(tmp_project):
+    from typer.testing import CliRunner
+
+    from tenure.cli import app
+    from tenure.config import load_config
+
+    runner = CliRunner()
+    first = runner.invoke(app, ["db", "upgrade"])
+    assert first.exit_code == 0, first.output
+    assert f"warehouse at schema version {head_version()} ({head_version()} step(s) applied)" in first.output
+    again = runner.invoke(app, ["db", "upgrade"])
+    assert f"({head_version()} step(s) applied)" not in again.output and "(0 step(s) applied)" in again.output
+    wh = Warehouse(load_config().warehouse_url)
+    assert current_version(wh) == head_version()
+    wh.close()

@@ -10,7 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 console = Console()
-db_app = typer.Typer(help="The state DB (users, tokens, audit log, ingest runs): migrations.", no_args_is_help=True)
+db_app = typer.Typer(help="Migrations of the state DB (users, tokens, audit log, runs) and the warehouse tables.",
+                      no_args_is_help=True)
 users_app = typer.Typer(help="Users and roles (admin, executive, manager, csm, viewer).", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens for the REST API (hashed at rest, scoped, revocable).",
                          no_args_is_help=True)
@@ -26,11 +27,17 @@ def _config(path: Path | None):
 
 @db_app.command("upgrade")
 def db_upgrade(config_path: Path = ConfigOpt) -> None:
-    """Create or upgrade the state DB to the latest schema (safe to re-run)."""
+    """Create or upgrade the state DB and the warehouse tables to the latest schema (safe to re-run)."""
     from tenure.state.db import upgrade
+    from tenure.warehouse import connect
+    from tenure.warehouse.migrations import current_version
 
     config = _config(config_path)
     console.print(f"state DB at revision [bold]{upgrade(config)}[/bold] ({config.state_url.split('?')[0]})")
+    with connect(config=config) as wh:
+        applied = wh.ensure_schema()
+        console.print(f"warehouse at schema version [bold]{current_version(wh)}[/bold] "
+                      f"({len(applied)} step(s) applied)")
 
 
 @db_app.command("current")

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 from tenure.state.db import session_scope
 from tenure.state.models import IngestRun
+from tenure.warehouse.processes import _alive as process_alive
 
 STATUSES = ("running", "loaded", "partial", "rejected", "failed")
 STALE_AFTER = timedelta(minutes=10)
@@ -87,16 +88,6 @@ def record_run(config_or_url: Any, result: dict[str, Any], **liveness: Any) -> N
                 setattr(run, k, v)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: it exists
-        return True
-    return True
-
-
 def mark_stale(config_or_url: Any, now: datetime | None = None) -> int:
     """Mark `running` runs whose process is gone (on this host) or whose heartbeat is older
     than STALE_AFTER as failed; returns how many."""
@@ -106,7 +97,7 @@ def mark_stale(config_or_url: Any, now: datetime | None = None) -> int:
     with session_scope(config_or_url) as session:
         for run in session.scalars(select(IngestRun).where(IngestRun.status == "running")):
             beat = run.heartbeat_at or run.started_at
-            gone = run.host == host and run.pid is not None and run.pid != os.getpid() and not _alive(run.pid)
+            gone = run.host == host and run.pid is not None and run.pid != os.getpid() and not process_alive(run.pid)
             silent = beat is not None and datetime.fromisoformat(beat) < now - STALE_AFTER
             if gone or silent:
                 run.status = "failed"
