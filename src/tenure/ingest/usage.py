@@ -49,8 +49,7 @@ def load_events(wh: Warehouse, config: Config, table: Table, batches: Iterable, 
     ingested_at = _ingested_at()
     keys = ", ".join(q(k) for k in table.key)
     data_cols = ", ".join(q(c) for c in table.column_names if c not in ("source", "ingested_at"))
-    reasons: dict[str, int] = {}
-    rejected: list[pa.Table] = []
+    tally = _Tally(wh, table, result)
     with Stage(wh) as stage:
         touched = stage.temp_as("touched", NO_PAIRS)
         try:
@@ -62,28 +61,65 @@ def load_events(wh: Warehouse, config: Config, table: Table, batches: Iterable, 
                     n_bad, by_reason = rejected_counts(stage, errors)
                     result.rows_read += batch.num_rows
                     if n_bad:
-                        result.rejected += n_bad
-                        for reason, n in by_reason.items():
-                            reasons[reason] = reasons.get(reason, 0) + n
-                        qrows = quarantine_rows(stage, errors, raw, result.run_id, table.name, cols.names)
-                        insert_quarantine(wh, qrows)
-                        rejected.append(qrows)
+                        tally.reject(quarantine_rows(stage, errors, raw, result.run_id, table.name, cols.names),
+                                     n_bad, by_reason)
                     good = stage.temp_as(
                         "good", f"SELECT {data_cols}, {lit(result.source)} AS source, "
                         f"CAST({lit(ingested_at)} AS TIMESTAMP) AS ingested_at FROM {parsed} p "
                         f"WHERE NOT EXISTS (SELECT 1 FROM {errors} x WHERE x.__file = p.__file AND x.__row = p.__row) "
                         f"QUALIFY ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY __row) = 1")
-                    n_new = _append_new(wh, stage, table, good, touched)
-                    result.inserted += n_new
-                    result.unchanged += batch.num_rows - n_bad - n_new  # valid rows, repeats included
+                    tally.load(stage, good, touched, batch.num_rows - n_bad)
                     if progress:
                         progress(batch.num_rows, total_rows, "loading usage events")
                 if result.strict and result.rejected:
                     raise _StrictRollback()
                 refresh_rollups(wh, stage, touched)
         except _StrictRollback:
-            _strict_rolled_back(wh, result, rejected)
-    return _conclude(result, reasons, rejected)
+            tally.rolled_back()
+    return tally.conclude()
+
+
+class _Tally:
+    """A run's batches so far: rows rejected (quarantined as they come), appended and skipped."""
+
+    def __init__(self, wh: Warehouse, table: Table, result: IngestRunResult):
+        self.wh, self.table, self.result = wh, table, result
+        self.reasons: dict[str, int] = {}
+        self.rejected: list[pa.Table] = []
+
+    def reject(self, qrows: pa.Table, n_bad: int, by_reason: dict[str, int]) -> None:
+        insert_quarantine(self.wh, qrows)
+        self.rejected.append(qrows)
+        self.result.rejected += n_bad
+        for reason, n in by_reason.items():
+            self.reasons[reason] = self.reasons.get(reason, 0) + n
+
+    def load(self, stage: Stage, good: str, touched: str, n_valid: int) -> None:
+        """Append the staged valid events `good` (unique by key) not loaded yet; `n_valid` counts
+        the valid rows, repeats included."""
+        n_new = _append_new(self.wh, stage, self.table, good, touched)
+        self.result.inserted += n_new
+        self.result.unchanged += n_valid - n_new
+
+    def rolled_back(self) -> None:
+        """--strict with rejections: nothing loaded; the rejected rows are still quarantined
+        (written again, outside the rolled-back batch)."""
+        self.result.inserted = self.result.unchanged = 0
+        self.result.status = "rejected"
+        with self.wh.transaction():
+            for qrows in self.rejected:
+                insert_quarantine(self.wh, qrows)
+
+    def conclude(self) -> pa.Table | None:
+        """Fill in the run summary; returns the rejected rows."""
+        result = self.result
+        result.rejected_by_reason = dict(sorted(self.reasons.items()))
+        if result.status != "rejected":
+            result.loaded = result.inserted + result.unchanged
+            result.status = "partial" if result.rejected else "loaded"
+        if result.unchanged:
+            result.warnings.append(f"{result.unchanged} duplicate event(s) skipped (already loaded or repeated)")
+        return pa.concat_tables(self.rejected) if self.rejected else None
 
 
 def _append_new(wh: Warehouse, stage: Stage, table: Table, good: str, touched: str) -> int:
@@ -97,27 +133,6 @@ def _append_new(wh: Warehouse, stage: Stage, table: Table, good: str, touched: s
     if n_new:  # the batch's days are recomputed (a day of repeats only gives the same rollup)
         stage.sql(f"INSERT INTO {touched} SELECT DISTINCT account_id, CAST(ts AS DATE) FROM {good}")
     return n_new
-
-
-def _strict_rolled_back(wh: Warehouse, result: IngestRunResult, rejected: list[pa.Table]) -> None:
-    """--strict with rejections: nothing loaded; the rejected rows are still quarantined
-    (written again, outside the rolled-back batch)."""
-    result.inserted = result.unchanged = 0
-    result.status = "rejected"
-    with wh.transaction():
-        for qrows in rejected:
-            insert_quarantine(wh, qrows)
-
-
-def _conclude(result: IngestRunResult, reasons: dict[str, int], rejected: list[pa.Table]) -> pa.Table | None:
-    """Fill in the run summary; returns the rejected rows."""
-    result.rejected_by_reason = dict(sorted(reasons.items()))
-    if result.status != "rejected":
-        result.loaded = result.inserted + result.unchanged
-        result.status = "partial" if result.rejected else "loaded"
-    if result.unchanged:
-        result.warnings.append(f"{result.unchanged} duplicate event(s) skipped (already loaded or repeated)")
-    return pa.concat_tables(rejected) if rejected else None
 
 
 PARQUET_TYPES = {"account_id": ("VARCHAR",), "user_id": ("VARCHAR",), "feature": ("VARCHAR",),
@@ -141,8 +156,7 @@ def load_parquet(wh: Warehouse, config: Config, table: Table, source: readers.So
     """The fast path: each Parquet file is validated and de-duplicated by SQL over read_parquet.
     Rows failing any rule (rare) go through the general rules to get their reasons."""
     ingested_at = _ingested_at()
-    rejected: list[pa.Table] = []
-    reasons: dict[str, int] = {}
+    tally = _Tally(wh, table, result)
     total = readers.count_rows(source)
     names = readers.column_names(source)
     qty = "CAST(COALESCE(quantity, 1) AS DOUBLE)" if "quantity" in names else "CAST(1 AS DOUBLE)"
@@ -165,19 +179,13 @@ def load_parquet(wh: Warehouse, config: Config, table: Table, source: readers.So
                             f"SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS __row FROM {rel} "
                             f"WHERE NOT COALESCE({valid}, FALSE)"))
                         qrows, by_reason = _reasons_for(wh, config, stage, table, f, bad, result)
-                        insert_quarantine(wh, qrows)
-                        rejected.append(qrows)
-                        result.rejected += n_bad
-                        for k, v in by_reason.items():
-                            reasons[k] = reasons.get(k, 0) + v
+                        tally.reject(qrows, n_bad, by_reason)
                     good = stage.temp_as(
                         "good", f"SELECT account_id, user_id, {ts} AS ts, feature, "
                         f"ARG_MIN({qty}, file_row_number) AS quantity, {lit(result.source)} AS source, "
                         f"TIMESTAMP {lit(ingested_at)} AS ingested_at FROM {rel} "
                         f"WHERE COALESCE({valid}, FALSE) GROUP BY ALL")
-                    inserted = _append_new(wh, stage, table, good, touched)
-                    result.inserted += inserted
-                    result.unchanged += n_rows - n_bad - inserted
+                    tally.load(stage, good, touched, n_rows - n_bad)
                     if progress:
                         progress(n_rows, total, "loading usage events")
                 if result.strict and result.rejected:
@@ -185,8 +193,8 @@ def load_parquet(wh: Warehouse, config: Config, table: Table, source: readers.So
                 if result.inserted:
                     refresh_rollups(wh, stage, touched)
         except _StrictRollback:
-            _strict_rolled_back(wh, result, rejected)
-    return _conclude(result, reasons, rejected)
+            tally.rolled_back()
+    return tally.conclude()
 
 
 def _reasons_for(wh: Warehouse, config: Config, stage: Stage, table: Table, f, bad: pa.Table,
