@@ -330,15 +330,15 @@ def _line_blocks(stream: Any, block_bytes: int) -> Iterator[tuple[int, bytes]]:
 
 
 def _spans(block: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Start and end offsets and line numbers (0-based within the block) of the non-blank lines."""
+    """Start and end offsets and line numbers (0-based within the block) of the non-blank lines
+    of a block of whole lines (it ends with a newline). Memory: a few bytes per byte of block."""
     buf = np.frombuffer(block, dtype=np.uint8)
-    nl = np.flatnonzero(buf == 10)
-    starts = np.concatenate([[0], nl[:-1] + 1]) if len(nl) else np.array([0])
-    ends = nl if len(nl) else np.array([len(block)])
-    # a line is blank when it holds only spaces, tabs and CR
-    ws = np.isin(buf, (9, 13, 32))
-    nonws = np.concatenate([[0], np.cumsum(~ws)])
-    filled = (nonws[ends] - nonws[starts]) > 0
+    ends = np.flatnonzero(buf == 10)
+    if not len(ends):
+        return ends, ends, ends
+    starts = np.concatenate([np.zeros(1, dtype=ends.dtype), ends[:-1] + 1])
+    # a line is blank when it holds only spaces, tabs and CR: any other byte in [start, next start)
+    filled = np.logical_or.reduceat(~np.isin(buf, (9, 10, 13, 32)), starts)
     idx = np.flatnonzero(filled)
     return starts[idx], ends[idx], idx
 

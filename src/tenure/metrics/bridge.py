@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from tenure.config import Config
 from tenure.errors import InputError
+from tenure.ingest.validate import RESERVED_ATTRIBUTES
 from tenure.metrics.arr import LINE_DIMENSIONS, MONEY, arr_at, periods_table
 from tenure.metrics.periods import Period
 from tenure.warehouse import Warehouse
@@ -29,7 +30,8 @@ def dimensions(wh: Warehouse) -> list[str]:
     """Every dimension a metric can be grouped by: account columns, line columns, and the
     custom attributes present in account_attributes."""
     attrs = wh.execute(wh.table("account_attributes").select("name").distinct())["name"].tolist()
-    return [*ACCOUNT_DIMENSIONS, *LINE_DIMENSIONS, *sorted(a for a in attrs if a not in ACCOUNT_DIMENSIONS)]
+    taken = {*ACCOUNT_DIMENSIONS, *LINE_DIMENSIONS, *RESERVED_ATTRIBUTES}  # ingest refuses these names now
+    return [*ACCOUNT_DIMENSIONS, *LINE_DIMENSIONS, *sorted(a for a in attrs if a not in taken)]
 
 
 def _unit(by: Sequence[str]) -> list[str]:

@@ -257,3 +257,18 @@ def test_reserved_attribute_names_are_rejected(wh, config, tmp_path: Path, name)
     with pytest.raises(InputError, match=rf"acc\.csv: column\(s\) {name} cannot become custom account attributes"):
         ingest_file(wh, config, "accounts", path)
     assert wh.execute(wh.table("accounts").filter(lambda t: t.account_id == "A9")).empty
+
+
+def test_an_attribute_with_a_reserved_name_already_stored_is_not_a_dimension(wh, config):
+    """Attributes loaded before names were reserved: `by=period` is a clear InputError, not a 500,
+    and `by=kind` no longer groups by the wrong column."""
+    from tenure.metrics.bridge import check_dimensions, dimensions
+
+    for name in ("period", "kind", "tier_name"):
+        wh.raw_sql("INSERT INTO account_attributes (account_id, name, value, value_number, source, ingested_at) "
+                   f"VALUES ('A1', '{name}', 'x', NULL, 'file', TIMESTAMP '2024-01-01')")
+    dims = dimensions(wh)
+    assert "tier_name" in dims and "period" not in dims and "kind" not in dims
+    for name in ("period", "kind"):
+        with pytest.raises(InputError, match=f"unknown dimension.*{name}"):
+            check_dimensions(wh, [name])
