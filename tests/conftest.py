@@ -150,7 +150,7 @@ def auth(demo_site):
 @pytest.fixture(scope="session")
 def books(demo_site) -> dict[str, list[str]]:
     """{owner: [customer account ids, biggest ARR first]} for csm01..csm03, from the account summary."""
-    from tenure.portfolio.query import AccountFilter, list_accounts
+    from tenure.portfolio.accounts import AccountFilter, list_accounts
 
     wh = demo_site.app.state.ctx.warehouse()
     out = {}

@@ -32,7 +32,7 @@ def _load(wh, config, entity, **cols):
     assert res.rejected == 0, res.rejected_by_reason
 
 
-def _put(wh, name, **cols):
+def _put(wh, name, /, **cols):
     from tenure.schema import TABLES
     from tenure.warehouse import ibis_schema
 
@@ -91,3 +91,14 @@ def company(warehouse, tmp_path):
          at=[date(2026, 6, 25), date(2026, 3, 1)], severity=["high", "medium"],
          detail=["NPS 3", "usage down"])
     return wh, config
+
+
+@pytest.fixture
+def book(company):
+    """The company with its account summary and band history written as of AS_OF."""
+    from tenure.portfolio.summary import write_band_history, write_summary
+
+    wh, config = company
+    write_summary(wh, config, AS_OF)
+    write_band_history(wh, config, AS_OF)
+    return wh

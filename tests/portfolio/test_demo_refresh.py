@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tenure.portfolio import query as Q
+from tenure.portfolio import cockpit as Q
 from tenure.portfolio.summary import band_renewal_table, latest_day, refresh
 
 

@@ -106,7 +106,8 @@ def test_refresh_end_to_end_is_idempotent(company):
 
 
 def test_lookup_indexes_are_idempotent_and_writes_still_work(company):
-    from tenure.portfolio.query import AccountFilter, list_accounts, timeline
+    from tenure.portfolio.account360 import timeline
+    from tenure.portfolio.accounts import AccountFilter, list_accounts
     from tenure.portfolio.summary import ensure_indexes
 
     wh, config = company

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -184,17 +184,18 @@ class Warehouse:
     def execute(self, expr: ir.Expr, **kwargs: Any) -> pd.DataFrame | Any:
         return self.con.execute(expr, **kwargs)
 
-    def to_pyarrow(self, expr: ir.Expr) -> pa.Table:
+    def to_pyarrow(self, expr: ir.Expr, params: Mapping[ir.Scalar, Any] | None = None) -> pa.Table:
+        """The result as Arrow; `params` binds the expression's `ibis.param` values."""
         import pyarrow as pa
 
         try:
-            return self.con.to_pyarrow(expr)
+            return self.con.to_pyarrow(expr, params=params)
         except pa.ArrowInvalid:
             # PostgreSQL types a bare float literal as numeric, which Ibis' Arrow path rejects for
             # a double column; the pandas path converts it.
             if self.backend != "postgres":
                 raise
-            return pa.Table.from_pandas(self.con.execute(expr), preserve_index=False)
+            return pa.Table.from_pandas(self.con.execute(expr, params=params), preserve_index=False)
 
     def count(self, name: str) -> int:
         return int(self.execute(self.table(name).count()))

@@ -1,7 +1,7 @@
 """The server-rendered pages: executive, portfolio (+ CSV export), account 360 (+ notes), cockpit,
 renewals and data quality; plus login/logout (tenure.web.login) and the locally served chart
 library. Every page is scoped by the principal's book of business and asks the compute stages
-(tenure.portfolio.query, tenure.metrics, tenure.ingest.identity) for its numbers.
+(tenure.portfolio, tenure.metrics, tenure.ingest.identity) for its numbers.
 
 Pages work without JavaScript: filters are GET forms, sorting and paging are links, notes are a
 POST form. When htmx is present (static/vendor/htmx.min.js, fetched at set-up time) the
@@ -80,7 +80,7 @@ def executive_page(request: Request, period: str | None = Query(None, max_length
 
 def _portfolio_filter(who: Principal, q: str | None, segment: str | None, region: str | None, band: str | None,
                       tier: str | None, owner: str | None, status: str | None):
-    from tenure.portfolio.query import AccountFilter
+    from tenure.portfolio.accounts import AccountFilter
 
     def clean(v: str | None) -> str | None:
         v = (v or "").strip()
@@ -127,7 +127,8 @@ class PortfolioParams:
 @router.get("/accounts", response_class=HTMLResponse)
 def portfolio_page(request: Request, p: PortfolioParams = Depends(), who: Principal = Depends(page_principal),
                    ctx: AppContext = Depends(get_context)):
-    from tenure.portfolio.query import SORTABLE, data_as_of, list_accounts
+    from tenure.portfolio.account360 import data_as_of
+    from tenure.portfolio.accounts import SORTABLE, list_accounts
 
     wh = ctx.warehouse()
     flt = _portfolio_filter(who, p.q, p.segment, p.region, p.band, p.tier, p.owner, p.status)
@@ -163,7 +164,7 @@ def portfolio_csv(p: PortfolioParams = Depends(), who: Principal = Depends(page_
     """Every account matching the filters (within the book of business), as CSV."""
     import pyarrow.csv as pacsv
 
-    from tenure.portfolio.query import SORTABLE, export_accounts
+    from tenure.portfolio.accounts import SORTABLE, export_accounts
 
     flt = _portfolio_filter(who, p.q, p.segment, p.region, p.band, p.tier, p.owner, p.status)
     if p.sort not in SORTABLE:
@@ -179,7 +180,7 @@ def portfolio_csv(p: PortfolioParams = Depends(), who: Principal = Depends(page_
 # -- account 360 ----------------------------------------------------------------------------------
 
 def _account_in_scope(ctx: AppContext, who: Principal, account_id: str) -> None:
-    from tenure.portfolio.query import owner_of
+    from tenure.portfolio.accounts import owner_of
 
     ensure_sees(who, owner_of(ctx.warehouse(), account_id), account_id)  # 404 / 403
 
@@ -196,21 +197,16 @@ def _notes(ctx: AppContext, account_id: str, limit: int = 100) -> list[dict]:
 @router.get("/accounts/{account_id}", response_class=HTMLResponse)
 def account_page(request: Request, account_id: str, kind: str | None = Query(None, max_length=20),
                  who: Principal = Depends(page_principal), ctx: AppContext = Depends(get_context)):
-    from tenure.portfolio import query as pq
+    from tenure.portfolio.account360 import account_360, timeline_page
 
     _account_in_scope(ctx, who, account_id)
     wh = ctx.warehouse()
-    account = pq.get_account(wh, account_id)
+    account = account_360(wh, account_id, usage_days=180)  # header, usage and health history: one query
     if account is None:
         raise Problem(404, f"no account {account_id!r}")
-    items = pq.timeline(wh, account_id, limit=300)
-    counts: dict[str, int] = {}
-    for it in items:
-        counts[it["kind"]] = counts.get(it["kind"], 0) + 1
-    if kind:
-        items = [it for it in items if it["kind"] == kind]
-    usage = pq.usage_series(wh, account_id, 180)
-    history = pq.health_history(wh, account_id)
+    events = timeline_page(wh, account_id, kind=kind or None, page_size=200)  # counted per kind in the engine
+    items, counts = events.rows, events.counts
+    usage, history = account["usage"], account["health_history"]
     latest = history[-1] if history else None
     figures = {}
     if any(r["events"] or r["active_users"] for r in usage):
@@ -252,29 +248,32 @@ def add_note(request: Request, account_id: str, body: str = Form("", max_length=
 
 # -- cockpit and renewals -------------------------------------------------------------------------
 
+CHANGES_DAYS = 7  # the cockpit's "what changed" window
+
 @router.get("/cockpit", response_class=HTMLResponse)
 def cockpit_page(request: Request, who: Principal = Depends(page_principal), ctx: AppContext = Depends(get_context)):
-    from tenure.portfolio.query import AccountFilter, changes_since, list_accounts, renewals
+    from tenure.portfolio.accounts import AccountFilter, list_accounts
+    from tenure.portfolio.cockpit import changes_since
+    from tenure.portfolio.renewals import renewals
 
     wh = ctx.warehouse()
     owners = who.owner_filter()
     at_risk = list_accounts(wh, AccountFilter(owners=owners), sort="risk", descending=True, page_size=20)
-    upcoming = renewals(wh, owners, within_days=180, limit=200)
-    changes = changes_since(wh, owners, days=7)
+    # each list shows at most 100 rows; its heading counts every row (counted in the engine)
     return render(request, "cockpit.html", title="Cockpit", at_risk=at_risk,
-                  renew_90=[r for r in upcoming if (r.get("days_to_renewal") or 0) <= 90],
-                  renew_180=[r for r in upcoming if (r.get("days_to_renewal") or 0) > 90],
-                  changes=changes[:100], changes_total=len(changes))
+                  renew_90=renewals(wh, owners, within_days=90, limit=100),
+                  renew_180=renewals(wh, owners, within_days=180, after_days=91, limit=100),
+                  changes=changes_since(wh, owners, days=CHANGES_DAYS, limit=100), changes_days=CHANGES_DAYS)
 
 
 @router.get("/renewals", response_class=HTMLResponse)
 def renewals_page(request: Request, within: int = Query(180, ge=1, le=730),
                   who: Principal = Depends(page_principal), ctx: AppContext = Depends(get_context)):
-    from tenure.portfolio.query import renewal_totals, renewals
+    from tenure.portfolio.renewals import renewal_totals, renewals
     from tenure.portfolio.summary import band_renewal_table
 
     wh = ctx.warehouse()
-    rows = renewals(wh, who.owner_filter(), within_days=within, limit=500)
+    rows = renewals(wh, who.owner_filter(), within_days=within, limit=500).rows
     totals = renewal_totals(wh, who.owner_filter(), within_days=within)
     return render(request, "renewals.html", title="Renewals", rows=rows, within=within,
                   windows=(30, 90, 180, 365), bands=band_renewal_table(wh), total_accounts=totals["accounts"],

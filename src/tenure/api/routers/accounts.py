@@ -16,7 +16,7 @@ from tenure.api.schemas import (
     COMMON_PROBLEMS, AccountDetail, AccountRow, Band, HealthPoint, NoteIn, NoteOut, Paginated, TimelineItem,
     UsageDay, problem_responses,
 )
-from tenure.portfolio.query import SORTABLE
+from tenure.portfolio.accounts import SORTABLE
 from tenure.state import audit
 from tenure.state.models import Note, User
 
@@ -44,7 +44,7 @@ class AccountQuery:
         self.page, self.page_size = page, page_size
 
     def filter(self, who: Principal, **override):
-        from tenure.portfolio.query import AccountFilter
+        from tenure.portfolio.accounts import AccountFilter
 
         values = dict(q=self.q, segment=self.segment, region=self.region, owner=self.owner, band=self.band,
                       tier=self.tier, status=None if self.status == "all" else self.status, min_risk=self.min_risk,
@@ -54,7 +54,7 @@ class AccountQuery:
 
 
 def list_page(ctx: AppContext, who: Principal, p: AccountQuery, sort: str, descending: bool, **override):
-    from tenure.portfolio.query import list_accounts
+    from tenure.portfolio.accounts import list_accounts
 
     return list_accounts(ctx.warehouse(), p.filter(who, **override), sort=sort, descending=descending,
                          page=p.page, page_size=p.page_size)
@@ -73,7 +73,7 @@ def accounts(p: AccountQuery = Depends(), sort: SortKey = "arr", order: Literal[
 def account(account_id: str = AccountId, who: Principal = Depends(require("read")),
             ctx: AppContext = Depends(get_context)):
     """One account with contacts and custom attributes (403 outside the book of business)."""
-    from tenure.portfolio.query import get_account
+    from tenure.portfolio.account360 import get_account
 
     account_in_scope(ctx, who, account_id)
     row = get_account(ctx.warehouse(), account_id)
@@ -88,18 +88,17 @@ def timeline(account_id: str = AccountId, kind: str | None = Query(None, max_len
              ctx: AppContext = Depends(get_context)):
     """Everything known about the account, newest first: contract changes, tickets, surveys,
     activities, milestones, signals, churn, opportunities, invoices."""
-    from tenure.portfolio.query import timeline as account_timeline
+    from tenure.portfolio.account360 import timeline as account_timeline
 
     account_in_scope(ctx, who, account_id)
-    items = account_timeline(ctx.warehouse(), account_id, limit=limit)
-    return [it for it in items if kind is None or it["kind"] == kind]
+    return account_timeline(ctx.warehouse(), account_id, limit=limit, kind=kind or None)
 
 
 @router.get("/accounts/{account_id}/usage", response_model=list[UsageDay], responses=ACCOUNT_RESPONSES)
 def usage(account_id: str = AccountId, days: int = Query(180, ge=1, le=3660),
           who: Principal = Depends(require("read")), ctx: AppContext = Depends(get_context)):
     """Daily usage events and active users for the `days` up to the last refresh."""
-    from tenure.portfolio.query import usage_series
+    from tenure.portfolio.account360 import usage_series
 
     account_in_scope(ctx, who, account_id)
     return usage_series(ctx.warehouse(), account_id, days)
@@ -109,7 +108,7 @@ def usage(account_id: str = AccountId, days: int = Query(180, ge=1, le=3660),
 def health(account_id: str = AccountId, who: Principal = Depends(require("read")),
            ctx: AppContext = Depends(get_context)):
     """Every stored health snapshot of the account, oldest first, with component contributions."""
-    from tenure.portfolio.query import health_history
+    from tenure.portfolio.account360 import health_history
 
     account_in_scope(ctx, who, account_id)
     return health_history(ctx.warehouse(), account_id)

@@ -28,7 +28,7 @@ def page_slice(rows: list, page: int, page_size: int) -> dict[str, Any]:
 
 def account_in_scope(ctx: AppContext, who: Principal, account_id: str) -> None:
     """404 for an unknown account, 403 for one outside the caller's book of business."""
-    from tenure.portfolio.query import owner_of
+    from tenure.portfolio.accounts import owner_of
 
     ensure_sees(who, owner_of(ctx.warehouse(), account_id), account_id)
 

@@ -12,7 +12,7 @@ from tenure.http.cache import cached
 from tenure.http.context import AppContext, get_context
 from tenure.http.problems import Problem
 from tenure.api.routers.accounts import AccountQuery, list_page
-from tenure.api.routers.common import account_in_scope, deep_plain, page_slice, paginated, plain_rows
+from tenure.api.routers.common import account_in_scope, deep_plain, paginated, plain_rows
 from tenure.api.schemas import COMMON_PROBLEMS, HealthExplanation, HealthScoreRow, Paginated, Signal, \
     problem_responses
 
@@ -35,7 +35,7 @@ def explanation(account_id: str = Path(min_length=1, max_length=100), who: Princ
                 ctx: AppContext = Depends(get_context)):
     """Why the account scores what it does: each component's value, points, weight and
     contribution (they sum to the score), and the score history."""
-    from tenure.portfolio.query import health_history
+    from tenure.portfolio.account360 import health_history
 
     account_in_scope(ctx, who, account_id)
     history = health_history(ctx.warehouse(), account_id)
@@ -69,9 +69,8 @@ def signals(days: int = Query(30, ge=1, le=365, description="signals dated withi
             page: int = Query(1, ge=1, le=1_000_000), page_size: int = Query(50, ge=1, le=500),
             who: Principal = Depends(require("read")), ctx: AppContext = Depends(get_context)):
     """Sponsor left, overdue invoice, detractor, usage decline, support spike, renewal without an
-    opportunity: newest first, biggest ARR first within a day."""
-    from tenure.portfolio.query import changes_since
+    opportunity: biggest ARR at stake first, newest first on equal ARR; `total` counts them all."""
+    from tenure.portfolio.cockpit import signals as book_signals
 
-    rows = [r for r in changes_since(ctx.warehouse(), who.owner_filter(), days=days) if r["kind"] == "signal"]
-    rows = plain_rows([r for r in rows if severity is None or r.get("severity") == severity])
-    return page_slice(rows, page, page_size)
+    found = book_signals(ctx.warehouse(), who.owner_filter(), days=days, severity=severity, page=page, page_size=page_size)
+    return paginated(plain_rows(found.rows), found.total, found.page, found.page_size)
