@@ -11,10 +11,25 @@ from tenure.cli import app
 runner = CliRunner()
 
 
+def _listed_commands(output: str) -> set[str]:
+    """The command names in Rich's help panel: the first word of each boxed row that is not the
+    wrapped continuation of a description (those start indented)."""
+    names = set()
+    for line in output.splitlines():
+        if line.startswith("│ ") and line[2:3].strip():
+            word = line[2:].split()[0]
+            if not word.startswith("-"):
+                names.add(word)
+    return names
+
+
 def test_help_lists_every_command():
-    out = runner.invoke(app, ["--help"]).output
-    for cmd in ("init", "ingest", "accounts", "simulate", "demo", "db", "users", "tokens"):
-        assert cmd in out
+    import typer.main
+
+    out = runner.invoke(app, ["--help"], terminal_width=200).output
+    registered = set(typer.main.get_command(app).commands)
+    assert {"init", "ingest", "accounts", "simulate", "demo", "db", "users", "tokens", "refresh"} <= registered
+    assert _listed_commands(out) == registered, out
 
 
 def test_ingest_exit_codes_and_json_and_rerun(tmp_project):
@@ -40,3 +55,23 @@ def test_demo_loads_a_company_end_to_end_and_rerun_changes_nothing(tmp_path):
     assert first["identities"]["matched"] > 0
     second = run_demo(tmp_path / "demo", accounts=120, months=12, seed=3, quiet=True)
     assert all(r["inserted"] == 0 and r["updated"] == 0 for r in second["loads"]), second["loads"]
+
+
+def test_every_next_command_the_demo_suggests_works(tmp_path, monkeypatch):
+    """The demo's "Next:" list is what a new user types first: each command must succeed."""
+    import shlex
+
+    from tenure.demo import next_commands, run_demo
+
+    summary = run_demo(tmp_path / "demo", accounts=120, months=18, seed=3, quiet=True)
+    monkeypatch.chdir(tmp_path / "demo")
+    monkeypatch.delenv("TENURE_CONFIG", raising=False)
+    commands = next_commands(summary)
+    assert any(c.startswith("tenure accounts identities") for c in commands)
+    assert len(commands) >= 5, commands
+    for command in commands:
+        for part in command.split("#")[0].split("&&"):
+            argv = shlex.split(part)
+            assert argv[0] == "tenure", command
+            res = runner.invoke(app, argv[1:])
+            assert res.exit_code == 0, f"{part!r} failed: {res.output}"

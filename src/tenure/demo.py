@@ -87,7 +87,7 @@ def _compute(wh, config, out: Console) -> dict:
         done["risk"] = risk_step(wh, config, out)
     except TenureError as err:  # e.g. too little history for a backtest in a tiny demo
         done["risk"] = {"skipped": str(err), "hints": [f"(risk model skipped: {err})"]}
-    from tenure.portfolio.summary import refresh
+    from tenure.portfolio.steps import refresh
 
     # the snapshots the web app and API read: health history, stored risk, the account summary
     result = refresh(wh, config, validation=(done.get("health") or {}).get("validation"))
@@ -134,6 +134,16 @@ def demo_users(config, directory: Path) -> list[dict]:
     path.write_text(json.dumps(out, indent=2))
     path.chmod(0o600)
     return out
+
+
+def next_commands(summary: dict) -> list[str]:
+    """The commands the demo suggests next (run from the demo folder), each with a comment after `#`;
+    one list, so a test can run every one of them."""
+    commands = ["tenure accounts identities --status ambiguous   # decide the ambiguous matches",
+                "tenure ingest contract_lines company/contract_lines.csv   # re-run: nothing changes"]
+    for stage in summary["compute"].values():
+        commands += [hint for hint in stage.get("hints", []) if hint.startswith("tenure ")]
+    return commands
 
 
 def demo_command(

@@ -83,7 +83,7 @@ def ingest_command(
 def identities_command(
     status: str = typer.Option(None, "--status", help="only matched, ambiguous or unmatched"),
     source: str = typer.Option(None, "--source", help="only this source system"),
-    set_: tuple[str, str, str] = typer.Option((None, None, None), "--set", metavar="SOURCE EXTERNAL_ID ACCOUNT_ID",
+    set_: tuple[str, str, str] | None = typer.Option(None, "--set", metavar="SOURCE EXTERNAL_ID ACCOUNT_ID",
                                               help="map a source record to a master account by hand (wins over rules)"),
     as_json: bool = typer.Option(False, "--json"),
     config_path: Path = typer.Option(None, "--config"),
