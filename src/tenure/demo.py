@@ -24,6 +24,7 @@ def run_demo(directory: Path, accounts: int, months: int, seed: int, quiet: bool
     from tenure.ingest.identity import list_identities
     from tenure.ingest.pipeline import ingest_file
     from tenure.simulate import simulate_company
+    from tenure.simulate.company import change_folders
     from tenure.state.db import upgrade
     from tenure.warehouse import connect
 
@@ -48,6 +49,8 @@ def run_demo(directory: Path, accounts: int, months: int, seed: int, quiet: bool
             steps = [(e, company / f"{e}.csv", None) for e in LOAD_ORDER]
             steps.append(("usage_events", company / "usage_events", None))
             steps.append(("tickets", company / "zendesk" / "tickets.json", "zendesk"))
+            for folder in change_folders(company):  # what was recorded later, oldest first: real versions
+                steps += [(e, folder / f"{e}.csv", None) for e in LOAD_ORDER if (folder / f"{e}.csv").exists()]
             load = bar.add_task("ingesting", total=len(steps))
             for entity, path, fmt in steps:
                 bar.update(load, description=f"ingesting {entity}" + (f" ({fmt})" if fmt else ""))

@@ -36,9 +36,27 @@ def test_backtest_trains_only_on_the_past_and_separates_churners(company):
         assert r["churned"] > 10 and r["auc"] > 0.7 and r["top_decile_lift"] > 2
         assert 0 < r["brier"] < 0.25 and len(r["calibration"]) == 10
         assert r["calibration"][-1]["observed"] > r["calibration"][0]["observed"]
+    assert report["known_at"] == "2026-03-31"  # the facts as known at the cutoff
     assert backtest(wh, config, cutoff, 180, seed=1) == report  # reproducible with a seed
     with pytest.raises(InputError, match="not known yet"):
         backtest(wh, config, date(2026, 9, 30), 180)
+
+
+def test_backtest_reads_the_facts_as_known_at_the_cutoff(company):
+    """The demo loads dated change files: cancellations recorded weeks after the last day of
+    service (some back-dated before the cutoff), departures recorded late, tickets solved later."""
+    from tenure.predict.risk import dataset
+
+    _, config, wh = company
+    cutoff = date(2026, 3, 31)
+    known = dataset(wh, config, cutoff, known_at=cutoff).set_index("account_id")
+    leaky = dataset(wh, config, cutoff).set_index("account_id")
+    # a line cancelled after the cutoff, back-dated before it: still a customer as known then
+    assert set(leaky.index) < set(known.index)
+    both = known.index.intersection(leaky.index)
+    assert (known.loc[both, "champion_active"].fillna(-1) != leaky.loc[both, "champion_active"].fillna(-1)).any()
+    # a rating given after the cutoff was not known at it
+    assert known.loc[both].ticket_csat_90.notna().sum() < leaky.loc[both].ticket_csat_90.notna().sum()
 
 
 def test_evaluate_user_labels_and_cli(company, monkeypatch):

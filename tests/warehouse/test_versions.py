@@ -148,3 +148,38 @@ def test_an_older_file_loaded_after_a_newer_one_changes_nothing(warehouse, load)
     res = load("contacts", old)  # the initial export again, after the change
     assert (res.updated, res.unchanged) == (0, 1)
     assert _roles(wh, None) == {"C1": "user"} and len(_versions(wh, "contacts")) == 2
+
+
+def test_vendor_modification_times_become_known_from(warehouse, config, load, tmp_path):
+    """Salesforce SystemModstamp and Zendesk updated_at are the modification times."""
+    import json
+
+    wh = warehouse
+    sf = tmp_path / "sf_contacts.csv"
+    sf.write_text("Id,AccountId,Email,FirstName,LastName,Role__c,SystemModstamp\n"
+                  "003A,A1,ada@acme.com,Ada,L,Champion,2025-04-02T08:00:00.000Z\n")
+    ingest_file(wh, config, "contacts", sf, fmt="salesforce")
+    zd = tmp_path / "zd"
+    zd.mkdir()
+    (zd / "organizations.json").write_text(json.dumps({"organizations": [
+        {"id": 7, "name": "Acme", "domain_names": ["acme.com"]}]}))
+    (zd / "tickets.json").write_text(json.dumps({"tickets": [
+        {"id": 1, "organization_id": 7, "created_at": "2025-04-01T09:00:00Z", "updated_at": "2025-04-03T09:00:00Z",
+         "status": "solved", "priority": "normal", "subject": "s", "description": "d"}]}))
+    load("accounts", "account_id,name,domain,updated_at\nA1,Acme,acme.com,2025-01-10T09:00:00Z\n")
+    ingest_file(wh, config, "tickets", zd / "tickets.json", fmt="zendesk")
+    assert _versions(wh, "contacts").known_from.tolist() == [datetime(2025, 4, 2, 8)]
+    assert _versions(wh, "tickets").known_from.tolist() == [datetime(2025, 4, 3, 9)]
+
+
+def test_known_at_option_values():
+    from tenure.errors import InputError
+    from tenure.schema.versions import resolve_known_at
+
+    assert resolve_known_at(None, date(2026, 3, 31)) == date(2026, 3, 31)  # --as-of D: as known at its end
+    assert resolve_known_at(None, None) is None  # no --as-of: the latest
+    assert resolve_known_at("latest", date(2026, 3, 31)) is None
+    assert resolve_known_at("2026-05-01", date(2026, 3, 31)) == date(2026, 5, 1)
+    assert resolve_known_at("2026-05-01T10:00:00Z", None).hour == 10
+    with pytest.raises(InputError, match="--known-at"):
+        resolve_known_at("yesterday", None)

@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tenure.schema.versions import KNOWN_AT_HELP, resolve_known_at
+
 console = Console()
 app = typer.Typer(help="Health scorecards: scores that explain themselves, validated on your own history.",
                   no_args_is_help=True)
@@ -43,8 +45,12 @@ def _dump(payload) -> None:
     typer.echo(json.dumps(payload, indent=2, default=lambda v: float(v) if hasattr(v, "is_finite") else str(v)))
 
 
+KnownAtOpt = typer.Option(None, "--known-at", help=KNOWN_AT_HELP)
+
+
 @app.command("score")
 def score_cmd(as_of: str = typer.Option(None, "--as-of", help="YYYY-MM-DD (default: latest data)"),
+              known_at: str = KnownAtOpt,
               limit: int = typer.Option(20, "--limit", help="riskiest accounts to list"),
               as_json: bool = typer.Option(False, "--json"), config_path: Path = ConfigOpt) -> None:
     """Score every customer account; show the band distribution and the lowest scores."""
@@ -53,7 +59,7 @@ def score_cmd(as_of: str = typer.Option(None, "--as-of", help="YYYY-MM-DD (defau
     config, wh = _open(config_path)
     try:
         day = _as_of(wh, as_of)
-        rows = score_accounts(wh, config, day)
+        rows = score_accounts(wh, config, day, known_at=resolve_known_at(known_at, day if as_of else None))
     finally:
         wh.close()
     if as_json:
@@ -74,7 +80,7 @@ def score_cmd(as_of: str = typer.Option(None, "--as-of", help="YYYY-MM-DD (defau
 
 
 @app.command("explain")
-def explain_cmd(account_id: str, as_of: str = typer.Option(None, "--as-of"),
+def explain_cmd(account_id: str, as_of: str = typer.Option(None, "--as-of"), known_at: str = KnownAtOpt,
                 as_json: bool = typer.Option(False, "--json"), config_path: Path = ConfigOpt) -> None:
     """Why an account has its score: each component's raw value, points, weight and contribution,
     and what moved over the last 30 days."""
@@ -87,8 +93,10 @@ def explain_cmd(account_id: str, as_of: str = typer.Option(None, "--as-of"),
     config, wh = _open(config_path)
     try:
         day = _as_of(wh, as_of)
-        now = [r for r in score_accounts(wh, config, day) if r["account_id"] == account_id]
-        before = [r for r in score_accounts(wh, config, day - timedelta(days=30)) if r["account_id"] == account_id]
+        known = resolve_known_at(known_at, day if as_of else None)
+        now = [r for r in score_accounts(wh, config, day, known_at=known) if r["account_id"] == account_id]
+        before = [r for r in score_accounts(wh, config, day - timedelta(days=30), known_at=known)
+                  if r["account_id"] == account_id]
     finally:
         wh.close()
     if not now:

@@ -35,7 +35,9 @@ def auc(labels: np.ndarray, risk: np.ndarray) -> float | None:
 
 
 def labelled_scores(wh: Warehouse, config: Config, as_of: date, horizon: int, card: Scorecard) -> pd.DataFrame:
-    scores = wh.execute(score_table(wh, config, as_of, card)).sort_values("account_id", ignore_index=True)
+    # scored from the facts as known on that day; judged by what happened (the latest facts)
+    scores = wh.execute(score_table(wh, config, as_of, card, known_at=as_of)).sort_values("account_id",
+                                                                                          ignore_index=True)
     later = wh.execute(arr_on(wh, config, as_of + timedelta(days=horizon)).filter(lambda t: t.arr > 0))
     scores["churned"] = ~scores.account_id.isin(later.account_id)
     scores["as_of"] = as_of

@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tenure.schema.versions import KNOWN_AT_HELP, resolve_known_at
+
 console = Console()
 clv_app = typer.Typer(help="Retention and CLV models (sBG, BG/NBD, Gamma-Gamma) fitted by maximum likelihood.",
                       no_args_is_help=True)
@@ -98,6 +100,7 @@ def _open(config_path):
 
 
 AsOfOpt = typer.Option(None, "--as-of", help="YYYY-MM-DD (default: the latest day with events, at most yesterday)")
+KnownAtOpt = typer.Option(None, "--known-at", help=KNOWN_AT_HELP)
 
 
 def _latest(wh, as_of: str | None = None):
@@ -127,15 +130,18 @@ def _dump(payload) -> None:
 def backtest_cmd(cutoff: str = typer.Option(..., "--cutoff", help="train on what was known by this day"),
                  horizon: int = typer.Option(180, "--horizon", help="days after the cutoff"),
                  seed: int = typer.Option(0, "--seed"), as_json: bool = typer.Option(False, "--json"),
+                 known_at: str = typer.Option(None, "--known-at", help=KNOWN_AT_HELP.replace("--as-of", "--cutoff")),
                  config_path: Path = ConfigOpt) -> None:
-    """Train only on outcomes known before the cutoff; judge on what happened after it."""
+    """Train only on outcomes known before the cutoff, from the facts as known then; judge on
+    what happened after it."""
     from datetime import date
 
     from tenure.predict.risk import backtest
 
     config, wh = _open(config_path)
     try:
-        report = backtest(wh, config, date.fromisoformat(cutoff), horizon, seed)
+        day = date.fromisoformat(cutoff)
+        report = backtest(wh, config, day, horizon, seed, known_at=resolve_known_at(known_at, day))
     finally:
         wh.close()
     if as_json:
@@ -160,13 +166,15 @@ def backtest_cmd(cutoff: str = typer.Option(..., "--cutoff", help="train on what
 
 @risk_app.command("train")
 def train_cmd(horizon: int = typer.Option(None, "--horizon"), seed: int = typer.Option(0, "--seed"),
-              as_of: str = AsOfOpt, config_path: Path = ConfigOpt) -> None:
+              as_of: str = AsOfOpt, known_at: str = KnownAtOpt, config_path: Path = ConfigOpt) -> None:
     """Train on all history whose outcome is known and save the model (models/risk.pkl)."""
     from tenure.predict.risk import save_model, train_model
 
     config, wh = _open(config_path)
     try:
-        model, train = train_model(wh, config, _latest(wh, as_of), horizon, seed)
+        day = _latest(wh, as_of)
+        model, train = train_model(wh, config, day, horizon, seed,
+                                   known_at=resolve_known_at(known_at, day if as_of else None))
     finally:
         wh.close()
     path = save_model(config, model)
@@ -178,7 +186,7 @@ def train_cmd(horizon: int = typer.Option(None, "--horizon"), seed: int = typer.
 
 @risk_app.command("predict")
 def predict_cmd(limit: int = typer.Option(20, "--limit"), as_json: bool = typer.Option(False, "--json"),
-                as_of: str = AsOfOpt, config_path: Path = ConfigOpt) -> None:
+                as_of: str = AsOfOpt, known_at: str = KnownAtOpt, config_path: Path = ConfigOpt) -> None:
     """Churn probability for every customer now, with each account's top drivers (stored in
     risk_scores for the web app and API)."""
     from tenure.errors import NotFoundError
@@ -191,7 +199,7 @@ def predict_cmd(limit: int = typer.Option(20, "--limit"), as_json: bool = typer.
         raise NotFoundError(f"no trained model at {model_path(config)}; run `tenure risk train`")
     try:
         day = _latest(wh, as_of)
-        df = predict_frame(wh, config, model, day)
+        df = predict_frame(wh, config, model, day, known_at=resolve_known_at(known_at, day if as_of else None))
         store_predictions(wh, day, df, model.horizon)
     finally:
         wh.close()
@@ -212,6 +220,7 @@ def predict_cmd(limit: int = typer.Option(20, "--limit"), as_json: bool = typer.
 @risk_app.command("evaluate")
 def evaluate_cmd(labels: Path = typer.Option(..., "--labels", help="CSV with account_id, churned (0/1)"),
                  folds: int = typer.Option(5, "--folds"), as_of: str = typer.Option(None, "--as-of"),
+                 known_at: str = KnownAtOpt,
                  seed: int = typer.Option(0, "--seed"), as_json: bool = typer.Option(False, "--json"),
                  config_path: Path = ConfigOpt) -> None:
     """Cross-validated figures for accounts whose outcomes you supply."""
@@ -221,7 +230,8 @@ def evaluate_cmd(labels: Path = typer.Option(..., "--labels", help="CSV with acc
     config, wh = _open(config_path)
     try:
         day = _latest(wh, as_of)
-        report = evaluate_labels(wh, config, df, day, folds, seed)
+        report = evaluate_labels(wh, config, df, day, folds, seed,
+                                 known_at=resolve_known_at(known_at, day if as_of else None))
     finally:
         wh.close()
     if as_json:

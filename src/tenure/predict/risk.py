@@ -6,13 +6,15 @@ per-account top drivers from the logistic model.
 Honest evaluation: `backtest(cutoff, horizon)` trains only on as-of dates whose outcome was
 known by the cutoff (as_of + horizon <= cutoff) and judges on accounts active at the cutoff,
 by what happened in the horizon after it: AUC, PR-AUC, Brier score, a calibration table and
-the lift of the top decile."""
+the lift of the top decile. It reads the facts as they were known (tenure.warehouse.versions):
+each training date's features as known on that date, training outcomes as known at the cutoff,
+the judged accounts' features as known at the cutoff; only the judging outcome is today's truth."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -23,6 +25,7 @@ from tenure.health.features import FEATURES, account_features
 from tenure.metrics.arr import arr_on
 from tenure.warehouse import Warehouse
 from tenure.warehouse.asof import latest_event_day
+from tenure.warehouse.versions import as_known, known_before
 
 NUMERIC = [f.name for f in FEATURES]
 
@@ -33,9 +36,11 @@ def _settings(config: Config) -> dict:
     return s
 
 
-def _attributes(wh: Warehouse) -> pd.DataFrame:
-    """Custom attributes as columns: numeric ones as numbers, the rest as categories."""
-    a = wh.execute(wh.table("account_attributes").select("account_id", "name", "value", "value_number"))
+def _attributes(wh: Warehouse, known_at: date | datetime | None = None) -> pd.DataFrame:
+    """Custom attributes as columns: numeric ones as numbers, the rest as categories (as known
+    at `known_at` when given)."""
+    attrs = as_known(wh, "account_attributes", known_at)
+    a = wh.execute(attrs.select("account_id", "name", "value", "value_number"))
     if a.empty:
         return pd.DataFrame(columns=["account_id"])
     numeric = a.groupby("name").value_number.apply(lambda s: s.notna().all())
@@ -47,16 +52,20 @@ def _attributes(wh: Warehouse) -> pd.DataFrame:
 
 
 def dataset(wh: Warehouse, config: Config, as_of: date, horizon: int | None = None,
-            attributes: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Features on `as_of` (+ attributes) and, when the horizon is given, the label."""
+            attributes: pd.DataFrame | None = None, known_at: date | datetime | None = None,
+            label_known_at: date | datetime | None = None) -> pd.DataFrame:
+    """Features on `as_of` (+ attributes) and, when the horizon is given, the label. Features
+    come from the facts as known at `known_at`, the label from those known at `label_known_at`
+    (None: the latest version of every fact)."""
     s = _settings(config)
     # a fixed row order: engines return rows in any order, and the fit must be reproducible
-    df = wh.execute(account_features(wh, config, as_of)).sort_values("account_id", ignore_index=True)
+    features = account_features(wh, config, as_of, known_at=known_at)
+    df = wh.execute(features).sort_values("account_id", ignore_index=True)
     df["as_of"] = as_of
     if attributes is not None and not attributes.empty:
         df = df.merge(attributes, on="account_id", how="left")
     if horizon is not None:
-        later = wh.execute(arr_on(wh, config, as_of + timedelta(days=horizon)))
+        later = wh.execute(arr_on(wh, config, as_of + timedelta(days=horizon), known_at=label_known_at))
         end = df[["account_id"]].merge(later, on="account_id", how="left").arr.fillna(0).astype(float).to_numpy()
         start = df.arr.astype(float).to_numpy()
         share = s["contraction_share"]
@@ -187,39 +196,61 @@ def scores(y: np.ndarray, p: np.ndarray) -> dict:
                             for r in calib.to_dict(orient="records")]}
 
 
-def training_set(wh: Warehouse, config: Config, cutoff: date, horizon: int) -> pd.DataFrame:
+def _earlier(a: date | datetime, b: date | datetime) -> date | datetime:
+    return a if known_before(a) <= known_before(b) else b
+
+
+def training_set(wh: Warehouse, config: Config, cutoff: date, horizon: int,
+                 known_at: date | datetime | None = None) -> pd.DataFrame:
+    """Account-dates whose outcome was known by the cutoff. With `known_at`, each date's
+    features (and attributes) are as known on that date and its outcome as known at `known_at`:
+    what a model trained at `known_at` could have seen. None: the latest version of every fact."""
     s = _settings(config)
     newest = cutoff - timedelta(days=horizon)  # outcomes known by the cutoff
-    attrs = _attributes(wh)
-    frames = [dataset(wh, config, newest - timedelta(days=s["step_days"] * k), horizon, attrs)
-              for k in range(s["training_dates"])]
+    days = [newest - timedelta(days=s["step_days"] * k) for k in range(s["training_dates"])]
+    if known_at is None:
+        attrs = _attributes(wh)
+        frames = [dataset(wh, config, d, horizon, attrs) for d in days]
+    else:
+        frames = [dataset(wh, config, d, horizon, _attributes(wh, _earlier(d, known_at)),
+                          known_at=_earlier(d, known_at), label_known_at=known_at) for d in days]
     return pd.concat(frames, ignore_index=True)
 
 
 def backtest(wh: Warehouse, config: Config, cutoff: date, horizon: int, seed: int = 0,
-             return_model: bool = False) -> dict | tuple[dict, RiskModel]:
-    """Train on what was known before the cutoff; judge on what happened after it."""
-    train = training_set(wh, config, cutoff, horizon)
-    test = dataset(wh, config, cutoff, horizon, _attributes(wh))
+             return_model: bool = False, known_at: date | datetime | Literal["cutoff"] | None = "cutoff",
+             ) -> dict | tuple[dict, RiskModel]:
+    """Train on what was known before the cutoff; judge on what happened after it.
+
+    `known_at`: the facts as known at the end of the cutoff day (default), at another day or
+    instant, or None for the latest version of every fact (later corrections leak into the
+    past; useful only to measure how much)."""
+    known = cutoff if known_at == "cutoff" else known_at
+    train = training_set(wh, config, cutoff, horizon, known)
+    test = dataset(wh, config, cutoff, horizon, _attributes(wh, known), known_at=known)
     latest = latest_event_day(wh)
     if latest is None or cutoff + timedelta(days=horizon) > latest:
         raise InputError(f"the outcome of {cutoff} + {horizon} days is not known yet (data ends {latest})")
     model = fit(train, horizon, seed)
     y = test.label.astype(int).to_numpy()
-    report = {"cutoff": str(cutoff), "horizon_days": horizon, "trained_on": sorted({str(d) for d in train.as_of}),
+    report = {"cutoff": str(cutoff), "horizon_days": horizon, "known_at": "latest" if known is None else str(known),
+              "trained_on": sorted({str(d) for d in train.as_of}),
               "train_accounts": int(len(train)), "logistic": scores(y, model.predict(test, "logistic")),
               "boosted": scores(y, model.predict(test, "boosted"))}
     return (report, model) if return_model else report
 
 
-def evaluate_labels(wh: Warehouse, config: Config, labels: pd.DataFrame, as_of: date, folds: int, seed: int = 0) -> dict:
-    """Cross-validated figures for accounts whose outcomes the user supplies (account_id, churned)."""
+def evaluate_labels(wh: Warehouse, config: Config, labels: pd.DataFrame, as_of: date, folds: int, seed: int = 0,
+                    known_at: date | datetime | None = None) -> dict:
+    """Cross-validated figures for accounts whose outcomes the user supplies (account_id, churned),
+    from their features on `as_of` as known at `known_at` (None: the latest version)."""
     from sklearn.model_selection import StratifiedKFold
 
     missing = {"account_id", "churned"} - set(labels.columns)
     if missing:
         raise InputError(f"labels file needs columns account_id, churned (missing: {', '.join(sorted(missing))})")
-    df = dataset(wh, config, as_of, None, _attributes(wh)).merge(labels[["account_id", "churned"]], on="account_id")
+    df = dataset(wh, config, as_of, None, _attributes(wh, known_at), known_at=known_at).merge(
+        labels[["account_id", "churned"]], on="account_id")
     if df.empty:
         raise InputError("none of the labelled accounts has features on the as-of date")
     df["label"] = df.churned.astype(int)
@@ -260,20 +291,23 @@ def load_model(config: Config) -> RiskModel | None:
 
 
 def train_model(wh: Warehouse, config: Config, cutoff: date | None = None, horizon: int | None = None,
-                seed: int = 0) -> tuple[RiskModel, pd.DataFrame]:
-    """Fit on all history whose outcome is known by `cutoff` (default: the latest day in the data)."""
+                seed: int = 0, known_at: date | datetime | None = None) -> tuple[RiskModel, pd.DataFrame]:
+    """Fit on all history whose outcome is known by `cutoff` (default: the latest day in the data);
+    with `known_at`, from the facts as known then (see training_set)."""
     h = horizon or _settings(config)["horizon_days"]
     if cutoff is None:
         cutoff = latest_event_day(wh)
         if cutoff is None:
             raise InputError("no events in the warehouse yet: nothing to train on")
-    train = training_set(wh, config, cutoff, h)
+    train = training_set(wh, config, cutoff, h, known_at)
     return fit(train, h, seed), train
 
 
-def predict_frame(wh: Warehouse, config: Config, model: RiskModel, as_of: date) -> pd.DataFrame:
-    """Every customer on `as_of` with its features, `risk` (boosted) and `drivers`."""
-    df = dataset(wh, config, as_of, None, _attributes(wh))
+def predict_frame(wh: Warehouse, config: Config, model: RiskModel, as_of: date,
+                  known_at: date | datetime | None = None) -> pd.DataFrame:
+    """Every customer on `as_of` with its features (as known at `known_at`, when given), `risk`
+    (boosted) and `drivers`."""
+    df = dataset(wh, config, as_of, None, _attributes(wh, known_at), known_at=known_at)
     df["risk"] = model.predict(df) if len(df) else np.zeros(0)
     df["drivers"] = model.drivers(df) if len(df) else []
     return df

@@ -13,6 +13,7 @@ change recorded after it. See docs/facts-as-known.md.
 from __future__ import annotations
 
 import dataclasses
+from datetime import date, datetime
 
 from tenure.schema.facts import FACT_TABLES
 from tenure.schema.model import Column, Table
@@ -54,3 +55,26 @@ def _history(table: Table) -> Table:
 
 
 HISTORY_TABLES: tuple[Table, ...] = tuple(_history(t) for t in FACT_TABLES if t.name in VERSIONED)
+
+
+KNOWN_AT_HELP = ("facts as known at the end of this day (YYYY-MM-DD), at an instant (ISO time), or 'latest' "
+                 "(default: the end of --as-of when given, else the latest)")
+
+
+def resolve_known_at(value: str | None, as_of: date | None) -> date | datetime | None:
+    """The `--known-at` of a command: 'latest' -> None (every fact's latest version), a day, or an
+    instant; without it, the end of `as_of` (the `--as-of` the user gave, None when not given).
+    Kept here, free of engine imports, so commands load fast."""
+    from tenure.errors import InputError
+
+    if value is None:
+        return as_of
+    text = value.strip()
+    if text.lower() in ("latest", "now"):
+        return None
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text)
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(f"--known-at {value!r} is not a day (YYYY-MM-DD), an ISO time or 'latest'") from None

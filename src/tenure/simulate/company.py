@@ -7,6 +7,13 @@ its comments, sponsor departures, late payments, onboarding progress — and, wi
 three months, churn, contraction and expansion at renewal. Health and risk models therefore
 have real signal to find; the truth is written apart (`_truth/`) for validation only.
 
+Mutable facts have a history: each row carries `updated_at`, the main files hold every row as
+first recorded, and `changes/<YYYY>-H<n>/` holds what was recorded later
+(a cancellation sets an auto-renewing or add-on line's end date, often weeks after the fact; a
+champion's departure is recorded days to weeks late; some users' roles are edited; a ticket is
+solved), one folder per half-year. Loading the main files, then the change folders in order,
+builds real versions.
+
 Everything is vectorized with NumPy/Arrow (loops run over months, never over events), usage
 events stream to Parquet part files month by month, and the same seed gives the same bytes.
 """
@@ -15,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -103,6 +111,37 @@ def _ts_str(ts: np.ndarray) -> pa.Array:
     return pc.binary_join_element_wise(pc.replace_substring(arr.cast(pa.string()), " ", "T"), pa.scalar("Z"), "")
 
 
+DAY = np.timedelta64(86400, "s")
+HOUR = np.timedelta64(3600, "s")
+
+
+def _half_years(ts: np.ndarray) -> np.ndarray:
+    """'YYYY-H1' or 'YYYY-H2' of each instant."""
+    months = ts.astype("datetime64[M]").astype(np.int64)  # months since 1970-01
+    return np.char.add(np.char.add((1970 + months // 12).astype(str), "-H"), (months % 12 // 6 + 1).astype(str))
+
+
+def _write_changes(out: Path, name: str, rows: pa.Table, when: np.ndarray) -> int:
+    """Rows recorded later, one file per half-year of their `updated_at` (changes/<YYYY-Hn>/<name>.csv),
+    each sorted by updated_at."""
+    if not rows.num_rows:
+        return 0
+    period = _half_years(when)
+    order = np.argsort(when, kind="stable")
+    for q in np.unique(period):
+        pick = order[period[order] == q]
+        folder = out / "changes" / str(q)
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_csv(folder / f"{name}.csv", rows.take(pa.array(pick)))
+    return rows.num_rows
+
+
+def change_folders(company: str | Path) -> list[Path]:
+    """The change folders of a simulated company, oldest first (the order to load them in)."""
+    root = Path(company) / "changes"
+    return sorted(p for p in root.iterdir() if p.is_dir()) if root.exists() else []
+
+
 def simulate_company(out_dir: str | Path, accounts: int = 2000, months: int = 36, seed: int = 7,
                      end: date = date(2026, 10, 31), progress: Progress | None = None) -> SimulationSummary:
     """Write a synthetic company into out_dir; see the module docstring and docs/simulator.md."""
@@ -114,6 +153,12 @@ def simulate_company(out_dir: str | Path, accounts: int = 2000, months: int = 36
     base = end_month - np.timedelta64(M - 1, "M")  # first month of the window
     window_start = base.astype("datetime64[D]")
     window_end = np.datetime64(end, "D")
+    last_instant = window_end.astype("datetime64[s]") + 23 * HOUR
+    # when changes were recorded: a stream of its own, so the company itself is as before
+    rec = np.random.default_rng([seed, 1])
+    if (out / "changes").exists():
+        shutil.rmtree(out / "changes")
+    changed_rows = 0
     summary = SimulationSummary(out, n, M, seed, window_start.astype(date), end)
     step = progress or (lambda advance, total, description: None)
     total_steps = M + 8
@@ -346,7 +391,18 @@ def simulate_company(out_dir: str | Path, accounts: int = 2000, months: int = 36
         "billing_period": pa.array(np.where(term[li] == 1, "monthly", np.where(term[li] == 12, "annual", "multi_year"))),
         "auto_renew": pa.array(term[li] == 1),
     })
-    summary.rows["contract_lines"] = _write_csv(out / "contract_lines.csv", line_tbl)
+    # an auto-renewing or add-on line has no end date when signed; its end is written when it is
+    # cancelled, recorded from ~3 weeks before to ~3 weeks after the last day of service
+    cancelled = ~L["open"] & ((term[li] == 1) | (L["product"] == "addon"))
+    signed = start_d.astype("datetime64[s]") - rec.integers(1, 21, li.size) * DAY + 10 * HOUR
+    recorded = (end_d.astype("datetime64[s]") + rec.integers(-20, 22, li.size) * DAY + 14 * HOUR)
+    recorded = np.minimum(np.maximum(recorded, signed + DAY), last_instant)
+    first = line_tbl.set_column(line_tbl.column_names.index("end_date"), "end_date",
+                                pc.if_else(pa.array(cancelled), pa.scalar(None, pa.string()), line_tbl["end_date"]))
+    summary.rows["contract_lines"] = _write_csv(out / "contract_lines.csv",
+                                                first.append_column("updated_at", _ts_str(signed)))
+    final = line_tbl.append_column("updated_at", _ts_str(recorded)).filter(pa.array(cancelled))
+    changed_rows += _write_changes(out, "contract_lines", final, recorded[cancelled])
     step(1, total_steps, "contracts")
 
     # --- accounts.csv (+ custom attributes) ----------------------------------------------------
@@ -359,7 +415,10 @@ def simulate_company(out_dir: str | Path, accounts: int = 2000, months: int = 36
         "employees": pa.array(employees), "plan": pa.array(plan),
     })
     acc_tbl = acc_tbl.set_column(6, "owner", pc.binary_join_element_wise(pa.scalar("csm"), acc_tbl["owner"], ""))
-    # accounts only appear once they exist within or before the window
+    # accounts only appear once they exist within or before the window; recorded before they sign
+    acc_known = (np.minimum(created, _month_start(base, acq)).astype("datetime64[s]")
+                 - rec.integers(3, 15, n) * DAY + 9 * HOUR)
+    acc_tbl = acc_tbl.append_column("updated_at", _ts_str(acc_known))
     summary.rows["accounts"] = _write_csv(out / "accounts.csv", acc_tbl)
 
     # --- contacts.csv: sponsor, champion (with departures), users, billing -----------------------
@@ -389,7 +448,24 @@ def simulate_company(out_dir: str | Path, accounts: int = 2000, months: int = 36
         "active_to": pa.array(to_all.astype("datetime64[D]"), pa.date32()).cast(pa.string()),
     })
     contacts = contacts.set_column(4, "title", pc.replace_substring(contacts["title"], "_", " "))
-    summary.rows["contacts"] = _write_csv(out / "contacts.csv", contacts)
+    # recorded when they start; a departure is recorded 1-45 days late; some users' roles are edited
+    from_all = np.concatenate(a_from)
+    c_known = from_all.astype("datetime64[s]") + 9 * HOUR
+    left_c = ~np.isnat(to_all)
+    c_left_at = np.minimum(np.maximum(to_all.astype("datetime64[s]") + rec.integers(1, 46, ci_all.size) * DAY
+                                      + 11 * HOUR, c_known + DAY), last_instant)
+    edit_at = c_known + rec.integers(30, 400, ci_all.size) * DAY
+    edited = ((np.concatenate(roles) == "user") & (rec.random(ci_all.size) < 0.15) & (edit_at <= last_instant)
+              & (edit_at >= window_start.astype("datetime64[s]")))
+    role_col = contacts.column_names.index("role")
+    to_col = contacts.column_names.index("active_to")
+    current = contacts.set_column(role_col, "role", pc.if_else(pa.array(edited), pa.scalar("admin"), contacts["role"]))
+    first = contacts.set_column(to_col, "active_to", pa.nulls(ci_all.size, pa.string()))
+    summary.rows["contacts"] = _write_csv(out / "contacts.csv", first.append_column("updated_at", _ts_str(c_known)))
+    when = np.where(left_c, c_left_at, edit_at)
+    later = left_c | edited
+    changed_rows += _write_changes(out, "contacts", current.append_column("updated_at", _ts_str(when)).filter(
+        pa.array(later)), when[later])
     step(1, total_steps, "contacts")
 
     # --- invoices.csv: one per billing period of each line within the window --------------------
@@ -444,7 +520,16 @@ def simulate_company(out_dir: str | Path, accounts: int = 2000, months: int = 36
                                pa.scalar(None, pa.int64())),
             "subject": pa.array(subj[c]), "body": pa.array(body[c]), "escalated": pa.array(T["esc"][c]),
         })
-        summary.rows["tickets"] = _write_csv(out / "tickets.csv", tickets)
+        # recorded open when opened; solved (with its CSAT) when resolved
+        solved = ~open_now[c]
+        first = tickets.set_column(tickets.column_names.index("status"), "status", pa.array(np.full(c.sum(), "open")))
+        for col in ("resolved_at", "csat"):
+            i = first.column_names.index(col)
+            first = first.set_column(i, col, pa.nulls(first.num_rows, first.schema.field(col).type))
+        summary.rows["tickets"] = _write_csv(out / "tickets.csv", first.append_column("updated_at",
+                                                                                      _ts_str(T["opened"][c])))
+        changed_rows += _write_changes(out, "tickets", tickets.append_column("updated_at", _ts_str(res[c])).filter(
+            pa.array(solved)), res[c][solved])
         # Zendesk export (organization ids differ from master ids; mapping by domain)
         zdir = out / "zendesk"
         zdir.mkdir(exist_ok=True)
@@ -454,9 +539,10 @@ def simulate_company(out_dir: str | Path, accounts: int = 2000, months: int = 36
         zsat = np.where(T["has_csat"] & ~open_now, np.where(T["csat"] >= 4, "good", np.where(T["csat"] <= 2, "bad",
                                                                                              "offered")), "unoffered")
         opened_iso = _ts_str(T["opened"]).to_pylist()
+        updated_iso = _ts_str(np.where(open_now, T["opened"], res)).to_pylist()  # an export holds the last change
         for j in z_idx.tolist():  # the Zendesk share is small; JSON is written object by object
             zt.append({"id": int(900000 + j), "organization_id": int(org_of[T["i"][j]]), "requester_id": int(5000 + j),
-                       "created_at": opened_iso[j], "updated_at": opened_iso[j], "subject": str(subj[j]),
+                       "created_at": opened_iso[j], "updated_at": updated_iso[j], "subject": str(subj[j]),
                        "description": str(body[j]), "priority": str(prios[j]), "status": str(status[j]),
                        "satisfaction_rating": {"score": str(zsat[j])},
                        "tags": ["escalated"] if T["esc"][j] else []})
@@ -534,6 +620,11 @@ def simulate_company(out_dir: str | Path, accounts: int = 2000, months: int = 36
                        "status": pa.array(np.full(upcoming.sum(), "open")),
                        "probability": pa.array(np.round(0.3 + 0.6 * h[upcoming], 2)),
                        "close_date": _date_str(_month_start(base, nxt[upcoming]))})
+    # closed ones recorded on their close date; open renewals created in the last two months
+    o_tbl = o_tbl.append_column("updated_at", _ts_str(_month_start(base, O["close"]).astype("datetime64[s]")
+                                                      + 16 * HOUR))
+    up_tbl = up_tbl.append_column("updated_at", _ts_str(
+        last_instant - rec.integers(1, 60, int(upcoming.sum())) * DAY - 8 * HOUR))
     summary.rows["opportunities"] = _write_csv(out / "opportunities.csv", pa.concat_tables([o_tbl, up_tbl]))
     churned = churn_month >= 0
     cat = np.where(cause == "champion_left", "champion_left",
@@ -580,6 +671,8 @@ def simulate_company(out_dir: str | Path, accounts: int = 2000, months: int = 36
         "cause": pa.array(np.where(churned, cause, "").astype(str)),
         "ever_active": pa.array(ever), "mean_latent_health": pa.array(np.round(latent.mean(axis=1), 4))}))
     step(2, total_steps, "done")
+    summary.rows["changes"] = changed_rows
+    summary.files["changes"] = str(out / "changes")
     for name in summary.rows:
         summary.files.setdefault(name, str(out / f"{name}.csv"))
     return summary

@@ -77,9 +77,11 @@ def _candidate_sql(table: Table, row: str) -> str:
 
 
 def ensure_history(wh: Warehouse, table: str) -> None:
+    """The history table exists (migrations create it), else an error saying what to do."""
     name = versions_name(table)
     if not wh.has_table(name):
-        wh.ensure_schema([TABLES[name]])
+        raise WarehouseError(f"warehouse table {name!r} (the versions of {table}) does not exist yet: "
+                             f"run `tenure db upgrade` to upgrade the warehouse tables")
 
 
 def record_versions(wh: Warehouse, table: Table, load: str) -> int:
@@ -94,7 +96,7 @@ def record_versions(wh: Warehouse, table: Table, load: str) -> int:
     if table.name not in VERSIONED:
         return 0
     ensure_history(wh, table.name)
-    t, v = _q(table.name), _q(versions_name(table.name))
+    t, v, load = _q(table.name), _q(versions_name(table.name)), _q(load)
     cols = table.column_names
     col_list = ", ".join(_q(c) for c in cols)
 
@@ -172,3 +174,4 @@ def as_known(wh: Warehouse, table: str, known_at: date | datetime | None) -> ir.
     # both parts typed exactly like the fact table (engines may report nullability differently)
     schema = current.schema()
     return known.cast(schema).union(old.cast(schema), distinct=False)
+

@@ -15,6 +15,7 @@ opportunities need no identity mapping; accounts are also stored as identity rec
                Amount -> amount, CurrencyIsoCode -> currency (default USD), StageName -> stage,
                IsWon / IsClosed -> status won / lost / open, Probability (0-100) -> probability (0-1),
                CloseDate -> close_date
+  All three:   SystemModstamp (or LastModifiedDate) -> updated_at (the version is known from then)
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ ALIASES = {
     "IsWon": ["IsWon", "Won"],
     "IsClosed": ["IsClosed", "Closed"],
     "CurrencyIsoCode": ["CurrencyIsoCode", "Opportunity Currency", "Currency"],
+    "Modstamp": ["SystemModstamp", "System Modstamp", "LastModifiedDate", "Last Modified Date"],
 }
 KIND = {"new business": "new", "new": "new", "renewal": "renewal", "upsell": "expansion",
         "expansion": "expansion", "existing business": "expansion", "cross-sell": "expansion"}
@@ -96,7 +98,7 @@ def read(path: Path) -> ConnectorOutput:
             "kind": _map(_col(t, "Type"), KIND, n), "amount": _col(t, "Amount"),
             "currency": cur if cur is not None else pa.array(["USD"] * n), "stage": _col(t, "StageName"),
             "status": pa.array(status), "probability": pc.cast(prob01, pa.string()),
-            "close_date": _col(t, "CloseDate"),
+            "close_date": _col(t, "CloseDate"), "updated_at": _col(t, "Modstamp") or empty,
         })
         return ConnectorOutput(source="salesforce", entities={"opportunities": opp})
     if _col(t, "Email") is not None or {"FirstName", "First Name"} & cols:
@@ -105,7 +107,7 @@ def read(path: Path) -> ConnectorOutput:
             if first is not None or last is not None else empty
         con = pa.table({"contact_id": _col(t, "Id"), "account_id": _col(t, "AccountId"),
                         "email": _col(t, "Email") or empty, "name": name, "title": _col(t, "Title") or empty,
-                        "role": _map(_col(t, "Role"), ROLE, n)})
+                        "role": _map(_col(t, "Role"), ROLE, n), "updated_at": _col(t, "Modstamp") or empty})
         return ConnectorOutput(source="salesforce", entities={"contacts": con})
     if _col(t, "Id") is None or _col(t, "Name") is None:
         raise InputError(f"{path}: not a Salesforce Account, Contact or Opportunity report "
@@ -117,7 +119,7 @@ def read(path: Path) -> ConnectorOutput:
         if website is not None else empty,
         "segment": _col(t, "Type") or empty, "region": _col(t, "BillingCountry") or empty,
         "industry": _col(t, "Industry") or empty, "owner": _col(t, "Owner") or empty,
-        "created_at": _col(t, "CreatedDate") or empty,
+        "created_at": _col(t, "CreatedDate") or empty, "updated_at": _col(t, "Modstamp") or empty,
     })
     identities = pa.table({"external_id": acc["account_id"], "domain": acc["domain"], "name": acc["name"]})
     return ConnectorOutput(source="salesforce", entities={"accounts": acc}, identities=identities,

@@ -12,6 +12,7 @@ account. Mapping:
   tags containing "escalated" -> escalated = true
   status solved/closed: updated_at -> resolved_at (Zendesk's export has no solved time without
   ticket metrics; metric_set.solved_at is used when present)
+  updated_at -> updated_at (the ticket's modification time: this version is known from then)
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def read(path: Path) -> ConnectorOutput:
 
     cols: dict[str, list] = {k: [] for k in ("ticket_id", "account_id", "opened_at", "first_response_at",
                                              "resolved_at", "priority", "status", "csat", "subject", "body",
-                                             "escalated")}
+                                             "escalated", "updated_at")}
     for t in tickets:
         sat = (t.get("satisfaction_rating") or {}).get("score")
         metrics = t.get("metric_set") or {}
@@ -67,6 +68,7 @@ def read(path: Path) -> ConnectorOutput:
         cols["subject"].append(s(t.get("subject")))
         cols["body"].append(s(t.get("description")))
         cols["escalated"].append("true" if "escalated" in (t.get("tags") or []) else "false")
+        cols["updated_at"].append(s(t.get("updated_at")))
     identities = pa.table({
         "external_id": pa.array([s(o.get("id")) for o in orgs], pa.string()),
         "domain": pa.array([(o.get("domain_names") or [None])[0] for o in orgs], pa.string()),
