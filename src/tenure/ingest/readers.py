@@ -344,7 +344,7 @@ def _spans(block: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _parse_json(data: bytes) -> pa.Table:
-    return pajson.read_json(io.BytesIO(data), read_options=pajson.ReadOptions(use_threads=False,
+    return pajson.read_json(io.BytesIO(data), read_options=pajson.ReadOptions(use_threads=True,
                                                                               block_size=max(len(data), 1 << 20)))
 
 

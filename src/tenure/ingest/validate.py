@@ -100,12 +100,13 @@ SQL_TYPES = {
 @dataclass(frozen=True)
 class Bounds:
     """What a file is checked against beyond its own table's rules: the accepted date range and,
-    for priced tables, the currencies that have an fx rate (None: not checked)."""
+    for priced tables, the currencies that have an fx rate with the day of their first rate
+    (None: not checked)."""
 
     min_date: date = MIN_DATE
     max_date: date = MAX_DATE
     reporting_currency: str = "USD"
-    fx_currencies: frozenset[str] | None = None
+    fx_currencies: dict[str, date] | None = None
 
 
 def bounds_for(wh: Any, config: Any, table: Table) -> Bounds:
@@ -117,8 +118,10 @@ def bounds_for(wh: Any, config: Any, table: Table) -> Bounds:
     reporting = getattr(config, "reporting_currency", "USD")
     fx = None
     if table.name in PRICED:
-        got = wh.execute(wh.table("fx").select("currency").distinct())
-        fx = frozenset(str(c) for c in got["currency"].tolist() if c is not None)
+        t = wh.table("fx")
+        got = wh.execute(t.group_by("currency").aggregate(first=t.date.min()))
+        fx = {str(c): (d.date() if hasattr(d, "date") else d) for c, d in zip(got["currency"], got["first"])
+              if c is not None}
     return Bounds(lo, hi, reporting, fx)
 
 
@@ -243,11 +246,15 @@ def _date_rule(col: Column, raw_txt: str, bounds: Bounds) -> Rule:
 
 
 def _fx_rule(col: str, raw_txt: str, bounds: Bounds) -> Rule:
-    known = [c for c in sorted(bounds.fx_currencies or ()) if c != bounds.reporting_currency]
-    listed = f" AND {q(col)} NOT IN ({', '.join(lit(c) for c in known)})" if known else ""
-    cond = f"{q(col)} IS NOT NULL AND {q(col)} <> {lit(bounds.reporting_currency)}{listed}"
-    message = (f"{lit(col + ': ')} || {q(col)} || {lit(' has no fx rate to ' + bounds.reporting_currency)} || "
-               f"{lit('; its ARR would be left out of every total. Load fx rates for it first, then this file again')}")
+    """The line's currency needs an fx rate (unless it is the reporting currency): without one
+    its ARR converts to nothing. (A line starting before its currency's first rate is loaded:
+    that partial gap is not checked here.)"""
+    known = sorted(c for c in (bounds.fx_currencies or {}) if c != bounds.reporting_currency)
+    cur, to = q(col), bounds.reporting_currency
+    listed = f" AND {cur} NOT IN ({', '.join(lit(c) for c in known)})" if known else ""
+    cond = f"{cur} IS NOT NULL AND {cur} <> {lit(to)}{listed}"
+    fix = "; its ARR would be left out of every total. Load fx rates for it first, then this file again"
+    message = f"{lit(col + ': ')} || {cur} || {lit(' has no fx rate to ' + to + fix)}"
     return Rule(col, "no_fx_rate", cond, raw_txt, message)
 
 

@@ -272,3 +272,4 @@ def test_an_attribute_with_a_reserved_name_already_stored_is_not_a_dimension(wh,
     for name in ("period", "kind"):
         with pytest.raises(InputError, match=f"unknown dimension.*{name}"):
             check_dimensions(wh, [name])
+
