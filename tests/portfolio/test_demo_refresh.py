@@ -8,7 +8,8 @@ import json
 import pytest
 
 from tenure.portfolio import cockpit as Q
-from tenure.portfolio.summary import band_renewal_table, latest_day, refresh
+from tenure.portfolio.steps import refresh
+from tenure.portfolio.summary import band_renewal_table, latest_day
 
 
 @pytest.fixture
@@ -41,6 +42,21 @@ def test_demo_ends_with_a_full_summary(demo_site, site_wh):
     assert len(days) == 13  # the as-of day and every 30 days back for a year
     # the 30-days-ago comparison is there for customers scored then
     assert customers.band_30.notna().mean() > 0.8
+
+
+def test_demo_scores_as_of_the_last_day_of_data(demo_site, site_wh):
+    """The one "as of": the end of the simulated period (2026-10-31), not the newest contract
+    start (2026-10-01), for the stored health, risk and summary alike."""
+    from datetime import date
+
+    from tenure.metrics.periods import to_date
+
+    wh = site_wh
+    day = demo_site.summary["compute"]["portfolio"]["refresh"]["as_of"]
+    assert day > to_date(wh.execute(wh.table("contract_lines").start_date.max()))
+    assert date(2026, 10, 25) <= day <= date(2026, 10, 31)
+    for table in ("health_scores", "risk_scores", "account_summary"):
+        assert to_date(wh.execute(wh.table(table).as_of.max())) == day
 
 
 def test_refresh_twice_changes_nothing(demo_site, site_wh):

@@ -6,7 +6,8 @@ from datetime import date
 
 import pytest
 
-from tenure.portfolio.summary import band_renewal_table, latest_day, refresh, write_band_history, write_summary
+from tenure.portfolio.steps import refresh
+from tenure.portfolio.summary import band_renewal_table, latest_day, write_band_history, write_summary
 
 from .conftest import AS_OF
 

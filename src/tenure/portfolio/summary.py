@@ -1,13 +1,7 @@
-"""The account summary and the band tables the pages read, and `refresh`, which runs the
-refresh graph (tenure.jobs) with every stage's steps.
+"""The account summary and the band tables the pages read (written by the refresh steps in
+tenure.portfolio.steps, which also holds `refresh`).
 
 CONTRACT:
-    refresh(wh, config, as_of: date | None = None, progress=None, validation=None, force=False) -> dict
-        Runs the refresh graph (tenure.portfolio.steps.refresh_graph): ARR snapshots, health
-        scores with a year of monthly history, health signals, risk predictions, the band tables
-        and the account summary, each skipped when its inputs did not change since it last ran.
-        as_of defaults to the one "as of" (tenure.warehouse.asof.latest_event_day). Idempotent.
-        Returns the run summary with the steps' results merged in (as_of, accounts, ...).
     write_summary(wh, config, as_of) -> rows     replaces account_summary atomically
     store_band_renewal(wh, config, as_of, validation=None) -> dict   the band -> renewal table
     write_band_history(wh, config, as_of) -> rows
@@ -20,7 +14,6 @@ Also:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, timedelta
 
 import pyarrow as pa
@@ -34,9 +27,6 @@ from tenure.warehouse.asof import latest_event_day
 from tenure.warehouse.expr import _, ibis, ir
 
 BANDS = ("green", "yellow", "red")
-
-Progress = Callable[[str, int, int], None]
-
 
 def latest_day(wh: Warehouse) -> date | None:
     """The one "as of" (tenure.warehouse.asof.latest_event_day): the latest day with events, at
@@ -209,32 +199,3 @@ def write_summary(wh: Warehouse, config: Config, as_of: date) -> int:
         wh.raw_sql("DELETE FROM account_summary")
         wh.append_arrow("account_summary", data.select(ACCOUNT_SUMMARY.column_names))
     return data.num_rows
-
-
-def refresh(wh: Warehouse, config: Config, as_of: date | None = None, progress: Progress | None = None,
-            validation: dict | None = None, force: bool = False) -> dict:
-    """Run the refresh graph once (see tenure.jobs.runner.run_graph). `progress(text, done, total)`
-    is told each step. `validation`: a tenure.health.validate report already computed on the same
-    data (the demo has one), reused for the band -> renewal-probability table."""
-    from tenure.jobs.runner import run_graph
-    from tenure.portfolio.steps import refresh_graph
-
-    def report(step: str, done: int, total: int, status: str) -> None:
-        if progress:
-            progress(step if status == "running" else f"{step} {status}", done, total)
-
-    run = run_graph(refresh_graph(), wh, config, as_of=to_date(as_of) if as_of is not None else None,
-                    force=force, progress=report, params={"validation": validation} if validation else None)
-    return flatten(run)
-
-
-def flatten(run: dict) -> dict:
-    """A run summary as one mapping: as_of (a date), the results of the steps that ran, the
-    steps' seconds, and the run's id, status and counts."""
-    out: dict = {"as_of": to_date(run["as_of"]) if run.get("as_of") else None}
-    for step in run.get("steps", []):
-        out.update(step.get("result") or {})
-    out["seconds"] = {s["name"]: s["seconds"] for s in run.get("steps", []) if s.get("seconds") is not None}
-    out["run"] = {k: run.get(k) for k in ("id", "status", "steps_total", "steps_run", "steps_skipped")}
-    out["skipped"] = [s["name"] for s in run.get("steps", []) if s["status"] == "skipped"]
-    return out
