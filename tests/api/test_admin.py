@@ -74,21 +74,3 @@ def test_audit_is_paginated_newest_first(api, auth):
     body = api.get(f"{V1}/audit", params={"page_size": 3}, headers=auth("admin")).json()
     ids = [e["id"] for e in body["items"]]
     assert ids == sorted(ids, reverse=True) and len(ids) == 3 and body["total"] >= 3
-
-
-def test_refresh_rewrites_the_summary_and_is_audited(api, auth, demo_site):
-    from sqlalchemy import select
-
-    from tenure.state.db import session_scope
-    from tenure.state.models import AuditLog
-
-    version = demo_site.app.state.ctx.data_version
-    r = api.post("/api/v1/refresh", headers=auth("admin"))
-    assert r.status_code == 200, r.text
-    body = r.json()
-    listed = api.get("/api/v1/accounts", headers=auth("admin"), params={"status": "customer"}).json()["total"]
-    assert body["accounts"] >= listed > 0 and body["as_of"] and "writing the account summary" in body["steps"]
-    assert demo_site.app.state.ctx.data_version > version
-    with session_scope(demo_site.config) as s:
-        last = s.scalars(select(AuditLog).where(AuditLog.action == "refresh").order_by(AuditLog.id.desc())).first()
-        assert last.actor == "admin" and last.after["accounts"] == body["accounts"]

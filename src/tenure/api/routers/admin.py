@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timezone
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -15,7 +14,6 @@ from tenure.api.schemas import (
     COMMON_PROBLEMS, USERNAME_PATTERN, AuditEntry, Me, Paginated, TokenCreated, TokenIn, TokenOut, UserCreated,
     UserIn, UserOut, problem_responses,
 )
-from tenure.api.schemas import RefreshResult
 from tenure.state import tokens, users
 from tenure.state.models import AuditLog
 
@@ -120,39 +118,3 @@ def audit_log(actor: str | None = Query(None, max_length=100), entity: str | Non
         rows = session.scalars(q.order_by(AuditLog.id.desc()).offset((page - 1) * page_size).limit(page_size)).all()
         items = [{c: getattr(r, c) for c in AuditEntry.model_fields} for r in rows]
     return paginated(items, total, page, page_size)
-
-
-
-_refreshing = threading.Lock()
-
-
-@router.post("/refresh", response_model=RefreshResult, responses=problem_responses(409),
-             summary="Recompute health, risk and the account summary (as `tenure refresh`)")
-def refresh(request: Request, who: Principal = Depends(require("write")), ctx: AppContext = Depends(get_context)):
-    """After a load through `POST /ingest/{entity}`: rescore health, predict risk and rewrite the
-    account summary the pages and lists read, inside the running server (which holds the
-    warehouse). One refresh at a time; a second caller gets 409."""
-    import time
-
-    from tenure.http.problems import Problem
-    from tenure.api.routers.common import require_all_accounts
-    from tenure.portfolio.summary import refresh as run_refresh
-
-    require_all_accounts(who, "a refresh")
-    if not _refreshing.acquire(blocking=False):
-        raise Problem(409, "a refresh is already running; try again when it ends", kind="conflict")
-    try:
-        started = time.perf_counter()
-        with ctx.writing() as wh:
-            result = run_refresh(wh, ctx.config)
-        ctx.changed()
-    finally:
-        _refreshing.release()
-    with ctx.db() as session:
-        from tenure.state import audit
-
-        audit.record(session, who.username, "refresh", "warehouse", None, None,
-                     {"as_of": str(result.get("as_of")), "accounts": result.get("accounts")}, ip=client_ip(request))
-    return {"as_of": result.get("as_of"), "accounts": int(result.get("accounts") or 0),
-            "seconds": round(time.perf_counter() - started, 2),
-            "steps": {k: float(v) for k, v in (result.get("seconds") or {}).items()}}
