@@ -9,7 +9,8 @@ import pytest
 
 from tenure.portfolio import cockpit as Q
 from tenure.portfolio.steps import refresh
-from tenure.portfolio.summary import band_renewal_table, latest_day
+from tenure.portfolio.summary import band_renewal_table
+from tenure.warehouse.asof import latest_event_day
 
 
 @pytest.fixture
@@ -26,7 +27,7 @@ def _snapshot(wh):
 def test_demo_ends_with_a_full_summary(demo_site, site_wh):
     wh = site_wh
     done = demo_site.summary["compute"]["portfolio"]["refresh"]
-    day = latest_day(wh)
+    day = latest_event_day(wh)
     assert done["as_of"] == day and done["accounts"] == wh.count("accounts") == 240
     assert done["risk_accounts"] == done["health_accounts"] > 0
     summary, risk = _snapshot(wh)
@@ -75,7 +76,7 @@ def test_risk_predict_stores_predictions(demo_site, site_wh):
     from tenure.cli import app
 
     wh = site_wh
-    day = latest_day(wh)
+    day = latest_event_day(wh)
     before = wh.execute(wh.table("risk_scores").order_by("account_id", "as_of"))
     wh.raw_sql(f"DELETE FROM risk_scores WHERE as_of = DATE '{day}'")
     res = CliRunner().invoke(app, ["risk", "predict", "--json", "--config", str(demo_site.dir / "tenure.yaml")])

@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 
 from tenure.portfolio.steps import refresh
-from tenure.portfolio.summary import band_renewal_table, latest_day, write_band_history, write_summary
+from tenure.portfolio.summary import band_renewal_table, write_band_history, write_summary
+from tenure.warehouse.asof import latest_event_day
 
 from .conftest import AS_OF
 
@@ -89,7 +90,7 @@ def test_refresh_end_to_end_is_idempotent(company):
     if wh.backend != "duckdb":
         pytest.skip("a full refresh on PostgreSQL takes minutes (health scoring); covered on DuckDB")
     # the latest event (the NPS answer of 2026-06-20), not E's contract starting 2026-08-01
-    assert latest_day(wh) == date(2026, 6, 20)
+    assert latest_event_day(wh) == date(2026, 6, 20)
     steps = []
     first = refresh(wh, config, AS_OF, progress=lambda desc, done, total: steps.append((desc, done, total)))
     assert steps[0] == ("arr_snapshots", 0, 7) and steps[-1] == ("account_summary succeeded", 7, 7)

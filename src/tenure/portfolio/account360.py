@@ -112,9 +112,9 @@ def _series_parts(wh: Warehouse, P: Params) -> dict[str, tuple[ir.Table, list]]:
 def _usage(parts: dict[str, list[dict]], days: int, wh: Warehouse) -> list[dict]:
     last = (parts.get("asof") or [{}])[0].get("day")
     if last is None:  # no summary yet: the latest day with data
-        from tenure.portfolio.summary import latest_day
+        from tenure.warehouse.asof import latest_event_day
 
-        last = latest_day(wh)
+        last = latest_event_day(wh)
     if last is None:
         return []
     first = last - timedelta(days=days - 1)

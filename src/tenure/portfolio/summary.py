@@ -8,7 +8,6 @@ CONTRACT:
     band_renewal_table(wh) -> list[{"band", "accounts", "renewal_probability"}] (stored by refresh)
 
 Also:
-    latest_day(wh) -> date | None   the one "as of" (tenure.warehouse.asof.latest_event_day)
     summary_expr(wh, config, as_of) -> Ibis table with the account_summary columns
 """
 
@@ -23,15 +22,9 @@ from tenure.metrics.arr import MONEY, arr_on
 from tenure.metrics.periods import to_date
 from tenure.schema.portfolio import ACCOUNT_SUMMARY
 from tenure.warehouse import IBIS_TYPES, Warehouse
-from tenure.warehouse.asof import latest_event_day
 from tenure.warehouse.expr import _, ibis, ir
 
 BANDS = ("green", "yellow", "red")
-
-def latest_day(wh: Warehouse) -> date | None:
-    """The one "as of" (tenure.warehouse.asof.latest_event_day): the latest day with events, at
-    most yesterday."""
-    return latest_event_day(wh)
 
 
 # Tables the account pages read one account at a time. An index on account_id turns each of those

@@ -35,9 +35,9 @@ def memo(ctx, key: tuple, fn: Callable[[], Any]) -> Any:
 
 def latest_month(ctx, wh) -> date | None:
     """The first day of the month of the latest data (what `tenure demo` reports on)."""
-    from tenure.portfolio.summary import latest_day
+    from tenure.warehouse.asof import latest_event_day
 
-    last = memo(ctx, ("latest_day",), lambda: latest_day(wh))
+    last = memo(ctx, ("latest_day",), lambda: latest_event_day(wh))
     return None if last is None else date(to_date(last).year, to_date(last).month, 1)
 
 

@@ -68,11 +68,12 @@ def default_period(ctx: AppContext) -> str:
     """The trailing 12 months ending with the month of the latest data (what the demo reports)."""
     from tenure.http.cache import cached
     from tenure.metrics.periods import add_months
-    from tenure.portfolio.summary import latest_day
+    from tenure.warehouse.asof import latest_event_day
 
-    last = cached(ctx, ("latest_day",), lambda: latest_day(ctx.warehouse()))
+    last = cached(ctx, ("latest_day",), lambda: latest_event_day(ctx.warehouse()))
     if last is None:
-        raise Problem(404, "the warehouse holds no contract lines yet; ingest data first", kind="no-data")
+        raise Problem(404, "the warehouse holds no events yet (usage, tickets, activities, invoices, surveys); "
+                           "ingest data first", kind="no-data")
     month = date(last.year, last.month, 1)
     return f"{add_months(month, -11):%Y-%m}..{month:%Y-%m}"
 
