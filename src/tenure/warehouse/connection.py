@@ -417,9 +417,9 @@ def open_reader(path: str | Path, *, command: str | None = None, **options: Any)
     for _ in range(5):
         cur = snapshots.current()
         if cur is None or not cur.path.exists():
-            catch_up(path, command=command, wait=None)
+            catch_up(path, command=command, wait=None, **options)
         elif snapshots.stale():
-            catch_up(path, command=command, wait=0)
+            catch_up(path, command=command, wait=0, **options)
         cur = snapshots.current()
         if cur is None:
             continue
@@ -432,11 +432,11 @@ def open_reader(path: str | Path, *, command: str | None = None, **options: Any)
     raise WarehouseError(f"no published snapshot of {path} could be opened; run `tenure refresh` and retry")
 
 
-def catch_up(path: str | Path, *, command: str | None = None, wait: float | None = 0) -> bool:
+def catch_up(path: str | Path, *, command: str | None = None, wait: float | None = 0, **options: Any) -> bool:
     """Publish the main file if it changed since the last snapshot (or none exists). Returns
     False without waiting when another writer is busy and `wait` is 0 (it will publish)."""
     try:
-        wh = open_writer(path, command=command, wait=wait, reentrant=wait != 0)
+        wh = open_writer(path, command=command, wait=wait, reentrant=wait != 0, **options)
     except WarehouseError:
         if wait == 0:
             return False

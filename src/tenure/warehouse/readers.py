@@ -44,7 +44,7 @@ class SharedWarehouse:
             self._token = None
         else:
             self.snapshots = Snapshots(self.path)
-            catch_up(self.path, command=command, wait=0)  # bring the schema up to date, unless a writer is busy
+            catch_up(self.path, command=command, wait=0, **options)  # bring the schema up to date, unless a writer is busy
             self.root = open_reader(self.path, command=command, **options)
             self._token = self.snapshots.token()
             self._checked_stamp = file_stamp(self.snapshots.main)
@@ -102,7 +102,7 @@ class SharedWarehouse:
                 self._checked_stamp = stamp
                 return
             self._checked_stamp = stamp
-            if not catch_up(self.path, command=self.command, wait=0):
+            if not catch_up(self.path, command=self.command, wait=0, **self.options):
                 return
             token = self.snapshots.token()
         with self._lock:
