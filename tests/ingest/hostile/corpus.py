@@ -34,6 +34,7 @@ class Rows:
     loaded: frozenset[str] | int  # the keys stored, or (for big files) how many rows
     rejected: frozenset[tuple[int, str, str]] = frozenset()
     values: dict[str, dict] = field(default_factory=dict)
+    warning: str = ""  # text one of the run's warnings must hold (what was not loaded as sent)
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,8 @@ class Case:
     config: dict = field(default_factory=dict)
 
 
-def rows(loaded=(), rejected=(), values=None) -> Rows:
-    return Rows(loaded if isinstance(loaded, int) else frozenset(loaded), frozenset(rejected), values or {})
+def rows(loaded=(), rejected=(), values=None, warning: str = "") -> Rows:
+    return Rows(loaded if isinstance(loaded, int) else frozenset(loaded), frozenset(rejected), values or {}, warning)
 
 
 def _csv(header: str, *lines: str, enc: str = "utf-8", nl: str = "\n") -> bytes:
@@ -92,6 +93,13 @@ def _bomb(ratio_only: bool) -> Callable[[Path], Path]:
                 f.write(b"L2,A1,core,2024-01-01,,100,USD," + b"7" * (12 << 20) + b"\n")
         return path
     return write
+
+
+def _jsonl_bomb(folder: Path) -> Path:
+    path = folder / "bomb.jsonl.gz"
+    with gzip.open(path, "wb", compresslevel=9) as f:
+        f.write((_json(1) + "\n").encode() * 40_000)  # ~5 MB of the same line
+    return path
 
 
 def _many_rows(folder: Path) -> Path:
@@ -200,6 +208,11 @@ CASES: list[Case] = [
     Case("shape-unclosed-quote", "shapes", CL, {"f.csv": _lines(GOOD, 'L2,A1,"core,2024-01-01,,5,USD,1',
                                                                  _line_row(3))},
          rows(L1, {(2, "", "bad_row")})),  # the unclosed quote swallows row 3: one bad row, its text kept
+    Case("shape-tab-delimited", "shapes", CL, {"f.tsv": _csv(LINES.replace(",", "\t"), GOOD.replace(",", "\t"))},
+         rows(L1, values={"L1": {"arr": 100}})),
+    Case("shape-pipe-delimited", "shapes", CL, {"f.csv": _csv(LINES.replace(",", "|"), GOOD.replace(",", "|"),
+                                                              _line_row(2, arr="-3").replace(",", "|"))},
+         rows(L1, {(2, "arr", "range")})),
     Case("shape-json-array", "shapes", CL, {"f.json": ("[" + _json(1) + "]\n").encode()},
          Err(r"line 1 is not a JSON object")),
     Case("shape-json-nested", "shapes", CL, {"f.jsonl": _jsonl(_json(1), _json(2, product={"a": 1}))},
@@ -233,6 +246,9 @@ CASES: list[Case] = [
         _json(1), '{"arr": 7, "currency": "USD", "end_date": null, "start_date": "2024-01-01", "product": "core", '
                   '"account_id": "A1", "line_id": "L2"}')},
          rows({"L1", "L2"}, values={"L2": {"arr": 7}})),
+    Case("order-jsonl-folder", "orders", CL, {"p1.jsonl": _jsonl(_json(1)), "p2.jsonl": _jsonl(
+        '{"currency": "USD", "arr": 55, "line_id": "L2", "account_id": "A2", "product": "core", '
+        '"start_date": "2024-01-01", "end_date": null}')}, rows({"L1", "L2"}, values={"L2": {"arr": 55}})),
     Case("order-folder-extra-column", "orders", CL, {"p1.csv": _lines(GOOD), "p2.csv": _csv(LINES + ",plan",
                                                                                            _line_row(2) + ",gold")},
          Err(r"p2\.csv: its columns differ .*extra plan")),
@@ -325,6 +341,8 @@ CASES: list[Case] = [
     Case("ref-unknown-currency", "references", CL, {"f.csv": _lines(GOOD, _line_row(2, currency="XYZ"),
                                                                      _line_row(3, currency="eur"))},
          rows({"L1", "L3"}, {(2, "currency", "no_fx_rate")}, values={"L3": {"currency": "EUR"}})),
+    Case("ref-repeated-key", "references", CL, {"f.csv": _lines(_line_row(1, arr="10"), _line_row(1, arr="20"))},
+         rows(L1, values={"L1": {"arr": 20}}, warning="the last one wins")),
     Case("ref-contact-unknown-account", "references", "contacts", {"f.csv": _csv("contact_id,account_id",
                                                                                  "C1,A1", "C2,NOPE")},
          rows({"C1"}, {(2, "account_id", "unknown_account")})),
@@ -340,9 +358,13 @@ CASES: list[Case] = [
          config={"max_unzipped_mb": 4}),
     Case("size-gzip-corrupt", "sizes", CL, _corrupt_gzip, Err(r"corrupt\.csv\.gz")),
     Case("size-gzip-ok", "sizes", CL, {"f.csv.gz": _gzip(_lines(GOOD))}, rows(L1)),
+    Case("size-gzip-jsonl-ok", "sizes", CL, {"f.jsonl.gz": _gzip(_jsonl(_json(1), _json(2, arr=-1)))},
+         rows(L1, {(2, "arr", "range")})),
+    Case("size-gzip-jsonl-bomb", "sizes", CL, _jsonl_bomb, Err(r"bomb\.jsonl\.gz: .*ingest\.max_unzipped_mb"),
+         config={"max_unzipped_mb": 2}),
     Case("size-many-rows", "sizes", CL, _many_rows, rows(150_000, {(150_001, "arr", "range")})),
     Case("size-long-value", "sizes", CL, _long_value, rows({"L1", "L2"})),
-    Case("size-wide", "sizes", CL, _wide, rows(L1)),
+    Case("size-wide", "sizes", CL, _wide, rows(L1, warning="ignored columns not in contract_lines: x0, x1")),
     Case("size-parquet-text", "sizes", CL, {"f.parquet": _lines(GOOD)}, Err(r"not a readable Parquet file")),
     Case("size-parquet-truncated", "sizes", CL, _truncated_parquet, Err(r"cut\.parquet: not a readable Parquet")),
     Case("size-parquet-gz", "sizes", CL, {"f.parquet.gz": _gzip(b"x")}, Err(r"do not gzip it")),

@@ -107,6 +107,8 @@ def test_hostile_file(shared, case: Case):
         (key,) = table.key
         new = set(stored[key]) - ({"A1", "A2", "A3"} if entity == "accounts" else set())
         assert new == set(case.expect.loaded)
+    if case.expect.warning:
+        assert any(case.expect.warning in w for w in res.warnings), res.warnings
     for k, cols in case.expect.values.items():
         (key,) = table.key
         row = stored[stored[key] == k].iloc[0]
