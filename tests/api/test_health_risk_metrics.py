@@ -23,11 +23,15 @@ def test_a_metric_is_the_compute_layers_number(api, auth, demo_site):
         {w["group"]["segment"]: (None if w["value"] is None else float(w["value"])) for w in want}
 
 
-def test_metrics_for_a_csm_are_its_own_book_only(api, auth):
+def test_metrics_for_a_csm_are_company_wide_and_its_owner_breakdown_its_book(api, auth):
+    """The access policy (docs/web.md): a metric is a company-wide figure every reader sees; a
+    breakdown by owner is limited to the caller's book."""
     r = api.get(f"{V1}/metrics/arr", params={"by": "segment"}, headers=auth("csm01")).json()
-    assert r["by"] == ["segment", "owner"]
-    assert r["rows"] and {row["group"]["owner"] for row in r["rows"]} == {"csm01"}
-    bridge = api.get(f"{V1}/metrics/bridge", headers=auth("manager")).json()
+    assert r["by"] == ["segment"]
+    assert r == api.get(f"{V1}/metrics/arr", params={"by": "segment"}, headers=auth("cco")).json()
+    mine = api.get(f"{V1}/metrics/arr", params={"by": "segment,owner"}, headers=auth("csm01")).json()
+    assert mine["rows"] and {row["group"]["owner"] for row in mine["rows"]} == {"csm01"}
+    bridge = api.get(f"{V1}/metrics/bridge", params={"by": "owner"}, headers=auth("manager")).json()
     assert {row["owner"] for row in bridge["rows"]} <= {"csm01", "csm02"}
 
 

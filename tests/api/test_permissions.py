@@ -2,7 +2,12 @@
 
 Callers: the demo users (one per role; the manager leads csm01 and csm02, csm03 is outside its
 team), admin's token narrowed to the read scope, a revoked token, and no token at all. Account
-endpoints are asked about an account of csm01 (inside the manager's team) and one of csm03."""
+endpoints are asked about an account of csm01 (inside the manager's team) and one of csm03.
+
+The access policy (tenure.access, docs/web.md) is checked here too: each company-wide figure
+(access.FIGURES) is visible to every reader and the same for all of them, a breakdown by owner
+stays inside the book, and each company-wide record set (access.RECORDS) needs a book of
+everything. Guards fail when a route, a figure or a record set is missing from the matrix."""
 
 from __future__ import annotations
 
@@ -44,8 +49,10 @@ ENDPOINTS = (
     ("GET", "/metrics", None, EVERYONE, 200),
     ("GET", "/metrics/nrr?by=segment", None, EVERYONE, 200),
     ("GET", "/metrics/bridge", None, EVERYONE, 200),
-    ("GET", "/metrics/cohorts", None, SEES_ALL, 200),
+    ("GET", "/metrics/cohorts", None, EVERYONE, 200),
+    ("GET", "/metrics/arr?by=owner", None, EVERYONE, 200),
     ("GET", "/metrics/churned_arr/explain", None, EVERYONE, 200),
+    ("GET", "/metrics/churned_arr/explain?where=owner:csm03", None, SEES_A03, 200),
     ("GET", "/health/scores", None, EVERYONE, 200),
     ("GET", "/health/scores/{a01}", None, SEES_A01, 200),
     ("GET", "/health/scores/{a03}", None, SEES_A03, 200),
@@ -67,6 +74,26 @@ ENDPOINTS = (
     ("GET", "/refresh", None, SEES_ALL, 200),
     ("GET", "/refresh/{refresh}", None, SEES_ALL, 200),
 )
+
+
+# each company-wide figure and record set (tenure.access) -> where it is shown: an API endpoint
+# of ENDPOINTS, or a page (checked in tests/web/test_pages.py)
+FIGURE_PLACES = {
+    "metrics": ("GET", "/metrics/nrr?by=segment"),
+    "bridge": ("GET", "/metrics/bridge"),
+    "cohorts": ("GET", "/metrics/cohorts"),
+    "health_validation": ("GET", "/health/validation"),
+    "risk_backtest": ("POST", "/risk/backtest"),
+    "trend": ("PAGE", "/"),
+    "band_table": ("PAGE", "/renewals"),
+}
+RECORD_PLACES = {
+    "ingest_log": ("GET", "/ingest/runs"),
+    "ingest_upload": ("POST", "/ingest/activities"),
+    "refresh": ("POST", "/refresh"),
+    "audit": ("GET", "/audit"),
+    "data_quality": ("PAGE", "/data"),
+}
 
 
 def expected(principal: str, allowed: frozenset[str], ok: int) -> int:
@@ -139,6 +166,21 @@ def test_every_router_endpoint_is_in_the_matrix(demo_site):
     assert routes - covered == set()
 
 
+def test_every_company_wide_figure_and_record_set_is_in_the_matrix():
+    """A new figure or record set in tenure.access must get a place here, and its endpoint must
+    follow the policy: figures for every principal holding the permission, records only for
+    those whose book is everything."""
+    from tenure.access import FIGURES, RECORDS
+
+    assert set(FIGURE_PLACES) == set(FIGURES)
+    assert set(RECORD_PLACES) == set(RECORDS)
+    matrix = {(m, p): allowed for m, p, _, allowed, _ in ENDPOINTS}
+    rules = ((FIGURE_PLACES, lambda allowed: allowed in (EVERYONE, WRITERS)),  # no book-of-business limit
+             (RECORD_PLACES, lambda allowed: allowed <= SEES_ALL))
+    for places, follows in rules:
+        assert all(follows(matrix[place]) for place in places.values() if place[0] != "PAGE"), places
+
+
 @pytest.mark.parametrize("method,path,body,principal,status", CASES)
 def test_permission_matrix(api, headers_for, places, demo_site, method, path, body, principal, status):
     values = dict(places)
@@ -163,3 +205,99 @@ def test_denied_writes_change_nothing(api, headers_for, places, demo_site):
         assert r.status_code == 403
     after = api.get(f"/api/v1/accounts/{places['a03']}/notes", headers=headers_for("admin")).json()
     assert [n["id"] for n in after] == [n["id"] for n in before]
+
+
+@pytest.mark.parametrize("name", [n for n, (m, _) in FIGURE_PLACES.items() if m != "PAGE"])
+def test_a_company_wide_figure_is_the_same_for_every_reader(api, headers_for, name):
+    """The policy's one rule for figures: a CSM, a manager and the CCO get the same company-wide
+    answer (before, /health/validation was company-wide for a CSM and /metrics/cohorts refused)."""
+    method, path = FIGURE_PLACES[name]
+    body = "backtest" if method == "POST" else None
+    answers = {}
+    for who in ("cco", "manager", "csm01"):
+        r = _request(api, method, path, body, headers_for(who))
+        assert r.status_code == 200, (who, r.text)
+        answers[who] = r.json()
+    assert answers["csm01"] == answers["cco"] and answers["manager"] == answers["cco"]
+
+
+def _owners_of(rows: list[dict]) -> set[str]:
+    return {(r.get("group") or r).get("owner") for r in rows}
+
+
+@pytest.mark.parametrize("path", ["/metrics/arr?by=owner", "/metrics/bridge?by=owner",
+                                  "/metrics/arr?by=parent_account_id"])
+def test_a_breakdown_by_owner_stays_inside_the_book(api, headers_for, path):
+    everyone = api.get("/api/v1" + path, headers=headers_for("cco")).json()
+    if "by=owner" in path:
+        assert {"csm01", "csm02", "csm03"} <= _owners_of(everyone["rows"])
+    csm = api.get("/api/v1" + path, headers=headers_for("csm01")).json()
+    manager = api.get("/api/v1" + path, headers=headers_for("manager")).json()
+    assert "owner" in csm["by"] and _owners_of(csm["rows"]) == {"csm01"}
+    assert _owners_of(manager["rows"]) <= {"csm01", "csm02"} and "csm01" in _owners_of(manager["rows"])
+
+
+def test_a_breakdown_without_book_dimensions_is_company_wide(api, headers_for):
+    csm = api.get("/api/v1/metrics/bridge?by=segment", headers=headers_for("csm01")).json()
+    cco = api.get("/api/v1/metrics/bridge?by=segment", headers=headers_for("cco")).json()
+    assert csm == cco and csm["by"] == ["segment"]
+
+
+def test_out_of_book_refusals_come_from_the_policy(api, headers_for, places):
+    """Every scope refusal is the policy's problem type, naming the book it is not in."""
+    for path in (f"/accounts/{places['a03']}", f"/health/scores/{places['a03']}",
+                 "/metrics/churned_arr/explain?where=owner:csm03", "/ingest/runs"):
+        r = api.get("/api/v1" + path, headers=headers_for("csm01"))
+        assert r.status_code == 403, path
+        problem = r.json()
+        assert problem["type"].endswith("/out-of-scope") and "csm01's book of business" in problem["detail"], path
+
+
+def test_explain_lists_only_the_books_accounts(api, headers_for, books):
+    r = api.get("/api/v1/metrics/churned_arr/explain", params={"limit": 5000}, headers=headers_for("csm01"))
+    assert r.status_code == 200
+    ids = {a["account_id"] for a in r.json()["accounts"]}
+    assert ids <= set(books["csm01"])
+
+
+def test_routes_and_pages_decide_scope_only_through_the_policy():
+    """No router or page compares owners, filters rows by book or raises a scope 403 itself."""
+    import re
+    from pathlib import Path
+
+    import tenure
+
+    root = Path(tenure.__file__).parent
+    banned = re.compile(r"who\.owners|owner_filter|ensure_sees|\.sees\(|require_all_accounts|Problem\(403")
+    found = [f"{p.relative_to(root)}:{i}: {line.strip()}"
+             for pkg in ("api", "web") for p in sorted((root / pkg).rglob("*.py"))
+             for i, line in enumerate(p.read_text().splitlines(), 1) if banned.search(line)]
+    assert found == []
+
+
+def test_api_and_web_are_siblings_over_the_http_core():
+    """tenure.api and tenure.web never import each other; tenure.http imports neither."""
+    import ast
+    from pathlib import Path
+
+    import tenure
+
+    root = Path(tenure.__file__).parent
+
+    def imports(pkg: str) -> set[str]:
+        out = set()
+        for p in (root / pkg).rglob("*.py"):
+            for node in ast.walk(ast.parse(p.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    out.add(node.module)
+                elif isinstance(node, ast.Import):
+                    out.update(a.name for a in node.names)
+        return out
+
+    def hits(names: set[str], pkg: str) -> set[str]:
+        return {n for n in names if n == f"tenure.{pkg}" or n.startswith(f"tenure.{pkg}.")}
+
+    assert hits(imports("api"), "web") == set()
+    assert hits(imports("web"), "api") == set()
+    http = imports("http")
+    assert hits(http, "api") == set() and hits(http, "web") == set()

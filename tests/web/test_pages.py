@@ -155,6 +155,40 @@ def test_csm_sees_only_its_own_book(login, books):
     assert r.status_code == 200 and "By CSM" in r.text and "csm02" not in r.text
 
 
+def _tiles(html: str) -> str:
+    return re.search(r'<ul class="tiles">.*?</ul>', html, re.S).group(0)
+
+
+def test_executive_headline_figures_are_company_wide_for_every_role(login):
+    """The access policy: company-wide figures (tiles, bridge) are the same for a CSM, a manager
+    and the CCO; the breakdown is the book's own (by CSM for a CSM or a manager)."""
+    pages = {who: login(who).get("/").text for who in ("cco", "manager", "csm01")}
+    assert _tiles(pages["csm01"]) == _tiles(pages["cco"]) == _tiles(pages["manager"])
+    assert "By segment" in pages["cco"] and "By CSM" in pages["csm01"]
+    by_csm = re.search(r'<h2 id="groups-title">.*?</section>', pages["manager"], re.S).group(0)
+    assert set(re.findall(r'<th scope="row">(csm\d+)</th>', by_csm)) <= {"csm01", "csm02"}
+
+
+def test_renewal_band_table_is_company_wide_and_the_list_is_the_book(login, books):
+    def band_table(html: str) -> str:
+        return re.search(r'<section aria-labelledby="bands-title">.*?</section>', html, re.S).group(0)
+
+    cco, csm = login("cco").get("/renewals?within=365").text, login("csm01").get("/renewals?within=365").text
+    assert band_table(csm) == band_table(cco) and "Renewal probability" in band_table(csm)
+    listed = set(re.findall(r'href="/accounts/(ACC\d+)"', csm))
+    assert listed <= set(books["csm01"]) | _all_csm01(login("csm01"))
+
+
+def test_data_page_and_its_link_need_a_book_of_everything(login):
+    for who, sees in (("admin", True), ("viewer", True), ("manager", False), ("csm01", False)):
+        c = login(who)
+        assert ('href="/data"' in c.get("/cockpit").text) is sees, who
+        r = c.get("/data")
+        assert r.status_code == (200 if sees else 403), who
+        if not sees:
+            assert "book of business" in r.text
+
+
 def _all_csm01(c) -> set:
     r = c.get("/accounts.csv?status=all")
     return {row["account_id"] for row in csv.DictReader(io.StringIO(r.text)) if row["owner"] == "csm01"}

@@ -4,71 +4,26 @@ Two ways in: a browser session cookie (set by the login page; unsafe methods mus
 session's CSRF token as the `X-CSRF-Token` header or a `csrf_token` form field), or an API token
 (`Authorization: Bearer tnr_...`, no CSRF since browsers never send it on their own).
 
-Roles and book-of-business scope are defined once in `tenure.state.users` (PERMISSIONS, SCOPE):
-a CSM sees and changes only accounts it owns (accounts.owner = users.csm_key), a manager its
-team's (its own and those of users whose manager it is), executives and admins everything;
-viewers read everything and change nothing. A token can narrow its user's rights by its scopes,
-never widen them.
+What a role may do (read, write, admin) is checked here (`require`); which accounts, figures and
+records it may see is decided by the one access policy, `tenure.access` (`allowed` hands a route
+its `Access`). A token can narrow its user's rights by its scopes, never widen them.
 """
 
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
 
 from fastapi import Depends, Request
-from sqlalchemy import select
 
+from tenure.access import Access, Principal, policy, principal_for
 from tenure.http.context import AppContext, get_context
 from tenure.http.problems import Problem
 from tenure.state import sessions as web_sessions
 from tenure.state import tokens
-from tenure.state.models import User
-from tenure.state.users import PERMISSIONS, SCOPE
+
+__all__ = ["Access", "Principal", "allowed", "policy", "check_csrf", "client_ip", "current_principal", "ensure_can", "identify", "require"]
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
-
-
-@dataclass(frozen=True)
-class Principal:
-    user_id: int
-    username: str
-    role: str
-    full_name: str | None
-    permissions: frozenset[str]
-    owners: frozenset[str] | None  # accounts.owner values this user may see; None = all
-    via: str  # "session" or "token"
-    csrf_token: str | None = None
-
-    def can(self, permission: str) -> bool:
-        return permission in self.permissions
-
-    def sees(self, owner: str | None) -> bool:
-        """May this user see (and, with write, change) an account owned by `owner`?"""
-        return self.owners is None or (owner is not None and owner in self.owners)
-
-    def owner_filter(self) -> list[str] | None:
-        """The owners to filter account lists by (None: no filter)."""
-        return None if self.owners is None else sorted(self.owners)
-
-
-def _owners(session, user: User) -> frozenset[str] | None:
-    scope = SCOPE[user.role]
-    if scope == "all":
-        return None
-    if scope == "own":
-        return frozenset([user.csm_key] if user.csm_key else [])
-    team = session.scalars(select(User.csm_key).where(User.manager_id == user.id, User.csm_key.is_not(None)))
-    return frozenset([*team, *([user.csm_key] if user.csm_key else [])])
-
-
-def principal_for(session, user: User, via: str, scopes: list[str] | None = None,
-                  csrf_token: str | None = None) -> Principal:
-    allowed = set(PERMISSIONS[user.role])
-    if scopes is not None:
-        allowed &= set(scopes)
-    return Principal(user.id, user.username, user.role, user.full_name, frozenset(allowed), _owners(session, user),
-                     via, csrf_token)
 
 
 def client_ip(request: Request) -> str | None:
@@ -124,20 +79,28 @@ async def current_principal(request: Request, ctx: AppContext = Depends(get_cont
     return who
 
 
+def ensure_can(who: Principal, permission: str) -> None:
+    """403 unless the principal holds `permission` (read, write or admin)."""
+    if not who.can(permission):
+        raise Problem(403, f"role {who.role!r}" + (" with this token's scopes" if who.via == "token" else "")
+                      + f" may not {permission}", kind="forbidden")
+
+
 def require(permission: str):
     """Dependency factory: the principal, if it holds `permission` (read, write or admin)."""
 
     async def dependency(who: Principal = Depends(current_principal)) -> Principal:
-        if not who.can(permission):
-            raise Problem(403, f"role {who.role!r}" + (" with this token's scopes" if who.via == "token" else "")
-                          + f" may not {permission}", kind="forbidden")
+        ensure_can(who, permission)
         return who
 
     return dependency
 
 
-def ensure_sees(who: Principal, owner: str | None, account_id: str) -> None:
-    """403 unless the account is in the principal's book of business. (Out-of-book accounts are
-    reported as forbidden, not hidden, so a CSM knows to ask its manager.)"""
-    if not who.sees(owner):
-        raise Problem(403, f"account {account_id} is not in {who.username}'s book of business", kind="out-of-scope")
+def allowed(permission: str):
+    """Dependency factory: the access policy (`tenure.access.Access`) of a principal holding
+    `permission`; the route asks it which accounts or figures it may show."""
+
+    async def dependency(who: Principal = Depends(require(permission))) -> Access:
+        return policy(who)
+
+    return dependency

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tenure.access import OutOfScope
 from tenure.errors import ConfigError, InputError, NotFoundError, TenureError, WarehouseError
 
 log = logging.getLogger("tenure.api")
@@ -46,6 +47,8 @@ def problem_response(request: Request, status: int, detail: str, *, kind: str | 
 
 
 def status_of(err: TenureError) -> int:
+    if isinstance(err, OutOfScope):  # the access policy refused (tenure.access)
+        return 403
     if isinstance(err, NotFoundError):
         return 404
     if isinstance(err, (InputError, ConfigError)):
@@ -72,7 +75,7 @@ def install(app: FastAPI, *, wants_html=None, html_error=None) -> None:
 
     @app.exception_handler(TenureError)
     async def _tenure(request: Request, err: TenureError):
-        return respond(request, status_of(err), str(err))
+        return respond(request, status_of(err), str(err), kind=getattr(err, "kind", None))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, err: RequestValidationError):

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
-from tenure.http.auth import Principal, check_csrf, client_ip, identify
+from tenure.http.auth import Access, Principal, check_csrf, client_ip, ensure_can, identify, policy
 from tenure.http.context import AppContext, get_context
 from tenure.http.problems import Problem
 from tenure.state import audit, sessions
@@ -57,12 +57,17 @@ def page_principal(request: Request, ctx: AppContext = Depends(get_context)) -> 
     return who
 
 
-async def page_writer(request: Request, who: Principal = Depends(page_principal)) -> Principal:
-    """Dependency for page forms that change something: CSRF checked and write permission held."""
+def page_access(who: Principal = Depends(page_principal)) -> Access:
+    """Dependency for pages: the logged-in principal's access policy (tenure.access)."""
+    return policy(who)
+
+
+async def page_writer(request: Request, who: Principal = Depends(page_principal)) -> Access:
+    """Dependency for page forms that change something: CSRF checked and write permission held;
+    the principal's access policy."""
     await check_csrf(request, who)
-    if not who.can("write"):
-        raise Problem(403, f"role {who.role!r} may not change anything", kind="forbidden")
-    return who
+    ensure_can(who, "write")
+    return policy(who)
 
 
 def _login_form(request: Request, *, next_url: str, error: str | None = None, username: str = "",

@@ -19,13 +19,14 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from tenure.http.auth import Principal, client_ip, ensure_sees
+from tenure.http.auth import Access, client_ip
 from tenure.http.context import AppContext, get_context
 from tenure.http.problems import Problem
 from tenure.state import audit
-from tenure.state.models import IngestRun, Note, User
+from tenure.state.models import Note, User
+from tenure.state.runs import list_runs
 from tenure.web import charts
-from tenure.web.login import page_principal, page_writer
+from tenure.web.login import page_access, page_writer
 from tenure.web.login import router as login_router
 from tenure.web.render import error_page, render
 
@@ -69,16 +70,16 @@ def _hx(request: Request) -> bool:
 
 @router.get("/", response_class=HTMLResponse)
 def executive_page(request: Request, period: str | None = Query(None, max_length=40),
-                   who: Principal = Depends(page_principal), ctx: AppContext = Depends(get_context)):
+                   acc: Access = Depends(page_access), ctx: AppContext = Depends(get_context)):
     from tenure.web.executive import executive_view
 
-    view = executive_view(ctx, ctx.warehouse(), who, period or None)
+    view = executive_view(ctx, ctx.warehouse(), acc, period or None)
     return render(request, "executive.html", title="Executive", **view)
 
 
 # -- portfolio ------------------------------------------------------------------------------------
 
-def _portfolio_filter(who: Principal, q: str | None, segment: str | None, region: str | None, band: str | None,
+def _portfolio_filter(acc: Access, q: str | None, segment: str | None, region: str | None, band: str | None,
                       tier: str | None, owner: str | None, status: str | None):
     from tenure.portfolio.accounts import AccountFilter
 
@@ -94,7 +95,7 @@ def _portfolio_filter(who: Principal, q: str | None, segment: str | None, region
         raise Problem(422, f"band must be one of {', '.join(BANDS)}")
     return AccountFilter(q=clean(q), segment=clean(segment), region=clean(region), band=band, tier=clean(tier),
                          owner=clean(owner), status=None if status == "all" else status,
-                         owners=who.owner_filter())
+                         owners=acc.owners)
 
 
 class PortfolioParams:
@@ -125,13 +126,13 @@ class PortfolioParams:
 
 
 @router.get("/accounts", response_class=HTMLResponse)
-def portfolio_page(request: Request, p: PortfolioParams = Depends(), who: Principal = Depends(page_principal),
+def portfolio_page(request: Request, p: PortfolioParams = Depends(), acc: Access = Depends(page_access),
                    ctx: AppContext = Depends(get_context)):
     from tenure.portfolio.account360 import data_as_of
     from tenure.portfolio.accounts import SORTABLE, list_accounts
 
     wh = ctx.warehouse()
-    flt = _portfolio_filter(who, p.q, p.segment, p.region, p.band, p.tier, p.owner, p.status)
+    flt = _portfolio_filter(acc, p.q, p.segment, p.region, p.band, p.tier, p.owner, p.status)
     if p.sort not in SORTABLE:
         raise Problem(422, f"cannot sort by {p.sort!r}")
     result = list_accounts(wh, flt, sort=p.sort, descending=p.order == "desc", page=p.page, page_size=p.size)
@@ -159,14 +160,14 @@ def _csv_safe(table):
 
 
 @router.get("/accounts.csv")
-def portfolio_csv(p: PortfolioParams = Depends(), who: Principal = Depends(page_principal),
+def portfolio_csv(p: PortfolioParams = Depends(), acc: Access = Depends(page_access),
                   ctx: AppContext = Depends(get_context)):
     """Every account matching the filters (within the book of business), as CSV."""
     import pyarrow.csv as pacsv
 
     from tenure.portfolio.accounts import SORTABLE, export_accounts
 
-    flt = _portfolio_filter(who, p.q, p.segment, p.region, p.band, p.tier, p.owner, p.status)
+    flt = _portfolio_filter(acc, p.q, p.segment, p.region, p.band, p.tier, p.owner, p.status)
     if p.sort not in SORTABLE:
         raise Problem(422, f"cannot sort by {p.sort!r}")
     table = export_accounts(ctx.warehouse(), flt, sort=p.sort, descending=p.order == "desc")
@@ -179,12 +180,6 @@ def portfolio_csv(p: PortfolioParams = Depends(), who: Principal = Depends(page_
 
 # -- account 360 ----------------------------------------------------------------------------------
 
-def _account_in_scope(ctx: AppContext, who: Principal, account_id: str) -> None:
-    from tenure.portfolio.accounts import owner_of
-
-    ensure_sees(who, owner_of(ctx.warehouse(), account_id), account_id)  # 404 / 403
-
-
 def _notes(ctx: AppContext, account_id: str, limit: int = 100) -> list[dict]:
     with ctx.db() as session:
         rows = session.execute(select(Note, User.username, User.full_name).join(User, User.id == Note.author_id)
@@ -196,10 +191,10 @@ def _notes(ctx: AppContext, account_id: str, limit: int = 100) -> list[dict]:
 
 @router.get("/accounts/{account_id}", response_class=HTMLResponse)
 def account_page(request: Request, account_id: str, kind: str | None = Query(None, max_length=20),
-                 who: Principal = Depends(page_principal), ctx: AppContext = Depends(get_context)):
+                 acc: Access = Depends(page_access), ctx: AppContext = Depends(get_context)):
     from tenure.portfolio.account360 import account_360, timeline_page
 
-    _account_in_scope(ctx, who, account_id)
+    acc.account(ctx.warehouse(), account_id)  # 404 / 403
     wh = ctx.warehouse()
     account = account_360(wh, account_id, usage_days=180)  # header, usage and health history: one query
     if account is None:
@@ -221,9 +216,9 @@ def account_page(request: Request, account_id: str, kind: str | None = Query(Non
 
 @router.post("/accounts/{account_id}/notes")
 def add_note(request: Request, account_id: str, body: str = Form("", max_length=NOTE_MAX * 2),
-             who: Principal = Depends(page_writer), ctx: AppContext = Depends(get_context)):
+             acc: Access = Depends(page_writer), ctx: AppContext = Depends(get_context)):
     """A CSM's note on an account in its book of business; audit-logged."""
-    _account_in_scope(ctx, who, account_id)
+    acc.account(ctx.warehouse(), account_id)  # 404 / 403
     text = body.strip()
     error = None
     if not text:
@@ -232,10 +227,10 @@ def add_note(request: Request, account_id: str, body: str = Form("", max_length=
         error = f"A note can have at most {NOTE_MAX} characters."
     if error is None:
         with ctx.db() as session:
-            note = Note(account_id=account_id, author_id=who.user_id, body=text)
+            note = Note(account_id=account_id, author_id=acc.who.user_id, body=text)
             session.add(note)
             session.flush()
-            audit.record(session, who.username, "create", "note", str(note.id), None,
+            audit.record(session, acc.who.username, "create", "note", str(note.id), None,
                          {"account_id": account_id, "body": text},
                          ip=client_ip(request))
     if _hx(request):
@@ -251,13 +246,13 @@ def add_note(request: Request, account_id: str, body: str = Form("", max_length=
 CHANGES_DAYS = 7  # the cockpit's "what changed" window
 
 @router.get("/cockpit", response_class=HTMLResponse)
-def cockpit_page(request: Request, who: Principal = Depends(page_principal), ctx: AppContext = Depends(get_context)):
+def cockpit_page(request: Request, acc: Access = Depends(page_access), ctx: AppContext = Depends(get_context)):
     from tenure.portfolio.accounts import AccountFilter, list_accounts
     from tenure.portfolio.cockpit import changes_since
     from tenure.portfolio.renewals import renewals
 
     wh = ctx.warehouse()
-    owners = who.owner_filter()
+    owners = acc.owners
     at_risk = list_accounts(wh, AccountFilter(owners=owners), sort="risk", descending=True, page_size=20)
     # each list shows at most 100 rows; its heading counts every row (counted in the engine)
     return render(request, "cockpit.html", title="Cockpit", at_risk=at_risk,
@@ -268,13 +263,14 @@ def cockpit_page(request: Request, who: Principal = Depends(page_principal), ctx
 
 @router.get("/renewals", response_class=HTMLResponse)
 def renewals_page(request: Request, within: int = Query(180, ge=1, le=730),
-                  who: Principal = Depends(page_principal), ctx: AppContext = Depends(get_context)):
+                  acc: Access = Depends(page_access), ctx: AppContext = Depends(get_context)):
     from tenure.portfolio.renewals import renewal_totals, renewals
     from tenure.portfolio.summary import band_renewal_table
 
     wh = ctx.warehouse()
-    rows = renewals(wh, who.owner_filter(), within_days=within, limit=500).rows
-    totals = renewal_totals(wh, who.owner_filter(), within_days=within)
+    acc.figure("band_table")
+    rows = renewals(wh, acc.owners, within_days=within, limit=500).rows
+    totals = renewal_totals(wh, acc.owners, within_days=within)
     return render(request, "renewals.html", title="Renewals", rows=rows, within=within,
                   windows=(30, 90, 180, 365), bands=band_renewal_table(wh), total_accounts=totals["accounts"],
                   total_arr=totals["renewal_arr"], total_expected=totals["expected_renewal_arr"])
@@ -283,20 +279,13 @@ def renewals_page(request: Request, within: int = Query(180, ge=1, le=730),
 # -- data quality ---------------------------------------------------------------------------------
 
 @router.get("/data", response_class=HTMLResponse)
-def data_page(request: Request, who: Principal = Depends(page_principal), ctx: AppContext = Depends(get_context)):
+def data_page(request: Request, acc: Access = Depends(page_access), ctx: AppContext = Depends(get_context)):
     """Ingest runs, the quarantine with reasons and identity matches to review. Raw rows can belong
     to any account, so only principals that see every account may look."""
     from tenure.ingest.identity import list_identities
 
-    if who.owners is not None:
-        raise Problem(403, "the data-quality page shows rows from every account; ask an administrator",
-                      kind="forbidden")
-    with ctx.db() as session:
-        runs = [{c: getattr(r, c) for c in ("run_id", "entity", "file", "source", "status", "started_at",
-                                               "finished_at", "rows_read", "loaded", "inserted", "updated",
-                                               "unchanged", "rejected", "rejected_by_reason")}
-                for r in session.scalars(select(IngestRun).order_by(IngestRun.started_at.desc(),
-                                                                     IngestRun.run_id.desc()).limit(50))]
+    acc.records("data_quality")
+    runs = list_runs(ctx.config, limit=50)
     wh = ctx.warehouse()
     qt = wh.table("quarantine")
     reasons = wh.to_pyarrow(qt.group_by(["entity", "reason"]).aggregate(rows=qt.count())

@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from tenure import __version__
+from tenure.access import policy
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -98,6 +99,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     """A page (or, for HTMX requests asking for a fragment, the template as given)."""
     ctx = request.app.state.ctx
     context.setdefault("who", getattr(request.state, "principal", None))
+    context.setdefault("access", None if context["who"] is None else policy(context["who"]))
     context.setdefault("project", ctx.config.project)
     context["request"] = request
     context["path"] = request.url.path

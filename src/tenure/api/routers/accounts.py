@@ -8,10 +8,10 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy import select
 
-from tenure.http.auth import Principal, client_ip, require
+from tenure.http.auth import Access, allowed, client_ip
 from tenure.http.context import AppContext, get_context
 from tenure.http.problems import Problem
-from tenure.api.routers.common import account_in_scope, paginated
+from tenure.api.routers.common import paginated
 from tenure.api.schemas import (
     COMMON_PROBLEMS, AccountDetail, AccountRow, Band, HealthPoint, NoteIn, NoteOut, Paginated, TimelineItem,
     UsageDay, problem_responses,
@@ -43,39 +43,39 @@ class AccountQuery:
         self.status, self.min_risk, self.renewal_within_days = status, min_risk, renewal_within_days
         self.page, self.page_size = page, page_size
 
-    def filter(self, who: Principal, **override):
+    def filter(self, acc: Access, **override):
         from tenure.portfolio.accounts import AccountFilter
 
         values = dict(q=self.q, segment=self.segment, region=self.region, owner=self.owner, band=self.band,
                       tier=self.tier, status=None if self.status == "all" else self.status, min_risk=self.min_risk,
-                      renewal_within_days=self.renewal_within_days, owners=who.owner_filter())
+                      renewal_within_days=self.renewal_within_days, owners=acc.owners)
         values.update(override)
         return AccountFilter(**values)
 
 
-def list_page(ctx: AppContext, who: Principal, p: AccountQuery, sort: str, descending: bool, **override):
+def list_page(ctx: AppContext, acc: Access, p: AccountQuery, sort: str, descending: bool, **override):
     from tenure.portfolio.accounts import list_accounts
 
-    return list_accounts(ctx.warehouse(), p.filter(who, **override), sort=sort, descending=descending,
+    return list_accounts(ctx.warehouse(), p.filter(acc, **override), sort=sort, descending=descending,
                          page=p.page, page_size=p.page_size)
 
 
 @router.get("/accounts", response_model=Paginated[AccountRow], summary="Accounts in the caller's book of business")
 def accounts(p: AccountQuery = Depends(), sort: SortKey = "arr", order: Literal["asc", "desc"] = "desc",
-             who: Principal = Depends(require("read")), ctx: AppContext = Depends(get_context)):
+             acc: Access = Depends(allowed("read")), ctx: AppContext = Depends(get_context)):
     """Accounts with ARR, health, churn risk, renewal date and owner as of the last refresh;
     a CSM sees its own accounts, a manager its team's, everyone else all."""
-    page = list_page(ctx, who, p, sort, order == "desc")
+    page = list_page(ctx, acc, p, sort, order == "desc")
     return paginated(page.rows, page.total, page.page, page.page_size)
 
 
 @router.get("/accounts/{account_id}", response_model=AccountDetail, responses=ACCOUNT_RESPONSES)
-def account(account_id: str = AccountId, who: Principal = Depends(require("read")),
+def account(account_id: str = AccountId, acc: Access = Depends(allowed("read")),
             ctx: AppContext = Depends(get_context)):
     """One account with contacts and custom attributes (403 outside the book of business)."""
     from tenure.portfolio.account360 import get_account
 
-    account_in_scope(ctx, who, account_id)
+    acc.account(ctx.warehouse(), account_id)
     row = get_account(ctx.warehouse(), account_id)
     if row is None:
         raise Problem(404, f"no account {account_id!r}")
@@ -84,33 +84,33 @@ def account(account_id: str = AccountId, who: Principal = Depends(require("read"
 
 @router.get("/accounts/{account_id}/timeline", response_model=list[TimelineItem], responses=ACCOUNT_RESPONSES)
 def timeline(account_id: str = AccountId, kind: str | None = Query(None, max_length=20),
-             limit: int = Query(200, ge=1, le=2000), who: Principal = Depends(require("read")),
+             limit: int = Query(200, ge=1, le=2000), acc: Access = Depends(allowed("read")),
              ctx: AppContext = Depends(get_context)):
     """Everything known about the account, newest first: contract changes, tickets, surveys,
     activities, milestones, signals, churn, opportunities, invoices."""
     from tenure.portfolio.account360 import timeline as account_timeline
 
-    account_in_scope(ctx, who, account_id)
+    acc.account(ctx.warehouse(), account_id)
     return account_timeline(ctx.warehouse(), account_id, limit=limit, kind=kind or None)
 
 
 @router.get("/accounts/{account_id}/usage", response_model=list[UsageDay], responses=ACCOUNT_RESPONSES)
 def usage(account_id: str = AccountId, days: int = Query(180, ge=1, le=3660),
-          who: Principal = Depends(require("read")), ctx: AppContext = Depends(get_context)):
+          acc: Access = Depends(allowed("read")), ctx: AppContext = Depends(get_context)):
     """Daily usage events and active users for the `days` up to the last refresh."""
     from tenure.portfolio.account360 import usage_series
 
-    account_in_scope(ctx, who, account_id)
+    acc.account(ctx.warehouse(), account_id)
     return usage_series(ctx.warehouse(), account_id, days)
 
 
 @router.get("/accounts/{account_id}/health", response_model=list[HealthPoint], responses=ACCOUNT_RESPONSES)
-def health(account_id: str = AccountId, who: Principal = Depends(require("read")),
+def health(account_id: str = AccountId, acc: Access = Depends(allowed("read")),
            ctx: AppContext = Depends(get_context)):
     """Every stored health snapshot of the account, oldest first, with component contributions."""
     from tenure.portfolio.account360 import health_history
 
-    account_in_scope(ctx, who, account_id)
+    acc.account(ctx.warehouse(), account_id)
     return health_history(ctx.warehouse(), account_id)
 
 
@@ -125,27 +125,27 @@ def _notes(ctx: AppContext, account_id: str, note_id: int | None = None) -> list
 
 
 @router.get("/accounts/{account_id}/notes", response_model=list[NoteOut], responses=ACCOUNT_RESPONSES)
-def notes(account_id: str = AccountId, who: Principal = Depends(require("read")),
+def notes(account_id: str = AccountId, acc: Access = Depends(allowed("read")),
           ctx: AppContext = Depends(get_context)):
     """Notes on the account, newest first."""
-    account_in_scope(ctx, who, account_id)
+    acc.account(ctx.warehouse(), account_id)
     return _notes(ctx, account_id)
 
 
 @router.post("/accounts/{account_id}/notes", response_model=NoteOut, status_code=201, responses=ACCOUNT_RESPONSES)
-def add_note(request: Request, note: NoteIn, account_id: str = AccountId, who: Principal = Depends(require("write")),
+def add_note(request: Request, note: NoteIn, account_id: str = AccountId, acc: Access = Depends(allowed("write")),
              ctx: AppContext = Depends(get_context)):
     """Add a note to an account in the caller's book of business (audit-logged)."""
-    account_in_scope(ctx, who, account_id)
+    acc.account(ctx.warehouse(), account_id)
     text = note.body.strip()
     if not text:
         raise Problem(422, "a note cannot be empty", kind="invalid-input")
     with ctx.db() as session:
-        row = Note(account_id=account_id, author_id=who.user_id, body=text)
+        row = Note(account_id=account_id, author_id=acc.who.user_id, body=text)
         session.add(row)
         session.flush()
         note_id = row.id
-        audit.record(session, who.username, "create", "note", str(note_id), None,
-                     {"account_id": account_id, "body": text, "author": who.username},
+        audit.record(session, acc.who.username, "create", "note", str(note_id), None,
+                     {"account_id": account_id, "body": text, "author": acc.who.username},
                      ip=client_ip(request))
     return _notes(ctx, account_id, note_id)[0]

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy import func, select
 
-from tenure.http.auth import Principal, client_ip, current_principal, require
+from tenure.http.auth import Access, Principal, allowed, client_ip, current_principal, policy, require
 from tenure.http.context import AppContext, get_context
 from tenure.api.routers.common import paginated
 from tenure.api.schemas import (
@@ -24,7 +24,7 @@ Username = Path(pattern=USERNAME_PATTERN)
 @router.get("/me", response_model=Me, summary="Who am I")
 def me(who: Principal = Depends(current_principal)):
     """The caller's user, role, effective permissions (a token can narrow them) and book of business."""
-    owners = who.owner_filter()
+    owners = policy(who).owners
     return {"username": who.username, "full_name": who.full_name, "role": who.role,
             "permissions": sorted(who.permissions), "scope": "all" if owners is None else "owners",
             "owners": owners, "via": who.via}
@@ -104,8 +104,9 @@ def audit_log(actor: str | None = Query(None, max_length=100), entity: str | Non
               action: str | None = Query(None, max_length=50), entity_id: str | None = Query(None, max_length=100),
               since: datetime | None = None,
               page: int = Query(1, ge=1, le=1_000_000), page_size: int = Query(50, ge=1, le=500),
-              who: Principal = Depends(require("admin")), ctx: AppContext = Depends(get_context)):
+              acc: Access = Depends(allowed("admin")), ctx: AppContext = Depends(get_context)):
     """Who changed what, when, from where, with the values before and after."""
+    acc.records("audit")
     q = select(AuditLog)
     for col, value in ((AuditLog.actor, actor), (AuditLog.entity, entity), (AuditLog.action, action),
                        (AuditLog.entity_id, entity_id)):

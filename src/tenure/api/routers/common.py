@@ -1,4 +1,5 @@
-"""Helpers the routers share: pagination, account scope checks, periods and dimension lists."""
+"""Helpers the routers share: pagination, periods and dimension lists. (Scope is decided by
+tenure.access, handed to each route by `tenure.http.auth.allowed`.)"""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import math
 from datetime import date
 from typing import Any
 
-from tenure.http.auth import Principal, ensure_sees
 from tenure.http.context import AppContext
 from tenure.http.problems import Problem
 
@@ -24,21 +24,6 @@ def page_slice(rows: list, page: int, page_size: int) -> dict[str, Any]:
     """Paginate a list already in memory (small, bounded lists only)."""
     start = (page - 1) * page_size
     return paginated(rows[start:start + page_size], len(rows), page, page_size)
-
-
-def account_in_scope(ctx: AppContext, who: Principal, account_id: str) -> None:
-    """404 for an unknown account, 403 for one outside the caller's book of business."""
-    from tenure.portfolio.accounts import owner_of
-
-    ensure_sees(who, owner_of(ctx.warehouse(), account_id), account_id)
-
-
-def require_all_accounts(who: Principal, what: str) -> None:
-    """Some answers mix rows of every account (raw ingest rows, company-wide cohorts): only
-    principals that see every account may ask."""
-    if who.owners is not None:
-        raise Problem(403, f"{what} covers every account; {who.username}'s book of business is limited",
-                      kind="out-of-scope")
 
 
 def period_of(text: str):

@@ -12,16 +12,15 @@ import uuid
 from typing import Literal
 
 from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
-from sqlalchemy import func, select
 
-from tenure.http.auth import Principal, client_ip, require
+from tenure.http.auth import Access, Principal, allowed, client_ip
 from tenure.http.context import AppContext, get_context
 from tenure.http.problems import Problem
-from tenure.api.routers.common import paginated, plain_rows, require_all_accounts
+from tenure.api.routers.common import paginated, plain_rows
 from tenure.api.schemas import COMMON_PROBLEMS, IngestRunDetail, IngestRunOut, Paginated, problem_responses
 from tenure.schema.facts import INGESTIBLE
 from tenure.state import audit
-from tenure.state.models import IngestRun
+from tenure.state import runs as ingest_runs
 
 router = APIRouter(prefix="/ingest", tags=["ingest"], responses=COMMON_PROBLEMS)
 
@@ -55,12 +54,13 @@ def _rejected(ctx: AppContext, run_id: str, limit: int = REJECTED_SAMPLE) -> lis
              responses=problem_responses(413), summary="Upload a file to ingest")
 async def upload(request: Request, entity: Entity, file: UploadFile = File(description="CSV, Parquet or JSON lines"),
                  strict: bool = Query(False, description="load all or nothing"),
-                 who: Principal = Depends(require("write")), ctx: AppContext = Depends(get_context)):
+                 acc: Access = Depends(allowed("write")), ctx: AppContext = Depends(get_context)):
     """Validate the file, quarantine bad rows with file/row/column/reason, upsert the good ones by
     natural key; the response is the run summary with a sample of the rejected rows."""
     from starlette.concurrency import run_in_threadpool
 
-    require_all_accounts(who, "ingesting a file")
+    acc.records("ingest_upload")
+    who = acc.who
     name = _safe_name(file.filename)
     folder = ctx.config.runs_dir / "uploads" / uuid.uuid4().hex
     folder.mkdir(parents=True, exist_ok=True)
@@ -96,31 +96,22 @@ def _ingest(request: Request, ctx: AppContext, who: Principal, entity: str, path
 
 
 @router.get("/runs", response_model=Paginated[IngestRunOut], summary="Ingest runs, newest first")
-def runs(entity: Entity | None = None, status: Literal["loaded", "partial", "rejected", "failed"] | None = None,
+def runs(entity: Entity | None = None,
+         status: Literal["running", "loaded", "partial", "rejected", "failed"] | None = None,
          page: int = Query(1, ge=1, le=1_000_000), page_size: int = Query(50, ge=1, le=500),
-         who: Principal = Depends(require("read")), ctx: AppContext = Depends(get_context)):
-    require_all_accounts(who, "the ingest log")
-    with ctx.db() as session:
-        q = select(IngestRun)
-        if entity:
-            q = q.where(IngestRun.entity == entity)
-        if status:
-            q = q.where(IngestRun.status == status)
-        total = session.scalar(select(func.count()).select_from(q.subquery()))
-        rows = session.scalars(q.order_by(IngestRun.started_at.desc(), IngestRun.run_id.desc())
-                               .offset((page - 1) * page_size).limit(page_size)).all()
-        items = [{k: getattr(r, k) for k in RUN_FIELDS} for r in rows]
-    return paginated(items, total, page, page_size)
+         acc: Access = Depends(allowed("read")), ctx: AppContext = Depends(get_context)):
+    acc.records("ingest_log")
+    items, total = ingest_runs.runs_page(ctx.config, page_size, (page - 1) * page_size, entity, status)
+    return paginated([{k: r[k] for k in RUN_FIELDS} for r in items], total, page, page_size)
 
 
 @router.get("/runs/{run_id}", response_model=IngestRunDetail, responses=problem_responses(404))
-def run(run_id: str = Path(max_length=64), who: Principal = Depends(require("read")),
+def run(run_id: str = Path(max_length=64), acc: Access = Depends(allowed("read")),
         ctx: AppContext = Depends(get_context)):
     """One run with a sample of its quarantined rows (file, row, column, value, reason)."""
-    require_all_accounts(who, "the ingest log")
-    with ctx.db() as session:
-        r = session.get(IngestRun, run_id)
-        if r is None:
-            raise Problem(404, f"no ingest run {run_id!r}")
-        item = {k: getattr(r, k) for k in RUN_FIELDS}
+    acc.records("ingest_log")
+    r = ingest_runs.get_run(ctx.config, run_id)
+    if r is None:
+        raise Problem(404, f"no ingest run {run_id!r}")
+    item = {k: r[k] for k in RUN_FIELDS}
     return {**item, "rejected_rows": _rejected(ctx, run_id) if item["rejected"] else []}

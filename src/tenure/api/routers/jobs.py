@@ -17,9 +17,10 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from tenure.api.routers.common import paginated, require_all_accounts
+from tenure.access import Access
+from tenure.api.routers.common import paginated
 from tenure.api.schemas import COMMON_PROBLEMS, Paginated, problem_responses
-from tenure.http.auth import Principal, client_ip, require
+from tenure.http.auth import allowed, client_ip
 from tenure.http.context import AppContext, get_context
 from tenure.http.problems import Problem
 
@@ -90,14 +91,14 @@ def _worker(request: Request, ctx: AppContext):
 @router.post("/refresh", response_model=RunDetail, status_code=202, responses=problem_responses(409),
              summary="Start a refresh (as `tenure refresh`): 202 with the queued run")
 def start_refresh(request: Request, response: Response, body: RefreshIn | None = None,
-                  who: Principal = Depends(require("write")), ctx: AppContext = Depends(get_context)):
+                  acc: Access = Depends(allowed("write")), ctx: AppContext = Depends(get_context)):
     """Queue a run of the refresh graph and run it in the background; follow it at the returned
     Location. Steps whose inputs did not change since they last ran are skipped. 409 (with
     `run_id`) while another run is queued or running."""
     from tenure.jobs import runs
     from tenure.state import audit
 
-    require_all_accounts(who, "a refresh")
+    acc.records("refresh")
     body = body or RefreshIn()
     try:
         run_id = _worker(request, ctx).submit(as_of=body.as_of, force=body.force, trigger="api")
@@ -105,7 +106,7 @@ def start_refresh(request: Request, response: Response, body: RefreshIn | None =
         raise Problem(409, str(err), kind="conflict", run_id=err.run_id,
                       headers={"Location": _location(err.run_id)}) from None
     with ctx.db() as session:
-        audit.record(session, who.username, "refresh", "warehouse", run_id, None,
+        audit.record(session, acc.who.username, "refresh", "warehouse", run_id, None,
                      {"as_of": None if body.as_of is None else body.as_of.isoformat(), "force": body.force},
                      ip=client_ip(request))
     response.headers["Location"] = _location(run_id)
@@ -114,10 +115,10 @@ def start_refresh(request: Request, response: Response, body: RefreshIn | None =
 
 @router.get("/refresh", response_model=Paginated[RunOut], summary="Refresh runs, newest first")
 def list_refreshes(page: int = Query(1, ge=1, le=1_000_000), page_size: int = Query(20, ge=1, le=200),
-                   who: Principal = Depends(require("read")), ctx: AppContext = Depends(get_context)):
+                   acc: Access = Depends(allowed("read")), ctx: AppContext = Depends(get_context)):
     from tenure.jobs import runs
 
-    require_all_accounts(who, "the refresh log")
+    acc.records("refresh")
     runs.reap_stale(ctx.config)
     items, total = runs.list_runs(ctx.config, limit=page_size, offset=(page - 1) * page_size)
     return paginated(items, total, page, page_size)
@@ -126,10 +127,10 @@ def list_refreshes(page: int = Query(1, ge=1, le=1_000_000), page_size: int = Qu
 @router.get("/refresh/{run_id}", response_model=RunDetail, responses=problem_responses(404),
             summary="One refresh run with its steps")
 def get_refresh(run_id: str = Path(max_length=32, pattern=r"^[0-9a-f]+$"),
-                who: Principal = Depends(require("read")), ctx: AppContext = Depends(get_context)):
+                acc: Access = Depends(allowed("read")), ctx: AppContext = Depends(get_context)):
     from tenure.jobs import runs
 
-    require_all_accounts(who, "the refresh log")
+    acc.records("refresh")
     runs.reap_stale(ctx.config)
     run = runs.get(ctx.config, run_id)
     if run is None:

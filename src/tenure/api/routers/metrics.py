@@ -1,19 +1,19 @@
 """Metrics from the one registry: definitions, any metric by period and grouping, the ARR bridge,
 cohorts and the drill-down to accounts. Results are cached per data version (cache.py).
 
-Scope: principals that see every account get company metrics grouped as asked; a CSM or a
-manager always gets them grouped by owner too, for the owners in its book of business only."""
+Scope (tenure.access): metrics, the bridge and cohorts are company-wide figures every reader
+sees; a breakdown by owner (or parent account) is limited to the caller's book; the accounts
+behind a number (explain) are an account read, scoped to the book."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from tenure.http.auth import Principal, require
+from tenure.http.auth import Access, Principal, allowed, require
 from tenure.http.cache import cached
 from tenure.http.context import AppContext, get_context
 from tenure.http.problems import Problem
-from tenure.api.routers.common import default_period, dimensions_of, period_of, plain, plain_rows, \
-    require_all_accounts
+from tenure.api.routers.common import default_period, dimensions_of, period_of, plain, plain_rows
 from tenure.api.schemas import (
     COMMON_PROBLEMS, BridgeResult, CohortRow, ExplainResult, MetricInfo, MetricResult, problem_responses,
 )
@@ -27,16 +27,6 @@ BY = Query(None, max_length=200, description="comma-separated dimensions, e.g. s
 METRIC_NAME = Path(max_length=60, description="a registry metric name (GET /metrics lists them)")
 
 
-def _scoped_dims(who: Principal, dims: list[str]) -> list[str]:
-    return dims if who.owners is None or "owner" in dims else [*dims, "owner"]
-
-
-def _in_scope(who: Principal, rows: list[dict]) -> list[dict]:
-    if who.owners is None:
-        return rows
-    return [r for r in rows if (r.get("group") or r).get("owner") in who.owners]
-
-
 @router.get("", response_model=list[MetricInfo], summary="The metric registry with formulas")
 def registry(who: Principal = Depends(require("read"))):
     return [{"name": m.name, "description": m.description, "unit": m.unit, "formula": m.formula,
@@ -45,42 +35,42 @@ def registry(who: Principal = Depends(require("read"))):
 
 
 @router.get("/bridge", response_model=BridgeResult, summary="The ARR bridge for a period")
-def bridge(period: str | None = PERIOD, by: str | None = BY, who: Principal = Depends(require("read")),
+def bridge(period: str | None = PERIOD, by: str | None = BY, acc: Access = Depends(allowed("read")),
            ctx: AppContext = Depends(get_context)):
     """Opening ARR, new, reactivation, expansion, contraction, churn and closing ARR with logo
     counts, per group."""
     from tenure.metrics.compute import bridge_rows
 
     p = period_of(period or default_period(ctx))
-    dims = _scoped_dims(who, dimensions_of(by))
-    rows = cached(ctx, ("bridge", p.label, tuple(dims)),
-                  lambda: plain_rows(bridge_rows(ctx.warehouse(), ctx.config, p, dims)))
-    return {"period": p.label, "by": dims, "rows": _in_scope(who, rows)}
+    fig = acc.figure("bridge", dimensions_of(by))
+    rows = cached(ctx, ("bridge", p.label, fig.dims),
+                  lambda: plain_rows(bridge_rows(ctx.warehouse(), ctx.config, p, list(fig.dims))))
+    return {"period": p.label, "by": list(fig.dims), "rows": fig.keep(rows)}
 
 
 @router.get("/cohorts", response_model=list[CohortRow], summary="Cohort retention by first-ARR month")
-def cohorts(who: Principal = Depends(require("read")), ctx: AppContext = Depends(get_context)):
-    """Logo and revenue retention of each monthly cohort at each month-end since (company-wide:
-    only principals that see every account)."""
+def cohorts(acc: Access = Depends(allowed("read")), ctx: AppContext = Depends(get_context)):
+    """Logo and revenue retention of each monthly cohort at each month-end since (a company-wide
+    figure: every reader sees it)."""
     from tenure.metrics.cohorts import cohorts as cohort_rows
 
-    require_all_accounts(who, "the cohort table")
+    acc.figure("cohorts")
     return cached(ctx, ("cohorts",), lambda: plain_rows(cohort_rows(ctx.warehouse(), ctx.config)))
 
 
 @router.get("/{name}", response_model=MetricResult, responses=problem_responses(404))
 def metric(name: str = METRIC_NAME, period: str | None = PERIOD, by: str | None = BY,
-           who: Principal = Depends(require("read")), ctx: AppContext = Depends(get_context)):
+           acc: Access = Depends(allowed("read")), ctx: AppContext = Depends(get_context)):
     """One registry metric for a period, per group, with numerator, denominator and target status."""
     from tenure.metrics.compute import compute
 
     m = get_metric(name)
     p = period_of(period or default_period(ctx))
-    dims = _scoped_dims(who, dimensions_of(by))
-    rows = cached(ctx, ("metric", m.name, p.label, tuple(dims)),
+    fig = acc.figure("metrics", dimensions_of(by))
+    rows = cached(ctx, ("metric", m.name, p.label, fig.dims),
                   lambda: [{**plain_rows([r])[0], "group": {k: plain(v) for k, v in r["group"].items()}}
-                           for r in compute(ctx.warehouse(), ctx.config, m, p, dims)])
-    return {"metric": m.name, "period": p.label, "by": dims, "rows": _in_scope(who, rows)}
+                           for r in compute(ctx.warehouse(), ctx.config, m, p, list(fig.dims))])
+    return {"metric": m.name, "period": p.label, "by": list(fig.dims), "rows": fig.keep(rows)}
 
 
 def _where(text: str | None) -> dict[str, str]:
@@ -99,7 +89,7 @@ def _where(text: str | None) -> dict[str, str]:
 def explain(name: str = METRIC_NAME, period: str | None = PERIOD,
             where: str | None = Query(None, max_length=300, description="filters: segment:enterprise,region:emea"),
             limit: int = Query(200, ge=1, le=5000, description="accounts returned (the sums cover all)"),
-            who: Principal = Depends(require("read")), ctx: AppContext = Depends(get_context)):
+            acc: Access = Depends(allowed("read")), ctx: AppContext = Depends(get_context)):
     """The accounts behind an ARR-bridge metric's number; their contributions sum to its numerator.
     A CSM or manager sees the accounts of its book of business (explained per owner)."""
     from tenure.metrics.bridge import check_dimensions
@@ -109,15 +99,7 @@ def explain(name: str = METRIC_NAME, period: str | None = PERIOD,
     p = period_of(period or default_period(ctx))
     filters = _where(where)
     check_dimensions(ctx.warehouse(), list(filters))
-    if who.owners is None:
-        wheres = [filters]
-    elif "owner" in filters:
-        if filters["owner"] not in who.owners:
-            raise Problem(403, f"owner {filters['owner']!r} is not in {who.username}'s book of business",
-                          kind="out-of-scope")
-        wheres = [filters]
-    else:
-        wheres = [{**filters, "owner": o} for o in sorted(who.owners)]
+    wheres = acc.accounts_behind(filters)
 
     def run(w: dict[str, str]) -> dict:
         r = explain_metric(ctx.warehouse(), ctx.config, name, p.label, w)
@@ -125,8 +107,6 @@ def explain(name: str = METRIC_NAME, period: str | None = PERIOD,
                 "accounts": plain_rows(r["accounts"])}
 
     parts = [cached(ctx, ("explain", name, p.label, tuple(sorted(w.items()))), lambda w=w: run(w)) for w in wheres]
-    if not parts:
-        raise Problem(403, f"{who.username}'s book of business is empty", kind="out-of-scope")
     accounts = [a for part in parts for a in part["accounts"]]
 
     def total(key: str):

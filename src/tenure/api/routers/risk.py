@@ -7,7 +7,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends
 
-from tenure.http.auth import Principal, require
+from tenure.http.auth import Access, allowed
 from tenure.http.cache import cached
 from tenure.http.context import AppContext, get_context
 from tenure.http.problems import Problem
@@ -24,10 +24,10 @@ MIN_TRAINING_DAYS = 180  # a backtest needs this much history before its cutoff
 @router.get("/predictions", response_model=Paginated[RiskPrediction],
             summary="Churn-risk predictions in the book of business")
 def predictions(p: AccountQuery = Depends(), sort: RISK_SORTS = "risk", order: Literal["asc", "desc"] = "desc",
-                who: Principal = Depends(require("read")), ctx: AppContext = Depends(get_context)):
+                acc: Access = Depends(allowed("read")), ctx: AppContext = Depends(get_context)):
     """The stored churn probability of each scored account (as of the last refresh) with its top
     drivers, riskiest first; ARR at risk = ARR x risk."""
-    page = list_page(ctx, who, p, sort, order == "desc", min_risk=p.min_risk if p.min_risk is not None else 0.0)
+    page = list_page(ctx, acc, p, sort, order == "desc", min_risk=p.min_risk if p.min_risk is not None else 0.0)
     items = [{**r, "drivers": r.get("risk_drivers") or [],
               "arr_at_risk": None if r.get("arr") is None else float(r["arr"]) * float(r["risk"])}
              for r in page.rows]
@@ -35,13 +35,14 @@ def predictions(p: AccountQuery = Depends(), sort: RISK_SORTS = "risk", order: L
 
 
 @router.post("/backtest", response_model=BacktestReport, summary="Backtest the churn-risk model at a cutoff")
-def backtest(body: BacktestIn, who: Principal = Depends(require("write")), ctx: AppContext = Depends(get_context)):
+def backtest(body: BacktestIn, acc: Access = Depends(allowed("write")), ctx: AppContext = Depends(get_context)):
     """Train on what was known before `cutoff`, judge on churn in the `horizon` days after it:
     AUC, Brier score and calibration for the logistic and the boosted model. Takes seconds;
     the same question is answered from a cache until the data changes."""
     from tenure.metrics.periods import to_date
     from tenure.predict.risk import backtest as run_backtest
 
+    acc.figure("risk_backtest")
     wh = ctx.warehouse()
 
     def bounds():  # history starts with the first contract line; data ends on the one "as of"
