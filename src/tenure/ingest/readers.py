@@ -294,11 +294,23 @@ def _csv_batches(path: Path, limits: Limits) -> Iterator[pa.RecordBatch]:
 # JSON lines
 
 
+def _first_line(path: Path, limit: int = JSON_BLOCK_BYTES) -> bytes | None:
+    """The first non-blank line (at most `limit` bytes), read whole however long it is."""
+    with _open_binary(path, Limits()) as f:
+        while True:
+            line = f.readline(limit)
+            if not line:
+                return None
+            if line.strip():
+                return line
+
+
 def _jsonl_header(path: Path) -> list[str]:
-    head = _open_text_head(path)
-    first = next((line for line in head.splitlines() if line.strip()), None)
-    if first is None:
+    _open_text_head(path)  # encoding checks (UTF-16, not UTF-8) with their clear messages
+    raw = _first_line(path)
+    if raw is None:
         raise InputError(f"{path}: the file is empty (no JSON lines)")
+    first = raw.decode("utf-8", "replace").lstrip("\ufeff")
     try:
         obj = json.loads(first)
     except json.JSONDecodeError as err:

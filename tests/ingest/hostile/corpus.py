@@ -225,6 +225,9 @@ CASES: list[Case] = [
          rows(L1, {(2, "", "bad_row")})),
     Case("shape-json-missing-key", "shapes", CL, {"f.jsonl": _jsonl(_json(1), _json(2).replace('"arr": 100, ', ""))},
          rows(L1, {(2, "arr", "required")})),
+    Case("shape-json-long-first-line", "shapes", CL, {"f.jsonl": _jsonl(_json(1, product="p" * 200_000), _json(2))},
+         rows({"L1", "L2"})),
+    Case("shape-json-bom", "shapes", CL, {"f.jsonl": b"\xef\xbb\xbf" + _jsonl(_json(1))}, rows(L1)),
     Case("shape-json-pretty-printed", "shapes", CL, {"f.json": (JSON_GOOD.replace(", ", ",\n  ") + "\n").encode()},
          Err(r"line 1 is not JSON")),
     # column orders
