@@ -239,7 +239,7 @@ def _error_batch(names: list[str], rows: list[int], errors: list[str]) -> pa.Rec
                                       names=[*names, ERROR, ROW])
 
 
-def _csv_batches(path: Path, limits: Limits) -> Iterator[pa.RecordBatch]:
+def _csv_batches(path: Path, limits: Limits, block_bytes: int = 1 << 24) -> Iterator[pa.RecordBatch]:
     delimiter, names = _csv_header(path)
     bad: list[tuple[int, str]] = []  # (data row, message) of rows the parser skipped
 
@@ -259,7 +259,7 @@ def _csv_batches(path: Path, limits: Limits) -> Iterator[pa.RecordBatch]:
         column_types={n: pa.string() for n in names}, strings_can_be_null=False, quoted_strings_can_be_null=False
     )
     parse = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, invalid_row_handler=invalid)
-    read = pacsv.ReadOptions(block_size=1 << 24, column_names=names, skip_rows=1, use_threads=False)
+    read = pacsv.ReadOptions(block_size=block_bytes, column_names=names, skip_rows=1, use_threads=False)
     next_row = 1
     done = 0
     with _open_binary(path, limits) as stream:
