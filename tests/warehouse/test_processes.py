@@ -234,3 +234,12 @@ def test_the_lock_is_reentrant_within_a_process_and_held_once(tmp_path):
     with pytest.raises(WarehouseError, match="retry when it finishes"):
         WriteLock(path).acquire(wait=0, reentrant=False)  # how a catch-up publish steps aside
     held.release()
+
+
+def test_the_holder_is_named_by_its_command():
+    from tenure.warehouse.processes import command_name
+
+    assert command_name(["tenure", "refresh", "--as-of", "2026-10-31"]) == "refresh"
+    assert command_name(["tenure", "ingest", "accounts", "/data/accounts.csv"]) == "ingest accounts"
+    assert command_name(["tenure", "metrics", "materialize"]) == "metrics materialize"
+    assert command_name(["/usr/bin/tenure", "--config", "x.yaml"]) == "tenure"

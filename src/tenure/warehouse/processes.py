@@ -46,8 +46,14 @@ KEEP_SNAPSHOTS = 2  # the current snapshot and the one before it (a reader may h
 def command_name(argv: list[str] | None = None) -> str:
     """What this process is doing, for the lock holder's message: `refresh`, `metrics materialize`."""
     argv = list(sys.argv if argv is None else argv)
-    words = [a for a in argv[1:3] if a and not a.startswith("-") and "/" not in a and "=" not in a]
-    return " ".join(words) or Path(argv[0]).name if argv else "python"
+    if not argv:
+        return "python"
+    words = []
+    for arg in argv[1:3]:
+        if arg.startswith("-") or not arg.replace("-", "_").isidentifier():  # an option, a path: the command ended
+            break
+        words.append(arg)
+    return " ".join(words) or Path(argv[0]).name
 
 
 @dataclass(frozen=True)
@@ -106,7 +112,12 @@ class WriteLock:
 
     def _busy_message(self, action: str) -> str:
         who = self.holder()
-        by = f"another tenure process ({who.describe()})" if who else "another tenure process"
+        if who is None:
+            by = "another tenure process"
+        elif who.pid == os.getpid():
+            by = f"another write in this process ({who.describe()})"
+        else:
+            by = f"another tenure process ({who.describe()})"
         return f"{by} is writing {self.target}; {action}"
 
     def acquire(self, wait: float | None = None, notify: Callable[[str], None] | None = None, *,
