@@ -341,6 +341,10 @@ def _line_blocks(stream: Any, block_bytes: int) -> Iterator[tuple[int, bytes]]:
         yield line, rest + b"\n"
 
 
+_NOT_BLANK = np.ones(256, dtype=bool)
+_NOT_BLANK[[9, 10, 13, 32]] = False  # tab, newline, CR, space
+
+
 def _spans(block: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Start and end offsets and line numbers (0-based within the block) of the non-blank lines
     of a block of whole lines (it ends with a newline). Memory: a few bytes per byte of block."""
@@ -349,8 +353,12 @@ def _spans(block: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if not len(ends):
         return ends, ends, ends
     starts = np.concatenate([np.zeros(1, dtype=ends.dtype), ends[:-1] + 1])
-    # a line is blank when it holds only spaces, tabs and CR: any other byte in [start, next start)
-    filled = np.logical_or.reduceat(~np.isin(buf, (9, 10, 13, 32)), starts)
+    # a line is blank when it holds only spaces, tabs and CR. Most lines start with another byte;
+    # only lines starting with a blank one are scanned whole (any other byte in [start, next start))
+    filled = _NOT_BLANK[buf[starts]]
+    if not filled.all():
+        other = (buf > 32) | ((buf < 32) & (buf != 9) & (buf != 10) & (buf != 13))
+        filled |= np.logical_or.reduceat(other, starts)
     idx = np.flatnonzero(filled)
     return starts[idx], ends[idx], idx
 
