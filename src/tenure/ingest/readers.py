@@ -202,7 +202,7 @@ def sniff_delimiter(path: Path) -> str:
 def _csv_header(path: Path) -> tuple[str, list[str]]:
     delimiter = sniff_delimiter(path)
     try:
-        header = next(csv.reader(io.StringIO(_open_text_head(path)), delimiter=delimiter))
+        header = next(csv.reader(io.StringIO(_open_text_head(path), newline=""), delimiter=delimiter))
     except (StopIteration, csv.Error) as err:
         raise InputError(f"{path}: cannot read the header row ({err})") from None
     names = [h.strip() for h in header]

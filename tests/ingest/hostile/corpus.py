@@ -175,6 +175,8 @@ CASES: list[Case] = [
          Err(r"UTF-16 text; save it as UTF-8")),
     Case("enc-utf8-bom", "encodings", CL, {"f.csv": b"\xef\xbb\xbf" + _lines(GOOD)}, rows(L1)),
     Case("enc-crlf", "encodings", CL, {"f.csv": _lines(GOOD, _line_row(2), nl="\r\n")}, rows({"L1", "L2"})),
+    Case("enc-cr-only", "encodings", CL, {"f.csv": _lines(GOOD, _line_row(2, arr="-1"), nl="\r")},
+         rows(L1, {(2, "arr", "range")})),
     Case("enc-multibyte-kept", "encodings", CL, {"f.csv": _lines(_line_row(1, product="Zürich 東京 🚀"))},
          rows(L1, values={"L1": {"product": "Zürich 東京 🚀"}})),
     Case("enc-zero-width-in-header", "encodings", CL, {"f.csv": _csv(LINES.replace("arr", "arr\u200b"), GOOD)},
