@@ -93,11 +93,11 @@ def test_without_a_modification_time_a_version_is_known_from_the_ingest_run(ware
 
 def test_modification_times_never_make_versions_overlap(warehouse, load):
     """A modification time after the ingest run is not believed (the run is when we learned it);
-    a change whose modification time is not after the version it replaces is known from the
-    run, so one version is known at every instant."""
+    a change whose modification time is not after the version it replaces (a correction with the
+    same time) is known from the run, so one version is known at every instant."""
     wh = warehouse
     load("contacts", CONTACTS + "C1,A1,champion,2025-01-01,2025-03-01T00:00:00Z\n")
-    load("contacts", CONTACTS + "C1,A1,user,2025-01-01,2025-02-01T00:00:00Z\n")  # older than the current version
+    load("contacts", CONTACTS + "C1,A1,user,2025-01-01,2025-03-01T00:00:00Z\n")  # same time, other role
     load("contacts", CONTACTS + "C1,A1,admin,2025-01-01,2099-01-01T00:00:00Z\n")  # in the future
     v = _versions(wh, "contacts")
     runs = wh.execute(wh.table("contacts_versions").order_by("known_from")).ingested_at.tolist()
