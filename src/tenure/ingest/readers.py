@@ -363,9 +363,11 @@ def _spans(block: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return starts[idx], ends[idx], idx
 
 
-def _parse_json(data: bytes) -> pa.Table:
-    return pajson.read_json(io.BytesIO(data), read_options=pajson.ReadOptions(use_threads=True,
-                                                                              block_size=max(len(data), 1 << 20)))
+def _parse_json(data: bytes, parallel: bool = False) -> pa.Table:
+    """Parse whole lines; `parallel` splits them into 1 MB blocks parsed on Arrow's threads (a
+    line longer than a block, or types that differ between blocks, then fail: parse whole)."""
+    size = (1 << 20) if parallel else max(len(data), 1 << 20)
+    return pajson.read_json(io.BytesIO(data), read_options=pajson.ReadOptions(use_threads=True, block_size=size))
 
 
 def _parse_lines(block: bytes, starts: np.ndarray, ends: np.ndarray) -> list[tuple[int, int, pa.Table | str]]:
@@ -432,7 +434,10 @@ def _jsonl_batches(path: Path, limits: Limits, block_bytes: int = JSON_BLOCK_BYT
                 continue
             lines = (line0 + idx).astype(np.int64)
             try:
-                t = _parse_json(block)
+                try:
+                    t = _parse_json(block, parallel=True)
+                except pa.ArrowInvalid:
+                    t = _parse_json(block)
                 parts = [(0, len(starts), t)] if t.num_rows == len(starts) else _parse_lines(block, starts, ends)
             except pa.ArrowInvalid:
                 parts = _parse_lines(block, starts, ends)
