@@ -10,6 +10,7 @@ from tenure.config import Config
 from tenure.metrics.arr import MONEY, arr_at, periods_table
 from tenure.metrics.periods import monthly, to_date
 from tenure.warehouse import Warehouse
+from tenure.warehouse.asof import latest_event_day
 from tenure.warehouse.expr import ibis, ir
 
 
@@ -21,7 +22,7 @@ def cohort_table(wh: Warehouse, config: Config, last: date | None = None) -> ir.
     if bounds["first"].isna().all():
         return None
     first = to_date(bounds["first"][0])
-    last = to_date(last or bounds["last"][0])
+    last = to_date(last or latest_event_day(wh) or bounds["last"][0])  # through the one "as of"
     months = monthly(first, last)
     ptab = periods_table(months)
     me = arr_at(wh, config, ptab, "last_day").join(ptab, "period")
