@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 
 from tenure.config import Config
 from tenure.metrics.arr import arr_on
+from tenure.metrics.renewals import line_renewal_date
 from tenure.warehouse import Warehouse
 from tenure.warehouse.expr import ibis, ir
 from tenure.warehouse.versions import as_known
@@ -41,7 +42,8 @@ FEATURES: tuple[Feature, ...] = (
     Feature("exec_activities_180", "activities with a customer executive in the last 180 days", "activities"),
     Feature("overdue_invoices", "invoices past due and unpaid on the as-of day", "invoices"),
     Feature("arr_change_90", "ARR now / ARR 90 days ago (1 = flat)", "ratio"),
-    Feature("days_to_renewal", "days until the next fixed-term contract line ends (auto-renewing lines have none)", "days"),
+    Feature("days_to_renewal", "days until the next renewal: a term's end, or the anniversary of a yearly "
+            "term without one (monthly and quarterly terms roll over and have none)", "days"),
     Feature("onboarding_completion", "share of milestones due by now that are completed", "ratio"),
 )
 
@@ -88,10 +90,9 @@ def account_features(wh: Warehouse, config: Config, as_of: date, accounts: Seque
 
     lines = fact("contract_lines")
     live = lines.filter((lines.start_date <= d) & (lines.end_date.isnull() | (lines.end_date >= d)))
-    # a renewal date is a fixed term's end; an auto-renewing line's end date is only written when it is
-    # cancelled, so using it would reveal the future in a backtest
-    fixed_end = ibis.ifelse(live.auto_renew.fill_null(False), ibis.null("date"), live.end_date)
-    seats = live.group_by("account_id").aggregate(seats=live.quantity.sum(), next_end=fixed_end.min())
+    # the one renewal-date rule (tenure.metrics.renewals), on the lines as known on the day
+    seats = live.group_by("account_id").aggregate(seats=live.quantity.sum(),
+                                                  next_end=line_renewal_date(live, d).min())
 
     t = fact("tickets")
     t90 = t.filter((t.opened_at > days_ago(90)) & (t.opened_at < d + timedelta(days=1)))

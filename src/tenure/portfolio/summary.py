@@ -20,9 +20,11 @@ import pyarrow as pa
 from tenure.config import Config
 from tenure.metrics.arr import MONEY, arr_on
 from tenure.metrics.periods import to_date
+from tenure.metrics.renewals import account_term, line_renewal_date
 from tenure.schema.portfolio import ACCOUNT_SUMMARY
 from tenure.warehouse import IBIS_TYPES, Warehouse
 from tenure.warehouse.expr import _, ibis, ir
+from tenure.warehouse.writes import replace_partition
 
 BANDS = ("green", "yellow", "red")
 
@@ -72,10 +74,7 @@ def store_band_renewal(wh: Warehouse, config: Config, as_of: date, horizon: int 
         "horizon_days": pa.array([horizon] * n, pa.int64()),
         "as_of": pa.array([as_of] * n, pa.date32()),
     })
-    wh.table("band_renewal")
-    with wh.transaction():
-        wh.raw_sql("DELETE FROM band_renewal")
-        wh.append_arrow("band_renewal", data)
+    replace_partition(wh, "band_renewal", data)
     return {"band_renewal_bands": n}
 
 
@@ -115,14 +114,9 @@ def band_history_expr(wh: Warehouse, config: Config, as_of: date, days_back: int
 
 
 def write_band_history(wh: Warehouse, config: Config, as_of: date) -> int:
-    wh.table("band_history")
     expr = band_history_expr(wh, config, as_of)
     data = wh.to_pyarrow(expr) if expr is not None else None
-    with wh.transaction():
-        wh.raw_sql("DELETE FROM band_history")
-        if data is not None:
-            wh.append_arrow("band_history", data.select(["as_of", "owner", "band", "accounts", "arr"]))
-    return 0 if data is None else data.num_rows
+    return replace_partition(wh, "band_history", data)
 
 
 def summary_expr(wh: Warehouse, config: Config, as_of: date) -> ir.Table:
@@ -131,13 +125,15 @@ def summary_expr(wh: Warehouse, config: Config, as_of: date) -> ir.Table:
     acc = wh.table("accounts")
     lines = wh.table("contract_lines")
 
-    # ARR per live line on the as-of day (reporting currency): ARR now, and the renewal (fixed-term
-    # lines only: an auto-renewing line's end date is only written when it is cancelled)
-    per_line = arr_on(wh, config, d, ("account_id", "line_id", "end_date", "auto_renew"))
-    now = per_line.group_by("account_id").aggregate(arr_now=per_line.arr.sum())
-    fixed = per_line.filter(~per_line.auto_renew.fill_null(False) & per_line.end_date.notnull())
-    next_end = fixed.group_by("account_id").aggregate(renewal_date=fixed.end_date.min())
-    ending = fixed.join(next_end, "account_id").filter(lambda t: t.end_date == t.renewal_date)
+    # ARR per live line on the as-of day (reporting currency): ARR now, and the next renewal by the
+    # one renewal-date rule (tenure.metrics.renewals) with the ARR of the lines renewing that day
+    per_line = arr_on(wh, config, d, ("account_id", "line_id", "start_date", "end_date", "billing_period",
+                                       "auto_renew"))
+    now = per_line.group_by("account_id").aggregate(arr_now=per_line.arr.sum(), renewal_term=account_term(per_line))
+    dated = per_line.mutate(renews=line_renewal_date(per_line, d))
+    dated = dated.filter(dated.renews.notnull())
+    next_end = dated.group_by("account_id").aggregate(renewal_date=dated.renews.min())
+    ending = dated.join(next_end, "account_id").filter(lambda t: t.renews == t.renewal_date)
     renewal = ending.group_by("account_id").aggregate(renewal_date=ending.renewal_date.min(),
                                                       renewal_arr=ending.arr.sum())
     then = arr_on(wh, config, d - timedelta(days=90)).select("account_id", arr_90=_.arr)
@@ -178,6 +174,7 @@ def summary_expr(wh: Warehouse, config: Config, as_of: date) -> ir.Table:
         "renewal_date": out.renewal_date,
         "days_to_renewal": out.renewal_date.delta(ibis.literal(d), unit="day"),
         "renewal_arr": out.renewal_arr,
+        "renewal_term": ibis.ifelse(out.renewal_date.isnull(), out.renewal_term, ibis.null("string")),
         "open_renewal_stage": out.open_renewal_stage,
         "as_of": ibis.literal(d, "date"),
     }
@@ -186,9 +183,6 @@ def summary_expr(wh: Warehouse, config: Config, as_of: date) -> ir.Table:
 
 def write_summary(wh: Warehouse, config: Config, as_of: date) -> int:
     """Replace account_summary with the rows of `as_of`, atomically; returns the rows written."""
-    wh.table("account_summary")
     data = wh.to_pyarrow(summary_expr(wh, config, as_of))
-    with wh.transaction():
-        wh.raw_sql("DELETE FROM account_summary")
-        wh.append_arrow("account_summary", data.select(ACCOUNT_SUMMARY.column_names))
+    replace_partition(wh, "account_summary", data)
     return data.num_rows

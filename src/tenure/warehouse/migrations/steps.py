@@ -63,4 +63,6 @@ STEPS: tuple[Step, ...] = (
     create_table("contract_lines_versions"),
     create_table("tickets_versions"),
     create_table("opportunities_versions"),
+    # version 13: the rolling term shown where an account has no renewal date
+    add_column("account_summary", "renewal_term"),
 )
