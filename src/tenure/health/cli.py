@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from tenure.errors import InputError
 from tenure.schema.versions import KNOWN_AT_HELP, resolve_known_at
 
 console = Console()
@@ -18,10 +19,10 @@ app = typer.Typer(help="Health scorecards: scores that explain themselves, valid
 ConfigOpt = typer.Option(None, "--config", help="tenure.yaml (default: nearest, or TENURE_CONFIG)")
 
 
-def _open(config_path):
+def _open(config_path, *, write: bool = True):
     from tenure.warehouse import open_project
 
-    return open_project(config_path)
+    return open_project(config_path, write=write)
 
 
 def _as_of(wh, value: str | None) -> date:
@@ -190,31 +191,47 @@ def trend_cmd(account_id: str, as_json: bool = typer.Option(False, "--json"), co
 
 
 @app.command("signals")
-def signals_cmd(as_of: str = typer.Option(None, "--as-of"), as_json: bool = typer.Option(False, "--json"),
-                limit: int = typer.Option(30, "--limit"), config_path: Path = ConfigOpt) -> None:
-    """Detect and record early-warning signals (usage decline, sponsor left, support spike,
-    overdue invoice, detractor, renewal without an open opportunity)."""
-    from tenure.health.signals import record_signals
-    from tenure.jobs import versions
-
-    config, wh = _open(config_path)
+def signals_cmd(days: int = typer.Option(30, "--days", min=1, help="signals dated in the last N days up to the "
+                                                                   "as-of day"),
+                as_of: str = typer.Option(None, "--as-of", help="default: the as-of day of the last refresh"),
+                severity: str = typer.Option(None, "--severity", help="only high, medium or low"),
+                as_json: bool = typer.Option(False, "--json"),
+                limit: int = typer.Option(30, "--limit", min=1), config_path: Path = ConfigOpt) -> None:
+    """List the early-warning signals `tenure refresh` recorded (usage decline, sponsor left, support
+    spike, overdue invoice, detractor, renewal without an open opportunity), biggest ARR at stake
+    first. Reading only: recording them is a step of the refresh graph."""
+    config, wh = _open(config_path, write=False)
     try:
-        day = _as_of(wh, as_of)
-        res = record_signals(wh, config, day)
-        versions.bump(config, ["health_signals"])
+        summary = wh.table("account_summary")
+        day = _as_of(wh, as_of) if as_of else wh.execute(summary.as_of.max())
+        if day is None or day != day:
+            raise InputError("no signals yet: run `tenure refresh` first")
+        day = day.date() if hasattr(day, "date") and callable(day.date) else day
         hs = wh.table("health_signals")
-        rows = wh.execute(hs.filter(hs.at <= day).order_by([hs.at.desc(), "account_id"]).limit(limit))
+        recent = hs.filter((hs.at <= day) & (hs.at > day - timedelta(days=days)))
+        if severity:
+            recent = recent.filter(recent.severity == severity)
+        arr = summary.select("account_id", "name", "owner", "arr")
+        ranked = recent.left_join(arr, "account_id").drop("account_id_right")
+        total = int(wh.execute(ranked.count()))
+        at_stake = wh.execute(ranked.select("account_id", "arr").distinct().arr.sum())
+        rows = wh.execute(ranked.order_by([ranked.arr.desc(), ranked.at.desc(), "account_id", "signal"]).limit(limit))
     finally:
         wh.close()
+    at_stake = 0.0 if at_stake is None or at_stake != at_stake else float(at_stake)
     if as_json:
-        _dump({"as_of": str(day), **res, "latest": rows.to_dict(orient="records")})
+        _dump({"as_of": str(day), "days": days, "total": total, "arr_at_stake": at_stake,
+               "signals": rows.to_dict(orient="records")})
         return
-    console.print(f"{res['signals']} signal(s) as of {day} ({res['new']} new)")
-    t = Table(title="latest signals")
-    for c in ("at", "account_id", "signal", "severity", "detail"):
-        t.add_column(c)
-    for r in rows.itertuples():
-        t.add_row(str(r.at)[:10], r.account_id, r.signal, r.severity, r.detail)
+    shown = f"{len(rows)} of {total:,}" if len(rows) < total else f"{total:,}"
+    t = Table(title=f"early-warning signals in the {days} days to {day}: {shown}, biggest ARR at stake first "
+                    f"({config.reporting_currency} {at_stake:,.0f} across their accounts)")
+    for c in ("at", "account_id", "name", "owner", "ARR", "signal", "severity", "detail"):
+        t.add_column(c, justify="right" if c == "ARR" else "left")
+    for r in rows.to_dict(orient="records"):
+        money = "" if r["arr"] is None or r["arr"] != r["arr"] else f"{float(r['arr']):,.0f}"
+        t.add_row(str(r["at"])[:10], r["account_id"], r["name"] or "", r["owner"] or "", money, r["signal"],
+                  r["severity"], r["detail"])
     console.print(t)
 
 
