@@ -43,3 +43,12 @@ def test_environment_overrides_store_urls_and_secret():
     )
     assert cfg.warehouse_url == "postgres://u@h/db"
     assert cfg.secret_key == "s3cret"
+
+
+def test_title_never_says_tenure_for_tenure(tmp_path):
+    from tenure.config import config_from_dict
+
+    plain = config_from_dict({}, base_dir=tmp_path, env={})
+    assert plain.title == "tenure"
+    named = config_from_dict({"project": "Acme"}, base_dir=tmp_path, env={})
+    assert named.title == "tenure — Acme"

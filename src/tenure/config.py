@@ -111,6 +111,13 @@ class Config(_Strict):
     def _upper(cls, v: str) -> str:
         return v.upper()
 
+    @property
+    def title(self) -> str:
+        """What pages, the API docs and the serve banner call this installation: "tenure", or
+        "tenure — Acme" when the project has a name of its own."""
+        name = (self.project or "").strip()
+        return "tenure" if name.lower() in ("", "tenure") else f"tenure — {name}"
+
     def resolve_path(self, p: str | Path) -> Path:
         p = Path(p)
         return p if p.is_absolute() else (self.base_dir / p)

@@ -40,7 +40,7 @@ def serve_cmd(host: str = typer.Option("127.0.0.1", "--host", help="address to l
 
     config = load_config(config_path)
     app = create_app(config)
-    console.print(f"tenure for [bold]{config.project}[/bold] on http://{host}:{port}/  "
+    console.print(f"[bold]{config.title}[/bold] on http://{host}:{port}/  "
                   f"(API docs: http://{host}:{port}/api/docs; Ctrl-C stops)")
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

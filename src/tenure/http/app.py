@@ -37,7 +37,7 @@ def build_app(config: Config, *, warehouse: Warehouse | None = None,
     but no routes. `html_error(request, status, detail)` renders errors for browsers. Whoever
     creates the app closes `app.state.ctx` when done (`tenure serve` does after the server stops;
     not in a lifespan hook, since test clients start and stop an app many times)."""
-    app = FastAPI(title=f"tenure — {config.project}", version=__version__,
+    app = FastAPI(title=config.title, version=__version__,
                   openapi_url=f"{API_PREFIX}/openapi.json", docs_url="/api/docs", redoc_url=None,
                   description="The tenure REST API: accounts with health, risk and ARR; metrics from the one "
                               "metric registry; health and risk; ingestion; users and tokens. Authenticate "
