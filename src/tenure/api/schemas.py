@@ -278,6 +278,7 @@ class IngestRunOut(BaseModel):
     unchanged: int = 0
     rejected: int = 0
     rejected_by_reason: dict[str, int] | None = None
+    error: str | None = Field(None, description="why a failed run failed")
 
 
 class IngestRunDetail(IngestRunOut):

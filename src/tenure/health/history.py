@@ -13,6 +13,7 @@ from tenure.config import Config
 from tenure.health.scorecard import load_scorecard, score_table
 from tenure.metrics.periods import to_date
 from tenure.warehouse import Warehouse
+from tenure.warehouse.writes import replace_partition
 
 
 def snapshot(wh: Warehouse, config: Config, as_of: date) -> int:
@@ -41,11 +42,8 @@ def snapshot(wh: Warehouse, config: Config, as_of: date) -> int:
                                "weight": t[f"c{i}_weight"], "contribution": pc.round(contribution, 2)}))
     components = pa.concat_tables(parts) if parts else None
     with wh.transaction():
-        for name in ("health_scores", "health_components"):
-            wh.raw_sql(f"DELETE FROM {name} WHERE as_of = DATE '{as_of.isoformat()}'")
-        wh.append_arrow("health_scores", scores.select(["account_id", "as_of", "segment", "score", "band"]))
-        if components is not None:
-            wh.append_arrow("health_components", components)
+        replace_partition(wh, "health_scores", scores, {"as_of": as_of})
+        replace_partition(wh, "health_components", components, {"as_of": as_of})
     return n
 
 

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from datetime import date
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from tenure.config import Config
 from tenure.metrics.bridge import movements
 from tenure.metrics.periods import add_months, monthly, to_date
 from tenure.warehouse import Warehouse
+from tenure.warehouse.writes import AtLeast, replace_partition
 from tenure.warehouse.asof import latest_event_day
 
 
@@ -50,15 +54,15 @@ def materialize(wh: Warehouse, config: Config, last: date | None = None, full: b
     cols = ["opening", "closing", "new", "reactivation", "expansion", "contraction", "churn", "kind"]
     moves = mv.select(month=mv.first_day, account_id=mv.account_id, **{c: mv[c] for c in cols})
     data = wh.to_pyarrow(moves)
+    closing = data["closing"]
+    monthly_arr = data.filter(pc.greater(closing, pa.scalar(0, closing.type)))
+    state_row = pa.table({"snapshot": ["arr"], "watermark": pa.array([watermark], pa.timestamp("us")),
+                          "first_month": pa.array([date(first.year, first.month, 1)], pa.date32()),
+                          "last_month": pa.array([date(last.year, last.month, 1)], pa.date32())})
     with wh.transaction():
-        for name in ("arr_movements", "arr_monthly"):
-            wh.raw_sql(f"DELETE FROM {name} WHERE month >= DATE '{since.isoformat()}'")
-        wh.load_temp("__arr_moves", data)
-        wh.raw_sql("INSERT INTO arr_movements SELECT month, account_id, opening, closing, new, reactivation, "
-                   "expansion, contraction, churn, kind FROM __arr_moves")
-        wh.raw_sql("INSERT INTO arr_monthly SELECT month, account_id, closing FROM __arr_moves WHERE closing > 0")
-        wh.raw_sql("DROP TABLE __arr_moves")
-        wh.raw_sql("DELETE FROM snapshot_state WHERE snapshot = 'arr'")
-        wh.raw_sql(f"INSERT INTO snapshot_state VALUES ('arr', TIMESTAMP '{watermark}', DATE '{first:%Y-%m-01}', "
-                   f"DATE '{last:%Y-%m-01}')")
+        replace_partition(wh, "arr_movements", data, {"month": AtLeast(since)})
+        replace_partition(wh, "arr_monthly", pa.table({"month": monthly_arr["month"], "account_id":
+                                                       monthly_arr["account_id"], "arr": monthly_arr["closing"]}),
+                          {"month": AtLeast(since)})
+        replace_partition(wh, "snapshot_state", state_row, {"snapshot": "arr"})
     return {"months": len(months), "rows": data.num_rows, "from": since.isoformat()}

@@ -25,6 +25,7 @@ from tenure.health.features import FEATURES, account_features
 from tenure.metrics.arr import arr_on
 from tenure.warehouse import Warehouse
 from tenure.warehouse.asof import latest_event_day
+from tenure.warehouse.writes import replace_partition
 from tenure.warehouse.versions import as_known, known_before
 
 NUMERIC = [f.name for f in FEATURES]
@@ -330,12 +331,4 @@ def store_predictions(wh: Warehouse, as_of: date, predictions: pd.DataFrame, hor
         "drivers": pa.array([json.dumps(d) for d in predictions["drivers"]], pa.string()),
         "model": pa.array([model] * n, pa.string()),
     })
-    wh.table("risk_scores")  # created on first use
-    with wh.transaction():
-        wh.raw_sql(f"DELETE FROM risk_scores WHERE as_of = DATE '{as_of.isoformat()}'")
-        if n:
-            wh.load_temp("__risk_new", data)
-            wh.raw_sql("INSERT INTO risk_scores (account_id, as_of, horizon_days, probability, drivers, model) "
-                       "SELECT account_id, as_of, horizon_days, probability, drivers, model FROM __risk_new")
-            wh.raw_sql("DROP TABLE __risk_new")
-    return n
+    return replace_partition(wh, "risk_scores", data, {"as_of": as_of})
