@@ -97,7 +97,7 @@ def test_refresh_end_to_end_is_idempotent(company):
     # a step's first run trusts nothing stored: the as-of day and the year of history are scored
     assert first["accounts"] == 5 and (first["health_days_computed"], first["health_days_skipped"]) == (13, 0)
     assert "risk_skipped" in first  # too few churned accounts to train on
-    assert first["run"]["steps_run"] == 7 and first["skipped"] == []
+    assert first["run"]["steps_run"] == 7 and first["skipped"] == [] and first["as_of"] == AS_OF
     summary = wh.execute(wh.table("account_summary").order_by("account_id"))
     scores = wh.execute(wh.table("health_scores").order_by("account_id", "as_of"))
     second = refresh(wh, config, AS_OF)

@@ -26,6 +26,15 @@ SUMMARY_INPUTS = ("accounts", "contract_lines", "fx", "opportunities", "health_s
 Progress = Callable[[str, int, int], None]
 
 
+def _day(value) -> date | None:
+    """A date from a date, a datetime, an engine's timestamp or YYYY-MM-DD text."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    return to_date(value)
+
+
 def band_renewal(ctx: StepContext) -> dict:
     """The band -> renewal-probability table from the scorecard validation, stored. The demo
     hands in the validation it already computed (`params["validation"]`)."""
@@ -81,7 +90,7 @@ def refresh(wh, config, as_of: date | None = None, progress: Progress | None = N
         if progress:
             progress(step if status == "running" else f"{step} {status}", done, total)
 
-    run = run_graph(refresh_graph(), wh, config, as_of=to_date(as_of) if as_of is not None else None,
+    run = run_graph(refresh_graph(), wh, config, as_of=_day(as_of),
                     force=force, progress=report, params={"validation": validation} if validation else None)
     return flatten(run)
 
@@ -89,7 +98,7 @@ def refresh(wh, config, as_of: date | None = None, progress: Progress | None = N
 def flatten(run: dict) -> dict:
     """A run summary as one mapping: as_of (a date), the results of the steps that ran, the
     steps' seconds, and the run's id, status and counts."""
-    out: dict = {"as_of": to_date(run["as_of"]) if run.get("as_of") else None}
+    out: dict = {"as_of": _day(run.get("as_of"))}
     for step in run.get("steps", []):
         out.update(step.get("result") or {})
     out["seconds"] = {s["name"]: s["seconds"] for s in run.get("steps", []) if s.get("seconds") is not None}
