@@ -15,7 +15,10 @@ from tenure.warehouse.asof import latest_event_day
 
 @pytest.fixture
 def site_wh(demo_site):
-    return demo_site.app.state.ctx.root
+    """The demo warehouse for writing: the server's write session (the project write lock; what
+    was written is published to the server's readers when the test ends)."""
+    with demo_site.app.state.ctx.writing() as wh:
+        yield wh
 
 
 def _snapshot(wh):

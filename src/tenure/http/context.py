@@ -42,6 +42,7 @@ class AppContext:
         a CLI's or a worker's refresh without a restart), dropping cached reads when it changed."""
         if self.shared is not None and self.shared.generation != self._seen_generation:
             self._seen_generation = self.shared.generation
+            self.root = self.shared.root
             self.changed()
 
     @contextlib.contextmanager
@@ -49,7 +50,8 @@ class AppContext:
         """A warehouse write session (an upload, a refresh): on the embedded DuckDB file it holds
         the project write lock (waiting up to `wait` seconds for another writer, default 15, then
         a WarehouseError: 503 saying who writes) and publishes on exit; cached reads are stale
-        afterwards. A background run that may wait longer passes its own `wait`."""
+        afterwards. A background run that may wait longer passes its own `wait` (math.inf: as
+        long as it takes)."""
         try:
             with self.shared.writing(wait) as wh:
                 yield wh

@@ -123,6 +123,8 @@ class WriteLock:
     def acquire(self, wait: float | None = None, notify: Callable[[str], None] | None = None, *,
                 reentrant: bool = True) -> WriteLock:
         """Take the lock. `reentrant=False` treats a hold by this same thread as busy too."""
+        if wait is not None and wait == float("inf"):
+            wait = None
         deadline = None if wait is None else time.monotonic() + wait
         if not self._held.thread_lock.acquire(timeout=-1 if wait is None else max(wait, 0)):
             raise WarehouseError(self._busy_message("retry when it finishes"))

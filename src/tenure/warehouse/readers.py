@@ -40,7 +40,8 @@ class SharedWarehouse:
         if self.path is None:
             self.snapshots = None
             self.root = fixed if fixed is not None else Warehouse(url or "duckdb://:memory:", **options)
-            self.root.ensure_schema()
+            if not self.root.read_only:  # (a snapshot handed in is as its writer left it)
+                self.root.ensure_schema()
             self._token = None
         else:
             self.snapshots = Snapshots(self.path)
