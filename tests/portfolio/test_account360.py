@@ -33,13 +33,14 @@ def test_an_account_added_after_the_refresh_has_a_header(book, company):
 
 def test_the_page_is_two_queries(book, monkeypatch):
     queries = []
-    original = type(book).to_pyarrow
+    for method in ("to_pyarrow", "raw_sql"):
+        original = getattr(type(book), method)
 
-    def counting(self, expr, params=None):
-        queries.append(expr)
-        return original(self, expr, params)
+        def counting(self, *args, _original=original, **kwargs):
+            queries.append(args[0])
+            return _original(self, *args, **kwargs)
 
-    monkeypatch.setattr(type(book), "to_pyarrow", counting)
+        monkeypatch.setattr(type(book), method, counting)
     a = account_360(book, "B", usage_days=30)
     page = timeline_page(book, "B", page_size=5)
     assert len(queries) == 2

@@ -13,7 +13,6 @@ completed | due, due day), signal (name, detail, severity), churn (category, det
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -32,22 +31,30 @@ _UNCHANGED = ("new", "churn", "retained", "none")  # ARR months already told by 
 
 # -- several differently shaped parts in one query -------------------------------------------------------
 
-def _stack(parts: dict[str, tuple[ir.Table, list]]) -> ir.Table:
-    """One UNION ALL of differently shaped tables {part: (table, order keys)}: a part's column c
-    becomes "part__c" (typed NULL in the other parts' rows), `part` names the row's part and `ord`
-    orders the rows within it."""
+def _stack(parts: dict[str, ir.Table]) -> ir.Table:
+    """One UNION ALL of differently shaped tables {part: table}: a part's column c becomes
+    "part__c" (typed NULL in the other parts' rows) and `part` names the row's part. (No window to
+    order rows within a part: it made DuckDB's planning several times slower than the lookups;
+    the few rows of one account are ordered by `_sorted`.)"""
     types: dict[str, object] = {}
-    for name, (t, _order) in parts.items():
+    for name, t in parts.items():
         types.update({f"{name}__{c}": dt.copy(nullable=True) for c, dt in t.schema().items()})
     pieces = []
-    for name, (t, order) in parts.items():
-        cols = {"part": ibis.literal(name),
-                "ord": ibis.row_number().over(order_by=order) if order else ibis.literal(0, "int64")}
+    for name, t in parts.items():
+        cols = {"part": ibis.literal(name)}
         for col, dt in types.items():
             part, c = col.split("__", 1)
             cols[col] = t[c].cast(dt) if part == name else ibis.null(dt)
         pieces.append(t.select(**cols))
-    return ibis.union(*pieces).order_by("part", "ord")
+    return ibis.union(*pieces)
+
+
+def _sorted(rows: list[dict], *keys: str, desc: tuple[str, ...] = ()) -> list[dict]:
+    """One account's few rows ordered by `keys` (NULLs last; `desc` keys descending)."""
+    for k in reversed(keys):  # stable sorts, last key first
+        present = sorted((r for r in rows if r[k] is not None), key=lambda r: r[k], reverse=k in desc)
+        rows = present + [r for r in rows if r[k] is None]
+    return rows
 
 
 def _unstack(rows: list[dict]) -> dict[str, list[dict]]:
@@ -59,54 +66,52 @@ def _unstack(rows: list[dict]) -> dict[str, list[dict]]:
     return out
 
 
-def _header_parts(wh: Warehouse, P: Params) -> dict[str, tuple[ir.Table, list]]:
+def _header_parts(wh: Warehouse, P: Params) -> dict[str, ir.Table]:
+    """Point lookups only (an index answers each; a join here made DuckDB scan the summary)."""
     account_id = P("id")
     a = table(wh, "accounts")
     a = a.filter(a.account_id == account_id).select(*_HEADER)
     s = table(wh, "account_summary")
     s = s.filter(s.account_id == account_id)
-    j = a.left_join(s, a.account_id == s.account_id)
-    # the summary's row, or the account's own fields when the summary was not refreshed since
-    header = j.select(**{c: (a[c] if c in _HEADER else s[c]) for c in s.columns})
     c = table(wh, "contacts")
     c = c.filter(c.account_id == account_id).select("contact_id", "name", "email", "title", "role", "active_from",
                                                     "active_to")
     at = table(wh, "account_attributes")
     at = at.filter(at.account_id == account_id).select("name", "value")
-    return {"account": (header, []), "contacts": (c, [c.role, c.name, c.contact_id]), "attributes": (at, [at.name])}
+    return {"account": a, "summary": s, "contacts": c, "attributes": at}
 
 
-def _header(parts: dict[str, list[dict]]) -> dict | None:
+def _header(parts: dict[str, list[dict]], summary_columns: list[str]) -> dict | None:
     if not parts.get("account"):
         return None
-    row = parts["account"][0]
-    row["risk_drivers"] = json.loads(row["risk_drivers"]) if row.get("risk_drivers") else []
-    row["contacts"] = parts.get("contacts", [])
-    row["attributes"] = {r["name"]: r["value"] for r in parts.get("attributes", [])}
+    # the summary's row, or the account's own fields when the summary was not refreshed since
+    row = parts["summary"][0] if parts.get("summary") else {**dict.fromkeys(summary_columns), **parts["account"][0]}
+    row["risk_drivers"] = row.get("risk_drivers") or []
+    row["contacts"] = _sorted(parts.get("contacts", []), "role", "name", "contact_id")
+    row["attributes"] = {r["name"]: r["value"] for r in _sorted(parts.get("attributes", []), "name")}
     return row
 
 
 def get_account(wh: Warehouse, account_id: str) -> dict | None:
     """The account's summary row with "contacts" [...] and "attributes" {name: value}; None when
     there is no such account. One query."""
-    return _header(_unstack(ask(wh, ("account",), lambda P: _stack(_header_parts(wh, P)), {"id": account_id})))
+    parts = _unstack(ask(wh, ("account",), lambda P: _stack(_header_parts(wh, P)), {"id": account_id}))
+    return _header(parts, table(wh, "account_summary").columns)
 
 
-def _series_parts(wh: Warehouse, P: Params) -> dict[str, tuple[ir.Table, list]]:
+def _series_parts(wh: Warehouse, P: Params) -> dict[str, ir.Table]:
+    """The account filter alone on each table (an index lookup; a day range next to it made DuckDB
+    scan usage_daily): an account has at most one usage row a day, so the window is cut here."""
     account_id = P("id")
-    last = table(wh, "account_summary").as_of.max()
-    asof = table(wh, "account_summary").aggregate(day=last)
+    asof = table(wh, "account_summary").select(day="as_of").limit(1)
     u = table(wh, "usage_daily")
-    u = u.filter(u.account_id == account_id)
-    u = u.filter(u.day > last - P("days", "int64").as_interval("D"), u.day <= last)
-    u = u.select("day", "events", "active_users")
+    u = u.filter(u.account_id == account_id).select("day", "events", "active_users")
     hs = table(wh, "health_scores")
     hs = hs.filter(hs.account_id == account_id).select("as_of", "score", "band")
     hc = table(wh, "health_components")
     hc = hc.filter(hc.account_id == account_id).select("as_of", "component", "feature", "value", "points", "weight",
                                                        "contribution")
-    return {"asof": (asof, []), "usage": (u, [u.day]), "health": (hs, [hs.as_of]),
-            "components": (hc, [hc.as_of, hc.weight.desc(), hc.component])}
+    return {"asof": asof, "usage": u, "health": hs, "components": hc}
 
 
 def _usage(parts: dict[str, list[dict]], days: int, wh: Warehouse) -> list[dict]:
@@ -118,7 +123,7 @@ def _usage(parts: dict[str, list[dict]], days: int, wh: Warehouse) -> list[dict]
     if last is None:
         return []
     first = last - timedelta(days=days - 1)
-    got = {r["day"]: r for r in parts.get("usage", [])}
+    got = {r["day"]: r for r in parts.get("usage", []) if first <= r["day"] <= last}
     out = []
     for k in range(days):
         d = first + timedelta(days=k)
@@ -130,16 +135,23 @@ def _usage(parts: dict[str, list[dict]], days: int, wh: Warehouse) -> list[dict]
 
 def _history(parts: dict[str, list[dict]]) -> list[dict]:
     by_day: dict = {}
-    for c in parts.get("components", []):
+    for c in _sorted(parts.get("components", []), "weight", "component", desc=("weight",)):
         by_day.setdefault(c.pop("as_of"), []).append(c)
-    return [{**h, "components": by_day.get(h["as_of"], [])} for h in parts.get("health", [])]
+    return [{**h, "components": by_day.get(h["as_of"], [])} for h in _sorted(parts.get("health", []), "as_of")]
 
 
-def _series(wh: Warehouse, account_id: str, days: int, with_header: bool) -> dict[str, list[dict]]:
+def _series(wh: Warehouse, account_id: str, sections: tuple[str, ...]) -> dict[str, list[dict]]:
+    """The parts named in `sections` ("header", "usage", "health") of one account, in one query."""
     def build(P: Params) -> ir.Table:
-        return _stack({**(_header_parts(wh, P) if with_header else {}), **_series_parts(wh, P)})
+        parts: dict[str, ir.Table] = _header_parts(wh, P) if "header" in sections else {}
+        series = _series_parts(wh, P)
+        if "usage" in sections:
+            parts.update(asof=series["asof"], usage=series["usage"])
+        if "health" in sections:
+            parts.update(health=series["health"], components=series["components"])
+        return _stack(parts)
 
-    return _unstack(ask(wh, ("series", with_header), build, {"id": account_id, "days": days}))
+    return _unstack(ask(wh, ("series", sections), build, {"id": account_id}))
 
 
 def _days(days: int) -> int:
@@ -149,21 +161,21 @@ def _days(days: int) -> int:
 def usage_series(wh: Warehouse, account_id: str, days: int = 180) -> list[dict]:
     """Daily usage for the `days` up to the summary's as-of day (days without usage are zeros)."""
     days = _days(days)
-    return _usage(_series(wh, account_id, days, False), days, wh)
+    return _usage(_series(wh, account_id, ("usage",)), days, wh)
 
 
 def health_history(wh: Warehouse, account_id: str) -> list[dict]:
     """Every stored health snapshot of the account, oldest first, each with its components
     (biggest weight first)."""
-    return _history(_series(wh, account_id, 1, False))
+    return _history(_series(wh, account_id, ("health",)))
 
 
 def account_360(wh: Warehouse, account_id: str, usage_days: int = 180) -> dict | None:
     """get_account's row plus "usage" (usage_series) and "health_history" (health_history), in one
     query; None when there is no such account."""
     usage_days = _days(usage_days)
-    parts = _series(wh, account_id, usage_days, True)
-    row = _header(parts)
+    parts = _series(wh, account_id, ("header", "usage", "health"))
+    row = _header(parts, table(wh, "account_summary").columns)
     if row is not None:
         row["usage"] = _usage(parts, usage_days, wh)
         row["health_history"] = _history(parts)

@@ -1,10 +1,10 @@
 """How the portfolio's read models ask the warehouse.
 
-A question is an Ibis expression with Ibis scalar parameters (`ibis.param`) where its values go.
-It is built once per connection and shape (which filters are set, the sort, how many owners) and
-kept; every call binds the values (`Warehouse.to_pyarrow(expr, params=...)`) and, for a page, adds
-its limit and offset. Ibis compiles the bound expression to the engine's SQL on each call, so the
-same code runs on DuckDB, PostgreSQL and Spark.
+A question is an Ibis expression with Ibis scalar parameters (`ibis.param`) where its values go,
+built once per shape (which filters are set, the sort, how many owners). On DuckDB and PostgreSQL
+it is compiled once to the engine's SQL with the engine's own placeholders
+(`tenure.warehouse.prepared`) and each call binds its values, limit and offset in the driver;
+elsewhere (Spark) Ibis binds the values on each call. Exports go through Ibis and Arrow.
 
 Results come back as plain Python rows: money as float, dates as date, NULL as None, and the
 `risk_drivers` JSON parsed into a list.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import datetime
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tenure.warehouse import Warehouse
-from tenure.warehouse.expr import ibis, ir
+from tenure.warehouse.expr import dt, ibis, ir
+from tenure.warehouse.prepared import LIMIT, OFFSET, prepare, run_prepared
 
 
 @dataclass
@@ -76,19 +78,48 @@ def _built(wh: Warehouse, key: Hashable, build: Build) -> tuple[ir.Table, Params
 def ask(wh: Warehouse, key: Hashable, build: Build, values: Mapping[str, Any] | None = None, *,
         limit: int | None = None, offset: int = 0) -> list[dict]:
     """The rows of question `key` (built by `build` on first use) with `values` bound."""
-    return plain_rows(ask_arrow(wh, key, build, values, limit=limit, offset=offset))
-
-
-def ask_arrow(wh: Warehouse, key: Hashable, build: Build, values: Mapping[str, Any] | None = None, *,
-              limit: int | None = None, offset: int = 0) -> pa.Table:
     expr, P = _built(wh, key, build)
+    bound = _values(key, P, values)
     if limit is not None:
-        expr = expr.limit(int(limit), offset=int(offset))
+        bound.update({LIMIT: int(limit), OFFSET: int(offset)})
+    q = prepare(wh, key, expr, P.by_name, paged=limit is not None)
+    rows = run_prepared(wh, q, expr, P.by_name, bound)
+    conv = [_converter(n, t) for n, t in zip(q.names, q.types)]
+    out = []
+    for r in rows:
+        out.append({n: (f(v) if f is not None and v is not None else v) for n, f, v in zip(q.names, conv, r)})
+    if "risk_drivers" in q.names:
+        for d in out:
+            d["risk_drivers"] = d["risk_drivers"] or []
+    return out
+
+
+def _values(key: Hashable, P: Params, values: Mapping[str, Any] | None) -> dict[str, Any]:
     values = values or {}
     missing = set(P.by_name) - set(values)
     if missing:
         raise KeyError(f"question {key!r} needs values for {sorted(missing)}")
-    return plain_arrow(wh.to_pyarrow(expr, params={p: values[n] for n, p in P.by_name.items()}))
+    return {n: values[n] for n in P.by_name}
+
+
+def _converter(name: str, dtype: dt.DataType):
+    if name.endswith("risk_drivers"):
+        return lambda v: json.loads(v) if v else []
+    if dtype.is_decimal():
+        return float
+    if dtype.is_date() or (dtype.is_timestamp() and name in _DATE_COLUMNS):
+        return lambda v: v.date() if isinstance(v, datetime) else v
+    return None
+
+
+def ask_arrow(wh: Warehouse, key: Hashable, build: Build, values: Mapping[str, Any] | None = None, *,
+              limit: int | None = None, offset: int = 0) -> pa.Table:
+    """The question's rows as Arrow (money as float64, dates as date): for exports."""
+    expr, P = _built(wh, key, build)
+    if limit is not None:
+        expr = expr.limit(int(limit), offset=int(offset))
+    bound = _values(key, P, values)
+    return plain_arrow(wh.to_pyarrow(expr, params={p: bound[n] for n, p in P.by_name.items()}))
 
 
 # date columns some engines hand back as timestamps
@@ -106,14 +137,6 @@ def plain_arrow(t: pa.Table) -> pa.Table:
             col = pc.cast(col, pa.date32())
         cols.append(col)
     return pa.table(cols, names=t.column_names)
-
-
-def plain_rows(t: pa.Table) -> list[dict]:
-    rows = t.to_pylist()
-    if "risk_drivers" in t.column_names:
-        for r in rows:
-            r["risk_drivers"] = json.loads(r["risk_drivers"]) if r["risk_drivers"] else []
-    return rows
 
 
 # -- book-of-business scoping: inside the query --------------------------------------------------------
