@@ -91,7 +91,7 @@ def explain_cmd(account_id: str, as_of: str = typer.Option(None, "--as-of"), kno
     from tenure.health.features import account_features  # noqa: F401 (documented dependency)
     from tenure.health.scorecard import score_accounts
 
-    config, wh = _open(config_path)
+    config, wh = _open(config_path, write=False)
     try:
         day = _as_of(wh, as_of)
         known = resolve_known_at(known_at, day if as_of else None)
@@ -129,7 +129,7 @@ def validate_cmd(horizon: int = typer.Option(180, "--horizon", help="days after 
     """How well the score and each component predicted churn on history, and better weights."""
     from tenure.health.validate import validate
 
-    config, wh = _open(config_path)
+    config, wh = _open(config_path, write=False)
     try:
         report = validate(wh, config, horizon, dates, as_of=_as_of(wh, as_of))
     finally:
@@ -170,7 +170,7 @@ def trend_cmd(account_id: str, as_json: bool = typer.Option(False, "--json"), co
     from tenure.errors import NotFoundError
     from tenure.health.history import trend
 
-    config, wh = _open(config_path)
+    config, wh = _open(config_path, write=False)
     try:
         rows = trend(wh, account_id)
     finally:
