@@ -243,3 +243,11 @@ def test_the_holder_is_named_by_its_command():
     assert command_name(["tenure", "ingest", "accounts", "/data/accounts.csv"]) == "ingest accounts"
     assert command_name(["tenure", "metrics", "materialize"]) == "metrics materialize"
     assert command_name(["/usr/bin/tenure", "--config", "x.yaml"]) == "tenure"
+
+
+
+def test_a_lock_that_cannot_be_made_is_a_message_not_a_traceback(tmp_path):
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    with pytest.raises(WarehouseError, match="cannot open the write lock .* needs write access to its folder"):
+        WriteLock(not_a_folder / "tenure.duckdb").acquire(wait=0)

@@ -142,8 +142,12 @@ class WriteLock:
         return self
 
     def _lock_file(self, deadline: float | None, notify: Callable[[str], None] | None) -> int:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise WarehouseError(f"cannot open the write lock {self.path} ({err.strerror}): writing to "
+                                 f"{self.target} needs write access to its folder") from None
         told = False
         try:
             while True:
