@@ -9,6 +9,10 @@ three-engine suite. Engines are chosen by URL:
     pyspark://local               Apache Spark in local mode (pyspark://local[4] for 4 threads)
 
 Nothing here needs a DuckDB extension download: the machine may be offline.
+
+A DuckDB file is shared by several processes (server, worker, commands): `connect(write=True)`
+opens it under the project write lock and publishes a read-only snapshot on close;
+`connect(write=False)` reads the newest snapshot (tenure.warehouse.processes; docs/operations.md).
 """
 
 from __future__ import annotations
