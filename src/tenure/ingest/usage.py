@@ -24,6 +24,7 @@ from tenure.ingest.validate import bounds_for, lit, q, usage_fast_checks
 from tenure.schema import Table
 from tenure.state.runs import IngestRunResult
 from tenure.warehouse import Warehouse
+from tenure.warehouse.sql import literal
 from tenure.warehouse.staging import Stage
 from tenure.warehouse.writes import Keys, append, append_new, replace_partition
 
@@ -97,7 +98,9 @@ class _Tally:
     def load(self, stage: Stage, good: str, touched: str, n_valid: int) -> None:
         """Append the staged valid events `good` (unique by key) not loaded yet; `n_valid` counts
         the valid rows, repeats included."""
-        n_new = _append_new(self.wh, stage, self.table, good, touched)
+        self.counted(_append_new(self.wh, stage, self.table, good, touched), n_valid)
+
+    def counted(self, n_new: int, n_valid: int) -> None:
         self.result.inserted += n_new
         self.result.unchanged += n_valid - n_new
 
@@ -171,8 +174,9 @@ def load_parquet(wh: Warehouse, config: Config, table: Table, source: readers.So
             with wh.transaction():
                 for f in source.files:
                     rel = f"read_parquet({lit(str(f))}, file_row_number = true)"
-                    n_rows, n_bad = wh.raw_sql(
-                        f"SELECT COUNT(*), COUNT(*) FILTER (WHERE NOT COALESCE({valid}, FALSE)) FROM {rel}")[0]
+                    n_rows, n_bad, lo, hi = wh.raw_sql(
+                        f"SELECT COUNT(*), COUNT(*) FILTER (WHERE NOT COALESCE({valid}, FALSE)), MIN({ts}), "
+                        f"MAX({ts}) FROM {rel}")[0]
                     result.rows_read += n_rows
                     if n_bad:
                         bad = wh.to_pyarrow(wh.con.sql(
@@ -180,12 +184,17 @@ def load_parquet(wh: Warehouse, config: Config, table: Table, source: readers.So
                             f"WHERE NOT COALESCE({valid}, FALSE)"))
                         qrows, by_reason = _reasons_for(wh, config, stage, table, f, bad, result)
                         tally.reject(qrows, n_bad, by_reason)
-                    good = stage.temp_as(
-                        "good", f"SELECT account_id, user_id, {ts} AS ts, feature, "
-                        f"ARG_MIN({qty}, file_row_number) AS quantity, {lit(result.source)} AS source, "
-                        f"TIMESTAMP {lit(ingested_at)} AS ingested_at FROM {rel} "
-                        f"WHERE COALESCE({valid}, FALSE) GROUP BY ALL")
-                    tally.load(stage, good, touched, n_rows - n_bad)
+                    if lo is not None:  # read, de-duplicated and appended by the engine in one pass
+                        good = (f"(SELECT account_id, user_id, {ts} AS ts, feature, "
+                                f"ARG_MIN({qty}, file_row_number) AS quantity, {lit(result.source)} AS source, "
+                                f"TIMESTAMP {lit(ingested_at)} AS ingested_at FROM {rel} "
+                                f"WHERE COALESCE({valid}, FALSE) GROUP BY ALL)")
+                        n_new = append_new(wh, table, good, within=("ts", lo, hi))
+                        if n_new:
+                            stage.sql(f"INSERT INTO {touched} SELECT DISTINCT account_id, CAST(ts AS DATE) "
+                                      f"FROM usage_events WHERE ingested_at = TIMESTAMP {lit(ingested_at)} "
+                                      f"AND ts BETWEEN {literal(lo)} AND {literal(hi)}")
+                        tally.counted(n_new, n_rows - n_bad)
                     if progress:
                         progress(n_rows, total, "loading usage events")
                 if result.strict and result.rejected:

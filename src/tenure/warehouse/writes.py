@@ -196,12 +196,15 @@ def upsert_arrow(wh: Warehouse, table: Table | str, data: pa.Table) -> Counts:
 
 
 def append_new(wh: Warehouse, table: Table | str, load: str, within: tuple[str, object, object] | None = None) -> int:
-    """Append the rows of warehouse temp table `load` whose key is not in `table` yet (append
-    and de-duplicate: a repeat is skipped, never added twice). `within` = (column, low, high)
-    bounds the search for existing keys (e.g. the batch's time range), so a big table is not
-    scanned whole. Rows of `load` must be unique by key. Returns the rows appended."""
+    """Append the rows of `load` whose key is not in `table` yet (append and de-duplicate: a
+    repeat is skipped, never added twice). `load` is a warehouse temp table, or a SELECT in
+    parentheses that the engine reads as it inserts (no copy, e.g. over read_parquet).
+    `within` = (column, low, high) bounds the search for existing keys (e.g. the batch's time
+    range), so a big table is not scanned whole. Rows of `load` must be unique by key. Returns
+    the rows appended."""
     t = _table(table)
-    name, src = ident(t.name), ident(load)
+    name = ident(t.name)
+    src = load if load.lstrip().startswith("(") else ident(load)
     match = " AND ".join(f"e.{ident(k)} = l.{ident(k)}" for k in t.key)
     bound = ""
     if within is not None:
