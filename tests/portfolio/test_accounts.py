@@ -85,3 +85,12 @@ def test_owner_of(book):
     assert owner_of(book, "A") == "csm1" and owner_of(book, "D") is None
     with pytest.raises(NotFoundError):
         owner_of(book, "nope")
+
+
+def test_values_are_bound_by_the_engine_not_written_into_the_sql(book):
+    from tenure.warehouse import prepared
+
+    list_accounts(book, AccountFilter(q="zeta-unique", owners=["csm-unique"]))
+    sqls = [p.sql for (url, _key, _paged), p in prepared._cache.items() if url == book.url]
+    assert sqls and not any("zeta-unique" in s or "csm-unique" in s for s in sqls)
+    assert any("$own0" in s or "%(own0)s" in s for s in sqls)
