@@ -15,15 +15,8 @@ from tenure.predict.risk import backtest, evaluate_labels
 
 
 @pytest.fixture(scope="module")
-def company(tmp_path_factory):
-    from tenure.config import load_config
-    from tenure.demo import run_demo
-    from tenure.warehouse import Warehouse
-
-    folder = tmp_path_factory.mktemp("risk") / "demo"
-    run_demo(folder, accounts=700, months=30, seed=13, quiet=True)
-    config = load_config(folder / "tenure.yaml")
-    return folder, config, Warehouse(config.warehouse_url)
+def company(simulated):
+    return simulated  # tests/predict/conftest.py: simulated, ingested, no demo compute
 
 
 def test_backtest_trains_only_on_the_past_and_separates_churners(company):
@@ -103,9 +96,11 @@ def test_fit_tolerates_features_nobody_has_yet():
     assert all(d["feature"] != "nps_latest" for row in drivers for d in row)
 
 
-def test_driver_names_are_readable():
-    from tenure.predict.risk import _driver_name
+def test_drivers_name_a_reason_not_a_missing_indicator():
+    """'days_to_renewal missing' was shown to CSMs as a driver; a missing value now reads as what it
+    means, and every driver carries its raw value (it was always null)."""
+    from tenure.predict.risk import _source
 
-    assert _driver_name("num__nps_latest") == "nps_latest"
-    assert _driver_name("missingindicator_days_to_renewal") == "days_to_renewal missing"
-    assert _driver_name("cat__segment_SMB") == "segment_SMB"
+    assert _source("num__nps_latest", ["nps_latest"], ["segment"]) == "nps_latest"
+    assert _source("num__missingindicator_days_to_renewal", ["days_to_renewal"], ["segment"]) == "days_to_renewal"
+    assert _source("cat__segment_SMB", ["arr"], ["segment"]) == "segment"

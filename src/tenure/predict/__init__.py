@@ -28,7 +28,7 @@ def demo_step(wh, config, console) -> dict:
         t.add_column(c)
     for r in top.itertuples():
         t.add_row(r.account_id, str(r.segment), f"{float(r.arr):,.0f}", f"{r.risk:.0%}",
-                  ", ".join(d["feature"] for d in r.drivers))
+                  "; ".join(d.get("text", d["feature"]) for d in r.drivers))
     return {"table": t, "backtest": report,
             "hints": [f"tenure risk backtest --cutoff {report['cutoff']} --horizon {horizon}",
                       "tenure risk train && tenure risk predict"]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -126,6 +127,18 @@ def _dump(payload) -> None:
     typer.echo(json.dumps(payload, indent=2, default=str))
 
 
+@contextmanager
+def _progress(first: str):
+    """A Rich progress bar on stderr (stdout stays clean for --json), removed when done; yields
+    the callback the risk functions report to: progress(description, done, total)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description:<48}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(first, total=None)
+        yield lambda desc, done, total: bar.update(task, description=desc, completed=done, total=total)
+
+
 @risk_app.command("backtest")
 def backtest_cmd(cutoff: str = typer.Option(..., "--cutoff", help="train on what was known by this day"),
                  horizon: int = typer.Option(180, "--horizon", help="days after the cutoff"),
@@ -141,7 +154,9 @@ def backtest_cmd(cutoff: str = typer.Option(..., "--cutoff", help="train on what
     config, wh = _open(config_path)
     try:
         day = date.fromisoformat(cutoff)
-        report = backtest(wh, config, day, horizon, seed, known_at=resolve_known_at(known_at, day))
+        with _progress("training features") as progress:
+            report = backtest(wh, config, day, horizon, seed, known_at=resolve_known_at(known_at, day),
+                              progress=progress)
     finally:
         wh.close()
     if as_json:
@@ -173,8 +188,9 @@ def train_cmd(horizon: int = typer.Option(None, "--horizon"), seed: int = typer.
     config, wh = _open(config_path)
     try:
         day = _latest(wh, as_of)
-        model, train = train_model(wh, config, day, horizon, seed,
-                                   known_at=resolve_known_at(known_at, day if as_of else None))
+        with _progress("training features") as progress:
+            model, train = train_model(wh, config, day, horizon, seed,
+                                       known_at=resolve_known_at(known_at, day if as_of else None), progress=progress)
     finally:
         wh.close()
     path = save_model(config, model)
@@ -196,11 +212,15 @@ def predict_cmd(limit: int = typer.Option(20, "--limit"), as_json: bool = typer.
     model = load_model(config)
     if model is None:
         wh.close()
-        raise NotFoundError(f"no trained model at {model_path(config)}; run `tenure risk train`")
+        raise NotFoundError(f"no model trained by this version of tenure at {model_path(config)}; "
+                            "run `tenure risk train`")
     try:
         day = _latest(wh, as_of)
-        df = predict_frame(wh, config, model, day, known_at=resolve_known_at(known_at, day if as_of else None))
-        store_predictions(wh, day, df, model.horizon)
+        with _progress("features") as progress:
+            df = predict_frame(wh, config, model, day, known_at=resolve_known_at(known_at, day if as_of else None),
+                               progress=progress)
+            progress("storing the predictions", 3, 4)
+            store_predictions(wh, day, df, model.horizon)
     finally:
         wh.close()
     df = df.sort_values("risk", ascending=False)
@@ -213,34 +233,49 @@ def predict_cmd(limit: int = typer.Option(20, "--limit"), as_json: bool = typer.
         t.add_column(c, justify="right" if c in ("ARR", "risk") else "left")
     for r in rows[:limit]:
         t.add_row(r["account_id"], str(r["segment"]), f"{float(r['arr']):,.0f}", f"{r['risk']:.1%}",
-                  ", ".join(d["feature"] for d in r["drivers"]))
+                  "; ".join(d.get("text", d["feature"]) for d in r["drivers"]))
     console.print(t)
 
 
 @risk_app.command("evaluate")
-def evaluate_cmd(labels: Path = typer.Option(..., "--labels", help="CSV with account_id, churned (0/1)"),
+def evaluate_cmd(labels: Path = typer.Option(..., "--labels", help="CSV with account_id, churned (0/1) and optionally "
+                                             "as_of or date (the day each label is judged from)"),
                  folds: int = typer.Option(5, "--folds"), as_of: str = typer.Option(None, "--as-of"),
                  known_at: str = KnownAtOpt,
                  seed: int = typer.Option(0, "--seed"), as_json: bool = typer.Option(False, "--json"),
                  config_path: Path = ConfigOpt) -> None:
-    """Cross-validated figures for accounts whose outcomes you supply."""
+    """Out-of-sample figures for accounts whose outcomes you supply, beside plain scikit-learn
+    baselines on the same columns. Undated labels are cross-validated (stratified k-fold); labels
+    with an as_of or date column are split by time (train on earlier days, test on later ones)."""
     from tenure.predict.risk import evaluate_labels
 
     df = _read_csv(labels)
     config, wh = _open(config_path)
     try:
         day = _latest(wh, as_of)
-        report = evaluate_labels(wh, config, df, day, folds, seed,
-                                 known_at=resolve_known_at(known_at, day if as_of else None))
+        with _progress("reading the labelled accounts' features") as progress:
+            report = evaluate_labels(wh, config, df, day, folds, seed,
+                                     known_at=resolve_known_at(known_at, day if as_of else None), progress=progress)
     finally:
         wh.close()
     if as_json:
         _dump(report)
         return
-    for k in ("logistic", "boosted"):
-        r = report[k]
-        console.print(f"{k}: AUC {r['auc']:.3f}, PR-AUC {r['pr_auc']:.3f}, Brier {r['brier']:.4f}, "
-                      f"top-decile lift {r['top_decile_lift']} ({report['matched_accounts']} accounts, {folds} folds)")
+    t = Table(title=f"risk evaluate: {report['validation']}; {report['tested_accounts']:,} of "
+                    f"{report['matched_accounts']:,} labelled accounts tested")
+    for c in ("model", "kind", "AUC", "PR-AUC", "Brier", "top-decile lift"):
+        t.add_column(c, justify="left" if c in ("model", "kind") else "right")
+    rows = [(k, "tenure", report[k]) for k in ("logistic", "boosted")]
+    rows += [(k.replace("_", " "), "baseline (scikit-learn defaults)", r) for k, r in report["baselines"].items()]
+    for name, kind, r in rows:
+        lift = "–" if r["top_decile_lift"] is None else f"{r['top_decile_lift']:.2f}"
+        t.add_row(name, kind, f"{r['auc']:.3f}", f"{r['pr_auc']:.3f}", f"{r['brier']:.4f}", lift)
+    console.print(t)
+    c = report["comparison"]
+    verdict = "within tolerance" if c["ok"] else "BELOW the baseline"
+    console.print(f"tenure's best ({c['tenure_best']}, AUC {c['tenure_auc']:.3f}) vs the best baseline "
+                  f"({c['baseline_best'].replace('_', ' ')}, AUC {c['baseline_auc']:.3f}): "
+                  f"{c['auc_difference']:+.3f} ({verdict}, tolerance {c['tolerance']})")
 
 
 def register(app: typer.Typer) -> None:
