@@ -46,8 +46,8 @@ class SharedWarehouse:
         else:
             self.snapshots = Snapshots(self.path)
             catch_up(self.path, command=command, wait=0, **options)  # bring the schema up to date, unless a writer is busy
+            self._token = self.snapshots.token()  # before opening: a publish in between reopens, never is missed
             self.root = open_reader(self.path, command=command, **options)
-            self._token = self.snapshots.token()
             self._checked_stamp = file_stamp(self.snapshots.main)
             self._checked_at = time.monotonic()
 
@@ -112,7 +112,7 @@ class SharedWarehouse:
             new_root = open_reader(self.path, command=self.command, **self.options)
             old = [self.root, *self._cursors]
             self.root, self._cursors = new_root, []
-            self._token = self.snapshots.token()
+            self._token = token  # as read before opening: a publish since then is followed next time
             self._generation += 1
             self._retired.append(old)
             while len(self._retired) > 1:  # keep the previous snapshot for requests still running
