@@ -59,6 +59,25 @@ class IngestSettings(_Strict):
     max_date: date = Field(date(2100, 12, 31), description="latest date, month or timestamp accepted at ingest")
     max_unzipped_mb: float = Field(20_480, gt=0, description="largest decompressed size of one .gz file (MB)")
     max_unzip_ratio: float = Field(200, gt=1, description="largest decompressed/compressed ratio of a .gz file")
+    retention_days: int | None = Field(
+        30, ge=1, description="uploaded files, quarantine files and run folders older than this many days are "
+        "deleted when a new ingest runs (and by `tenure runs prune`); null keeps them forever")
+
+
+class WebSettings(_Strict):
+    """Limits of `tenure serve` (the pages and the REST API)."""
+
+    max_json_mb: float = Field(10, gt=0, description="largest request body other than an upload (MB)")
+    max_upload_mb: float = Field(1024, gt=0, description="largest file upload to /api/v1/ingest (MB)")
+    max_login_kb: float = Field(16, gt=0, description="largest login form body (KB; the login form is public)")
+    login_max_failures: int = Field(5, ge=1, description="failed logins of one user name before it is locked")
+    login_ip_max_failures: int = Field(20, ge=1, description="failed logins from one address before it is locked")
+    login_window_minutes: float = Field(15, gt=0, description="failures older than this are forgotten")
+    login_lockout_seconds: float = Field(
+        60, gt=0, description="first lockout; it doubles with each further failure, up to login_window_minutes")
+    trust_forwarded_proto: bool = Field(
+        False, description="trust X-Forwarded-Proto from a reverse proxy (for HSTS and secure cookies)")
+    hsts_max_age: int = Field(31_536_000, ge=0, description="Strict-Transport-Security max-age on https")
 
 
 class Target(_Strict):
@@ -100,6 +119,7 @@ class Config(_Strict):
     state: StateSettings = Field(default_factory=StateSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     health: dict[str, Any] = Field(default_factory=dict, description="scorecards (see docs/health.md)")
     risk: dict[str, Any] = Field(default_factory=dict, description="churn-risk model settings")
     secret_key: str | None = Field(None, description="prefer the TENURE_SECRET_KEY environment variable")
@@ -245,9 +265,19 @@ ingest:
   max_date: 2100-12-31
   max_unzipped_mb: 20480         # a .gz file decompressing to more is rejected
   max_unzip_ratio: 200           # ... or expanding more than this many times (a gzip bomb)
+  retention_days: 30             # uploads, quarantine files and run folders older than this are deleted
   identity:
     match_on: [external_id, domain, email_domain]
     ignore_domains: [gmail.com, yahoo.com, outlook.com, hotmail.com, icloud.com]
+
+web:
+  max_json_mb: 10                # request bodies larger than this get 413 before they are read
+  max_upload_mb: 1024            # file uploads to /api/v1/ingest
+  login_max_failures: 5          # failed logins of one user name within the window lock it ...
+  login_ip_max_failures: 20      # ... and of one client address
+  login_window_minutes: 15
+  login_lockout_seconds: 60      # doubles with each further failure
+  trust_forwarded_proto: false   # behind a TLS-terminating proxy that sets X-Forwarded-Proto: true
 
 metrics:
   reactivation_window_days: null # null: any return after churn is reactivation; e.g. 90 like Maxio
