@@ -24,6 +24,7 @@ ensure_venv() {
     touch "$stamp"
   fi
   ensure_htmx
+  ensure_swagger_ui
 }
 
 # htmx for the web pages (not on PyPI): fetched once from the npm registry into a git-ignored
@@ -41,6 +42,29 @@ ensure_htmx() {
     cp "$tmp/package/dist/htmx.min.js" "$dest.tmp" && mv "$dest.tmp" "$dest"
   else
     echo "==> could not fetch htmx: pages run without it"
+  fi
+  rm -rf "$tmp"
+}
+
+# Swagger UI for the API docs page (/api/docs): tenure's CSP forbids CDNs and inline scripts, so
+# its files are served by tenure. Fetched once from the npm registry (swagger-ui-dist) into a
+# git-ignored folder; without it /api/docs links the OpenAPI document instead.
+ensure_swagger_ui() {
+  local dest="$ROOT/src/tenure/http/static/vendor/swagger-ui"
+  [ -f "$dest/swagger-ui-bundle.js" ] && [ -f "$dest/swagger-ui.css" ] && return 0
+  command -v npm >/dev/null 2>&1 || { echo "==> npm not found: /api/docs runs without Swagger UI"; return 0; }
+  local tmp
+  tmp="$(mktemp -d)"
+  echo "==> fetching swagger-ui-dist@5 from the npm registry"
+  if (cd "$tmp" && npm pack --silent swagger-ui-dist@5 >/dev/null 2>&1) \
+      && tar -xzf "$tmp"/swagger-ui-dist-*.tgz -C "$tmp" && [ -f "$tmp/package/swagger-ui-bundle.js" ]; then
+    mkdir -p "$dest"
+    cp "$tmp/package/swagger-ui.css" "$dest/swagger-ui.css"
+    cp "$tmp/package/LICENSE" "$dest/LICENSE.txt" 2>/dev/null || true
+    cp "$tmp/package/swagger-ui-bundle.js" "$dest/swagger-ui-bundle.js.tmp" \
+      && mv "$dest/swagger-ui-bundle.js.tmp" "$dest/swagger-ui-bundle.js"
+  else
+    echo "==> could not fetch Swagger UI: /api/docs links the OpenAPI document instead"
   fi
   rm -rf "$tmp"
 }
