@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -51,6 +51,9 @@ class ApiToken(Base):
 
 class AuditLog(Base):
     __tablename__ = "audit_log"
+    # the login throttle counts recent failures per user name and per client address
+    __table_args__ = (Index("ix_audit_log_action_entity_at", "action", "entity_id", "at"),
+                      Index("ix_audit_log_action_ip_at", "action", "ip", "at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)

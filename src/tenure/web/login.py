@@ -1,17 +1,27 @@
 """Logging in and out of the web app, and the page-side view of who is asking.
 
-Login CSRF uses a double-submit token: GET /login sets a random `tenure_login_csrf` cookie
-(HttpOnly, SameSite=Strict, path /login) and puts the same value in the form; POST /login
-accepts only when both match. After login the session's own CSRF token protects every form.
+Login CSRF uses a signed double-submit token: GET /login sets a `tenure_login_csrf` cookie
+(HttpOnly, SameSite=Strict, path /login) holding `nonce.signature` (an HMAC of a random nonce
+with the server's secret key) and puts the same value in the form; POST /login accepts only when
+both match AND the signature is the server's, so an attacker cannot plant a pair of their own.
+After login the session's own CSRF token protects every form.
 
-A failed login says only "wrong username or password" (and spends the same password-hashing
-time whether or not the user exists); it is written to the audit log with the client address.
+A failed login says only "wrong username or password" and does exactly one password-hash check
+whatever the reason (unknown, disabled or locked user, empty password), so neither the answer nor
+its time tells them apart; it is written to the audit log with the client address. Repeated
+failures lock the user name and the client address for a while (tenure.state.login_throttle):
+a locked login answers like a wrong password, plus `Retry-After`.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
+import math
+import os
 import secrets
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -22,6 +32,7 @@ from tenure.http.auth import Access, Principal, check_csrf, client_ip, ensure_ca
 from tenure.http.context import AppContext, get_context
 from tenure.http.problems import Problem
 from tenure.state import audit, sessions
+from tenure.state.login_throttle import lockout
 from tenure.state.models import User
 from tenure.state.users import verify_password
 from tenure.web.render import login_url, render
@@ -44,7 +55,53 @@ def safe_next(target: str | None) -> str:
 
 
 def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
+    from tenure.http.app import is_https
+
+    return is_https(request)
+
+
+_KEYS: dict[str, bytes] = {}
+SECRET_FILE = ".tenure_secret"
+
+
+def secret_key(ctx: AppContext) -> bytes:
+    """The key signing login form tokens: `secret_key` (TENURE_SECRET_KEY) when configured;
+    otherwise a random key kept in `.tenure_secret` beside tenure.yaml (mode 0600), created on
+    first use, so every server process of the project shares it."""
+    if ctx.config.secret_key:
+        return ctx.config.secret_key.encode()
+    path = Path(ctx.config.base_dir) / SECRET_FILE
+    key = _KEYS.get(str(path))
+    if key is None:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(48))
+        except FileExistsError:
+            pass
+        key = path.read_text(encoding="utf-8").strip().encode()
+        if not key:
+            raise RuntimeError(f"{SECRET_FILE} is empty: delete it, or set TENURE_SECRET_KEY")
+        _KEYS[str(path)] = key
+    return key
+
+
+def _sign(key: bytes, nonce: str) -> str:
+    mac = hmac.new(key, b"tenure-login-csrf:" + nonce.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
+def new_login_token(ctx: AppContext) -> str:
+    nonce = secrets.token_urlsafe(24)
+    return f"{nonce}.{_sign(secret_key(ctx), nonce)}"
+
+
+def valid_login_token(ctx: AppContext, cookie: str, sent: str) -> bool:
+    """The form's copy equals the cookie, and the token carries the server's signature."""
+    if not cookie or not sent or not hmac.compare_digest(cookie, sent) or "." not in cookie:
+        return False
+    nonce, sig = cookie.rsplit(".", 1)
+    return bool(nonce) and hmac.compare_digest(sig, _sign(secret_key(ctx), nonce))
 
 
 def page_principal(request: Request, ctx: AppContext = Depends(get_context)) -> Principal:
@@ -71,10 +128,12 @@ async def page_writer(request: Request, who: Principal = Depends(page_principal)
 
 
 def _login_form(request: Request, *, next_url: str, error: str | None = None, username: str = "",
-                status_code: int = 200):
-    token = secrets.token_urlsafe(32)
+                status_code: int = 200, headers: dict[str, str] | None = None):
+    token = new_login_token(request.app.state.ctx)
     response = render(request, "login.html", status_code=status_code, who=None, next_url=next_url,
                       error=error, username=username, login_csrf=token)
+    for k, v in (headers or {}).items():
+        response.headers[k] = v
     response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=3600, path="/login", httponly=True, samesite="strict",
                         secure=_secure(request))
     return response
@@ -106,22 +165,29 @@ def login_submit(request: Request, username: str = Form(""), password: str = For
                  csrf_token: str = Form(""), next: str = Form("/"), ctx: AppContext = Depends(get_context)):
     next_url = safe_next(next)
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not cookie or not csrf_token or not hmac.compare_digest(cookie, csrf_token):
+    if not valid_login_token(ctx, cookie, csrf_token):
         return _login_form(request, next_url=next_url, username=username, status_code=403,
                            error="The login form expired. Please try again.")
     username = username.strip()[:100]
     ip = client_ip(request)
     with ctx.db() as session:
-        user = verify_password(session, username, password) if username and password else None
+        wait = lockout(session, ctx.config, username or None, ip)
+        # exactly one password-hash check on every path: a real one for an active user who is not
+        # locked out, the dummy one otherwise (unknown, disabled, locked, empty name)
+        if wait is None and username and session.scalar(select(User.active).where(User.username == username)):
+            user = verify_password(session, username, password)
+        else:
+            _dummy_verify()
+            user = None
         if user is None:
-            if not session.scalar(select(User.active).where(User.username == username)):
-                _dummy_verify()  # unknown or disabled: same cost as a wrong password for an active user
-            audit.record(session, username or "(empty)", "login_failed", "user", username or None, ip=ip)
+            audit.record(session, username or "(empty)", "login_failed", "user", username or None,
+                         None, {"locked": True, "retry_after": math.ceil(wait)} if wait else None, ip=ip)
         else:
             _, secret = sessions.start(session, user, ip=ip, user_agent=request.headers.get("user-agent"))
     if user is None:
         return _login_form(request, next_url=next_url, username=username, status_code=401,
-                           error="Wrong username or password.")
+                           error="Wrong username or password.",
+                           headers={"Retry-After": str(math.ceil(wait))} if wait else None)
     response = RedirectResponse(next_url, status_code=303)
     response.set_cookie(sessions.COOKIE_NAME, secret, max_age=sessions.SESSION_HOURS * 3600, path="/",
                         httponly=True, samesite="lax", secure=_secure(request))
