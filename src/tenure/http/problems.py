@@ -8,6 +8,10 @@ turn every error, including unexpected ones and request-validation errors, into 
 from __future__ import annotations
 
 import logging
+import re
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -38,6 +42,26 @@ class Problem(Exception):
         self.kind = kind or self.title.lower().replace(" ", "-")
 
 
+def redact_paths(text: str, roots: Iterable[str | Path]) -> str:
+    """`text` with every absolute path under one of `roots` (the project folder, the runs
+    folder, the temp folder) cut to its file name: errors never show where the server keeps files."""
+    for root in sorted({str(r).rstrip("/") for r in roots if r and str(r).rstrip("/")}, key=len, reverse=True):
+        pattern = re.compile(re.escape(root) + r"(?:/[^\s'\"`:,;()<>\[\]]*)?")
+        text = pattern.sub(lambda m: m.group(0).rstrip("/").rsplit("/", 1)[-1] if m.group(0) != root
+                           else "the server's folder", text)
+    return text
+
+
+def server_roots(request: Request) -> list[Path]:
+    """The folders whose paths errors must not show."""
+    roots: list[Path] = [Path(tempfile.gettempdir()), Path(tempfile.gettempdir()).resolve()]
+    ctx = getattr(request.app.state, "ctx", None)
+    if ctx is not None:
+        for p in (ctx.config.base_dir, ctx.config.runs_dir):
+            roots += [Path(p), Path(p).resolve()]
+    return roots
+
+
 def problem_response(request: Request, status: int, detail: str, *, kind: str | None = None,
                      title: str | None = None, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
     title = title or TITLES.get(status, "Error")
@@ -64,6 +88,7 @@ def install(app: FastAPI, *, wants_html=None, html_error=None) -> None:
     imports neither the API nor the pages)."""
 
     def respond(request: Request, status: int, detail: str, **kw: Any):
+        detail = redact_paths(detail, server_roots(request))
         if html_error is not None and wants_html is not None and wants_html(request):
             return html_error(request, status, detail)
         return problem_response(request, status, detail, **kw)

@@ -1,4 +1,4 @@
-"""`tenure ingest` and `tenure accounts identities`."""
+"""`tenure ingest`, `tenure runs prune` and `tenure accounts identities`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from rich.table import Table as RichTable
 console = Console()
 
 accounts_app = typer.Typer(help="Master accounts and how source records map to them.", no_args_is_help=True)
+runs_app = typer.Typer(help="Ingest run folders (reports, quarantine files, uploads).", no_args_is_help=True)
 
 
 def _open(config_path):
@@ -60,8 +61,10 @@ def ingest_command(
     Exit code: 0 all rows loaded, 1 some rows rejected (and quarantined), 2 nothing loaded
     (--strict with rejections, or an unusable file)."""
     from tenure.ingest.pipeline import ingest_file
+    from tenure.ingest.retention import prune_runs
 
     config, wh = _open(config_path)
+    prune_runs(config)  # run folders and uploads past ingest.retention_days
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=Console(stderr=True), disable=as_json, transient=True) as bar:
@@ -112,6 +115,25 @@ def identities_command(
     console.print(table)
 
 
+@runs_app.command("prune")
+def prune_command(days: int = typer.Option(None, "--days", min=1, help="keep this many days (default: "
+                                           "ingest.retention_days)"),
+                  config_path: Path = typer.Option(None, "--config", help="tenure.yaml (default: nearest, or "
+                                                   "TENURE_CONFIG)")) -> None:
+    """Delete run folders, quarantine files and uploads older than the retention period."""
+    from tenure.config import load_config
+    from tenure.ingest.retention import prune_runs
+
+    config = load_config(config_path)
+    if days is None and config.ingest.retention_days is None:
+        console.print("ingest.retention_days is null: run files are kept forever (pass --days to prune)")
+        return
+    removed = prune_runs(config, days=days)
+    console.print(f"deleted {removed:,} run folder(s) older than {days or config.ingest.retention_days} days "
+                  f"under {config.ingest.runs_dir}")
+
+
 def register(app: typer.Typer) -> None:
     app.command("ingest")(ingest_command)
+    app.add_typer(runs_app, name="runs")
     app.add_typer(accounts_app, name="accounts")
