@@ -68,11 +68,31 @@ def _hx(request: Request) -> bool:
 
 # -- executive ------------------------------------------------------------------------------------
 
+def _check_period(text: str | None) -> None:
+    """A page's `period` parameter: 422 with the accepted forms, never a 500 (year 0000 is not a
+    calendar date; years outside 1900-2200 are refused as the API refuses them)."""
+    from tenure.errors import InputError
+    from tenure.metrics.periods import parse_period
+
+    if not text:
+        return
+    try:
+        p = parse_period(text)
+    except InputError as err:
+        raise Problem(422, str(err), kind="invalid-input") from None
+    except (ValueError, OverflowError):
+        raise Problem(422, f"period {text!r} is not a calendar period: use a month (2026-09), quarter (2026-Q3) "
+                           "or year (2026)", kind="invalid-input") from None
+    if p.first_day.year < 1900 or p.last_day.year > 2200:
+        raise Problem(422, f"period {text!r}: years 1900-2200 only", kind="invalid-input")
+
+
 @router.get("/", response_class=HTMLResponse)
 def executive_page(request: Request, period: str | None = Query(None, max_length=40),
                    acc: Access = Depends(page_access), ctx: AppContext = Depends(get_context)):
     from tenure.web.executive import executive_view
 
+    _check_period(period)
     view = executive_view(ctx, ctx.warehouse(), acc, period or None)
     return render(request, "executive.html", title="Executive", **view)
 
