@@ -183,3 +183,14 @@ def test_known_at_option_values():
     assert resolve_known_at("2026-05-01T10:00:00Z", None).hour == 10
     with pytest.raises(InputError, match="--known-at"):
         resolve_known_at("yesterday", None)
+
+
+def test_an_upsert_records_versions_once(warehouse, load, monkeypatch):
+    """The hook into the write path is one call (it was once made twice, doubling the cost)."""
+    import tenure.warehouse.writes as writes
+
+    calls = []
+    real = writes.record_versions
+    monkeypatch.setattr(writes, "record_versions", lambda *a: calls.append(a[1].name) or real(*a))
+    load("contacts", CONTACTS + "C1,A1,champion,2025-01-01,2025-01-15T10:00:00Z\n")
+    assert calls == ["contacts"]

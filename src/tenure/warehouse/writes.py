@@ -26,7 +26,6 @@ from tenure.errors import WarehouseError
 from tenure.schema import TABLES, Table
 from tenure.warehouse.sql import ident, literal
 from tenure.warehouse.versions import record_versions
-from tenure.warehouse.versions import record_versions
 
 if TYPE_CHECKING:  # pragma: no cover
     from tenure.warehouse.connection import Warehouse
@@ -166,7 +165,6 @@ def upsert(wh: Warehouse, table: Table | str, load: str) -> Counts:
     changed = " OR ".join(f"t.{ident(c)} IS DISTINCT FROM l.{ident(c)}" for c in compared) or "FALSE"
     with wh.transaction():
         record_versions(wh, t, load)  # mutable facts keep their versions, recorded before the rows change
-        record_versions(wh, t, load)  # versions of mutable facts (tenure.warehouse.versions), before rows change
         total = wh.raw_sql(f"SELECT COUNT(*) FROM {src}")[0][0]
         inserted = wh.raw_sql(
             f"SELECT COUNT(*) FROM {src} l WHERE NOT EXISTS (SELECT 1 FROM {name} t WHERE {match})")[0][0]
