@@ -33,7 +33,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tenure.errors import NotFoundError, TenureError
+from tenure.errors import TenureError
 
 # dimensions whose groups are books or accounts: a breakdown by one of them is a per-book figure
 BOOK_DIMENSIONS = ("owner", "parent_account_id")
@@ -146,17 +146,11 @@ class Access:
     def _refuse(self, what: str) -> OutOfScope:
         return OutOfScope(f"{what} is not in {self.who.username}'s book of business")
 
-    def account(self, wh, account_id: str) -> str | None:
-        """The owner of one account the principal may open; NotFoundError for no such account,
+    def account(self, account_id: str, owner: str | None) -> None:
+        """May the principal open this account (owned by `owner`, as the read model says)?
         OutOfScope for one outside the book."""
-        a = wh.table("accounts")
-        rows = wh.to_pyarrow(a.filter(a.account_id == account_id).select("owner").limit(1)).to_pylist()
-        if not rows:
-            raise NotFoundError(f"no account {account_id!r}")
-        owner = rows[0]["owner"]
         if not (self.everything or (owner is not None and owner in self.who.owners)):
             raise self._refuse(f"account {account_id}")
-        return owner
 
     def figure(self, name: str, dims: Sequence[str] = ()) -> Figure:
         """A company-wide figure (one of FIGURES), grouped by `dims`: visible to every reader; a
@@ -191,8 +185,8 @@ class Access:
     def records(self, name: str) -> None:
         """Company-wide records (one of RECORDS): refused unless the principal's book is everything."""
         if not self.sees_records(name):
-            raise OutOfScope(f"{RECORDS[name].split(' (')[0]} covers every account; {self.who.username}'s book "
-                             "of business is limited (ask an administrator)")
+            raise OutOfScope(f"{RECORDS[name].split(' (')[0]}: these cover every account, and "
+                             f"{self.who.username}'s book of business is limited (ask an administrator)")
 
 
 def policy(who: Principal) -> Access:

@@ -69,3 +69,12 @@ def test_the_accounts_behind_a_figure_are_the_books():
         MANAGER.accounts_behind({"owner": "csm03"})
     with pytest.raises(OutOfScope, match="empty"):
         NOBODY.accounts_behind({})
+
+
+def test_one_account_is_opened_only_inside_the_book():
+    EVERYTHING.account("A1", "csm03")
+    EVERYTHING.account("A2", None)
+    MANAGER.account("A1", "csm02")
+    for acc, owner in ((CSM, "csm02"), (MANAGER, "csm03"), (CSM, None), (NOBODY, "csm01")):
+        with pytest.raises(OutOfScope, match="account A1 is not in .*'s book of business"):
+            acc.account("A1", owner)

@@ -129,7 +129,7 @@ def test_executive_page_shows_metrics_against_targets(login):
     r = c.get("/")
     for label in ("ARR", "GRR", "NRR", "Logo churn", "Expansion", "ARR bridge", "Top risks by ARR at risk"):
         assert label in r.text
-    assert "Enterprise" in r.text and "target &gt;= 0.9" in r.text  # the grr target from tenure.yaml
+    assert "Enterprise" in r.text and "target ≥ 90.0%" in r.text  # the grr target from tenure.yaml, as a percentage
     assert 'type="application/json"' in r.text and "/static/vendor/plotly.min.js" in r.text
     quarter = re.search(r'<option value="(\d{4}-Q\d)"', r.text).group(1)
     assert c.get(f"/?period={quarter}").status_code == 200

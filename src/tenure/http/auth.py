@@ -21,7 +21,8 @@ from tenure.http.problems import Problem
 from tenure.state import sessions as web_sessions
 from tenure.state import tokens
 
-__all__ = ["Access", "Principal", "allowed", "policy", "check_csrf", "client_ip", "current_principal", "ensure_can", "identify", "require"]
+__all__ = ["Access", "Principal", "allowed", "policy", "check_csrf", "client_ip", "current_principal", "ensure_can", "identify",
+           "open_account", "require"]
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -94,6 +95,14 @@ def require(permission: str):
         return who
 
     return dependency
+
+
+def open_account(acc: Access, ctx: AppContext, account_id: str) -> None:
+    """404 for an unknown account (the read model's NotFoundError); the policy's 403 for one
+    outside the principal's book of business."""
+    from tenure.portfolio.accounts import owner_of
+
+    acc.account(account_id, owner_of(ctx.warehouse(), account_id))
 
 
 def allowed(permission: str):

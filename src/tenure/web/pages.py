@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from tenure.http.auth import Access, client_ip
+from tenure.http.auth import Access, client_ip, open_account
 from tenure.http.context import AppContext, get_context
 from tenure.http.problems import Problem
 from tenure.state import audit
@@ -214,7 +214,7 @@ def account_page(request: Request, account_id: str, kind: str | None = Query(Non
                  acc: Access = Depends(page_access), ctx: AppContext = Depends(get_context)):
     from tenure.portfolio.account360 import account_360, timeline_page
 
-    acc.account(ctx.warehouse(), account_id)  # 404 / 403
+    open_account(acc, ctx, account_id)  # 404 / 403
     wh = ctx.warehouse()
     account = account_360(wh, account_id, usage_days=180)  # header, usage and health history: one query
     if account is None:
@@ -238,7 +238,7 @@ def account_page(request: Request, account_id: str, kind: str | None = Query(Non
 def add_note(request: Request, account_id: str, body: str = Form("", max_length=NOTE_MAX * 2),
              acc: Access = Depends(page_writer), ctx: AppContext = Depends(get_context)):
     """A CSM's note on an account in its book of business; audit-logged."""
-    acc.account(ctx.warehouse(), account_id)  # 404 / 403
+    open_account(acc, ctx, account_id)  # 404 / 403
     text = body.strip()
     error = None
     if not text:

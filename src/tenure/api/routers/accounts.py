@@ -8,7 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy import select
 
-from tenure.http.auth import Access, allowed, client_ip
+from tenure.http.auth import Access, allowed, client_ip, open_account
 from tenure.http.context import AppContext, get_context
 from tenure.http.problems import Problem
 from tenure.api.routers.common import paginated
@@ -75,7 +75,7 @@ def account(account_id: str = AccountId, acc: Access = Depends(allowed("read")),
     """One account with contacts and custom attributes (403 outside the book of business)."""
     from tenure.portfolio.account360 import get_account
 
-    acc.account(ctx.warehouse(), account_id)
+    open_account(acc, ctx, account_id)
     row = get_account(ctx.warehouse(), account_id)
     if row is None:
         raise Problem(404, f"no account {account_id!r}")
@@ -90,7 +90,7 @@ def timeline(account_id: str = AccountId, kind: str | None = Query(None, max_len
     activities, milestones, signals, churn, opportunities, invoices."""
     from tenure.portfolio.account360 import timeline as account_timeline
 
-    acc.account(ctx.warehouse(), account_id)
+    open_account(acc, ctx, account_id)
     return account_timeline(ctx.warehouse(), account_id, limit=limit, kind=kind or None)
 
 
@@ -100,7 +100,7 @@ def usage(account_id: str = AccountId, days: int = Query(180, ge=1, le=3660),
     """Daily usage events and active users for the `days` up to the last refresh."""
     from tenure.portfolio.account360 import usage_series
 
-    acc.account(ctx.warehouse(), account_id)
+    open_account(acc, ctx, account_id)
     return usage_series(ctx.warehouse(), account_id, days)
 
 
@@ -110,7 +110,7 @@ def health(account_id: str = AccountId, acc: Access = Depends(allowed("read")),
     """Every stored health snapshot of the account, oldest first, with component contributions."""
     from tenure.portfolio.account360 import health_history
 
-    acc.account(ctx.warehouse(), account_id)
+    open_account(acc, ctx, account_id)
     return health_history(ctx.warehouse(), account_id)
 
 
@@ -128,7 +128,7 @@ def _notes(ctx: AppContext, account_id: str, note_id: int | None = None) -> list
 def notes(account_id: str = AccountId, acc: Access = Depends(allowed("read")),
           ctx: AppContext = Depends(get_context)):
     """Notes on the account, newest first."""
-    acc.account(ctx.warehouse(), account_id)
+    open_account(acc, ctx, account_id)
     return _notes(ctx, account_id)
 
 
@@ -136,7 +136,7 @@ def notes(account_id: str = AccountId, acc: Access = Depends(allowed("read")),
 def add_note(request: Request, note: NoteIn, account_id: str = AccountId, acc: Access = Depends(allowed("write")),
              ctx: AppContext = Depends(get_context)):
     """Add a note to an account in the caller's book of business (audit-logged)."""
-    acc.account(ctx.warehouse(), account_id)
+    open_account(acc, ctx, account_id)
     text = note.body.strip()
     if not text:
         raise Problem(422, "a note cannot be empty", kind="invalid-input")

@@ -7,7 +7,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from tenure.http.auth import Access, allowed
+from tenure.http.auth import Access, allowed, open_account
 from tenure.http.cache import cached
 from tenure.http.context import AppContext, get_context
 from tenure.http.problems import Problem
@@ -37,7 +37,7 @@ def explanation(account_id: str = Path(min_length=1, max_length=100), acc: Acces
     contribution (they sum to the score), and the score history."""
     from tenure.portfolio.account360 import health_history
 
-    acc.account(ctx.warehouse(), account_id)
+    open_account(acc, ctx, account_id)
     history = health_history(ctx.warehouse(), account_id)
     if not history:
         raise Problem(404, f"no health score stored for {account_id!r} yet; run `tenure refresh`", kind="no-data")
