@@ -25,6 +25,7 @@ from typing import Any
 from tenure.errors import InputError
 from tenure.schema import Column, Table
 from tenure.schema.facts import SURVEY_SCORE_RANGE
+from tenure.warehouse.sql import ident, literal
 
 DATE_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d"]
 
@@ -145,18 +146,12 @@ def usage_fast_checks(names: Iterable[str], bounds: Bounds) -> str:
     return " AND " + " AND ".join(parts)
 
 
-def q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+q = ident  # a quoted column name
 
 
 def lit(value: object) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
+    """A SQL literal of a rule: None, booleans and numbers as such, anything else as text."""
+    return literal(value if value is None or isinstance(value, (bool, int, float)) else str(value))
 
 
 def _text(col: str) -> str:
