@@ -483,8 +483,10 @@ def labelled_set(wh: Warehouse, config: Config, labels: pd.DataFrame, as_of: dat
         frames.append(dataset(wh, config, d, None, attrs, known_at=known_at).merge(part, on="account_id"))
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if df.empty:
+        known = "" if known_at is None else (f" from the facts as known at {known_at} (data loaded later is not seen; "
+                                             "give --known-at latest to use every fact's latest version)")
         raise InputError("none of the labelled accounts has features (ARR > 0) on "
-                         + (f"its label's date ({date_col})" if date_col else f"the as-of date {as_of}"))
+                         + (f"its label's date ({date_col})" if date_col else f"the as-of date {as_of}") + known)
     df.attrs["dated"] = date_col is not None
     return df
 
