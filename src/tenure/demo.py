@@ -173,12 +173,12 @@ def demo_command(
     console.print(f"done in {summary['seconds']} s.\n")
     console.print("Next:")
     console.print(f"  cd {directory}")
-    console.print("  tenure accounts identities --status ambiguous   # decide the ambiguous matches")
-    console.print("  tenure ingest contract_lines company/contract_lines.csv   # re-run: nothing changes")
+    for command in next_commands(summary):
+        console.print(f"  {command}")
     for stage in summary["compute"].values():
-        for hint in stage.get("hints", []):
-            if hint:
-                console.print(f"  {hint}")
+        for note in stage.get("hints", []):
+            if note and not note.startswith("tenure "):
+                console.print(f"  {note}")
     console.print("\nThe web app and REST API:")
     console.print(f"  cd {directory} && tenure serve        # then open http://127.0.0.1:8000/")
     users = Table(title=f"demo users (also in {directory / 'demo-users.json'})")

@@ -25,7 +25,9 @@ def test_refresh_is_queued_runs_in_the_background_and_shows_completion(api, auth
     assert done["status"] == "succeeded", done
     assert done["steps_done"] == done["steps_total"] == len(done["steps"]) == 7
     by = {s["name"]: s for s in done["steps"]}
-    assert by["band_history"]["status"] == "succeeded" and by["band_history"]["reason"] == "changed: outputs"
+    # its outputs were rewritten; other tests on the shared site may have changed its inputs too
+    assert by["band_history"]["status"] == "succeeded" and by["band_history"]["reason"].startswith("changed: ")
+    assert "outputs" in by["band_history"]["reason"]
     assert by["band_history"]["seconds"] is not None and by["band_history"]["result"]["band_history_rows"] > 0
     assert by["account_summary"]["status"] == "skipped"  # nothing it reads changed
     assert done["as_of"] == demo_site.summary["compute"]["portfolio"]["refresh"]["as_of"].isoformat()

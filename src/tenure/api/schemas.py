@@ -13,7 +13,7 @@ T = TypeVar("T")
 # the stores keep naive UTC timestamps; the API says so (RFC 3339 needs the offset)
 UtcDateTime = Annotated[datetime, AfterValidator(lambda d: d if d.tzinfo else d.replace(tzinfo=timezone.utc))]
 
-Band = Literal["green", "yellow", "red"]
+Band = Literal["green", "yellow", "red", "onboarding"]
 USERNAME_PATTERN = r"^[A-Za-z0-9_.@-]{1,100}$"
 
 

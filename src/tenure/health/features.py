@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from tenure.config import Config
+from tenure.health.onboarding import onboarding_settings
 from tenure.metrics.arr import arr_on
 from tenure.metrics.renewals import line_renewal_date
 from tenure.warehouse import Warehouse
@@ -45,6 +46,9 @@ FEATURES: tuple[Feature, ...] = (
     Feature("days_to_renewal", "days until the next renewal: a term's end, or the anniversary of a yearly "
             "term without one (monthly and quarterly terms roll over and have none)", "days"),
     Feature("onboarding_completion", "share of milestones due by now that are completed", "ratio"),
+    Feature("days_since_first_arr", "days since the account's first ARR (its customer age)", "days"),
+    Feature("in_onboarding", "still onboarding: first value not reached and fewer than health.onboarding.days "
+            "days since the first ARR (1/0)", "flag"),
 )
 
 
@@ -130,12 +134,19 @@ def account_features(wh: Warehouse, config: Config, as_of: date, accounts: Seque
     due = ms.filter(ms.due_at <= d)
     onboarding = due.group_by("account_id").aggregate(
         onboarding_completion=(ibis.ifelse(due.completed_at.notnull() & (due.completed_at <= d), 1.0, 0.0)).mean())
+    settings = onboarding_settings(config)
+    reached = ms.filter((ms.milestone == settings.milestone) & ms.completed_at.notnull() & (ms.completed_at <= d))
+    first_value = reached.group_by("account_id").aggregate(first_value_reached=reached.milestone.count())
+    paid = lines.filter((lines.arr > 0) & (lines.start_date <= d))
+    first_arr = paid.group_by("account_id").aggregate(first_arr_date=paid.start_date.min())
 
-    for part in (usage, seats, tickets, latest_nps, contacts, acts, invoices, then, onboarding):
+    for part in (usage, seats, tickets, latest_nps, contacts, acts, invoices, then, onboarding, first_value,
+                 first_arr):
         out = out.left_join(part, "account_id").drop("account_id_right")
     zero = ibis.literal(0)
     events_30 = out.events_30.fill_null(0)
     prior_avg = out.events_prior_60.fill_null(0) / 2.0
+    age = ibis.literal(d).delta(out.first_arr_date, unit="day")
     return out.select(
         "account_id", "segment", "arr",
         active_days_30=out.active_days_30.fill_null(zero),
@@ -160,4 +171,6 @@ def account_features(wh: Warehouse, config: Config, as_of: date, accounts: Seque
         days_to_renewal=ibis.ifelse(out.next_end.notnull(), out.next_end.delta(ibis.literal(d), unit="day"),
                                     ibis.null("int64")),
         onboarding_completion=out.onboarding_completion,
+        days_since_first_arr=age,
+        in_onboarding=ibis.ifelse(out.first_value_reached.isnull() & (age < settings.days), 1, 0),
     )

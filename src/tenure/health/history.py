@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tenure.config import Config
-from tenure.health.scorecard import load_scorecard, score_table
+from tenure.health.scorecard import component_count, load_scorecard, score_table
 from tenure.metrics.periods import to_date
 from tenure.warehouse import Warehouse
 from tenure.warehouse.writes import replace_partition
@@ -22,24 +22,20 @@ def snapshot(wh: Warehouse, config: Config, as_of: date) -> int:
     t = wh.to_pyarrow(score_table(wh, config, as_of, card))
     n = t.num_rows
     day = pa.array([as_of] * n, pa.date32())
-    red, yellow = card.bands.red, card.bands.yellow
     score = t["score"]
-    band = pc.if_else(pc.is_null(score), pa.scalar(None, pa.string()),
-                      pc.if_else(pc.less_equal(score, red), "red",
-                                 pc.if_else(pc.less_equal(score, yellow), "yellow", "green")))
     scores = pa.table({"account_id": t["account_id"], "as_of": day, "segment": t["segment"], "score": score,
-                       "band": band})
-    comps = card.components  # per-segment overrides are scored too; components listed by position
+                       "band": t["band"]})
     weight_sum = t["weight_sum"]
     parts = []
-    for i, c in enumerate(comps):  # a loop over components, vectorized over accounts
+    for i in range(component_count(card)):  # a loop over component positions, vectorized over accounts
         pts = t[f"c{i}_points"]
         used = pts.fill_null(50.0 if card.missing == "neutral" else 0.0)
         contribution = pc.if_else(pc.greater(weight_sum, 0),
                                   pc.divide(pc.multiply(t[f"c{i}_weight"], used), weight_sum), 0.0)
-        parts.append(pa.table({"account_id": t["account_id"], "as_of": day, "component": pa.array([c.name] * n),
-                               "feature": pa.array([c.feature] * n), "value": t[f"c{i}_value"], "points": pts,
-                               "weight": t[f"c{i}_weight"], "contribution": pc.round(contribution, 2)}))
+        part = pa.table({"account_id": t["account_id"], "as_of": day, "component": t[f"c{i}_name"],
+                         "feature": t[f"c{i}_feature"], "value": t[f"c{i}_value"], "points": pts,
+                         "weight": t[f"c{i}_weight"], "contribution": pc.round(contribution, 2)})
+        parts.append(part.filter(pc.is_valid(part["component"])))  # each account's own list only
     components = pa.concat_tables(parts) if parts else None
     with wh.transaction():
         replace_partition(wh, "health_scores", scores, {"as_of": as_of})

@@ -60,12 +60,25 @@ class Bands(_Strict):
     yellow: float = Field(75, description="scores above red and up to this are yellow; above is green")
 
 
+# Accounts in onboarding (tenure.health.onboarding) are scored on what a new customer can show:
+# milestones done on time, and how far along the way to first value it is.
+DEFAULT_ONBOARDING_COMPONENTS: list[dict[str, Any]] = [
+    {"name": "onboarding milestones", "feature": "onboarding_completion", "weight": 60,
+     "thresholds": [[0, 20], [0.5, 50], [0.75, 75], [1.0, 100]]},
+    {"name": "days toward first value", "feature": "days_since_first_arr", "weight": 40, "direction": "lower",
+     "thresholds": [[30, 100], [45, 80], [60, 60], [75, 40], [1000000, 20]]},
+]
+
+
 class Scorecard(_Strict):
     components: list[Component]
     missing: Literal["reweight", "neutral"] = "reweight"
     bands: Bands = Field(default_factory=Bands)
     segments: dict[str, list[Component]] = Field(default_factory=dict,
                                                  description="per-segment component lists replacing the default")
+    onboarding: list[Component] = Field(
+        default_factory=lambda: [Component.model_validate(c) for c in DEFAULT_ONBOARDING_COMPONENTS],
+        description="components that score accounts still in onboarding (band 'onboarding', never red)")
 
 
 DEFAULT_SCORECARD: dict[str, Any] = {
@@ -96,19 +109,33 @@ DEFAULT_SCORECARD: dict[str, Any] = {
 def load_scorecard(config: Config) -> Scorecard:
     """The scorecard from `health.scorecard` in tenure.yaml, or the default."""
     raw = (config.health or {}).get("scorecard", DEFAULT_SCORECARD)
-    extra = set(config.health or {}) - {"scorecard", "signals"}
+    extra = set(config.health or {}) - {"scorecard", "signals", "onboarding"}
     if extra:
-        raise ConfigError(f"health: unknown key(s) {', '.join(sorted(extra))} (expected: scorecard, signals)")
+        raise ConfigError(f"health: unknown key(s) {', '.join(sorted(extra))} "
+                          "(expected: scorecard, signals, onboarding)")
     try:
         return Scorecard.model_validate(raw)
     except ValidationError as err:
         raise ConfigError(_format_validation_error(err, "health.scorecard")) from None
 
 
-def band_of(score: float | None, bands: Bands) -> str | None:
+ONBOARDING = "onboarding"
+
+
+def band_of(score: float | None, bands: Bands, onboarding: bool = False) -> str | None:
+    """The band of a score: red, yellow or green; "onboarding" for an account still onboarding,
+    whatever its score (it has had no time to earn adoption or relationship points)."""
+    if onboarding:
+        return ONBOARDING
     if score is None:
         return None
     return "red" if score <= bands.red else "yellow" if score <= bands.yellow else "green"
+
+
+def band_expr(score: ir.FloatingValue, onboarding: ir.IntegerValue, bands: Bands) -> ir.StringValue:
+    """band_of in the engine."""
+    return ibis.cases((onboarding == 1, ONBOARDING), (score.isnull(), ibis.null("string")),
+                      (score <= bands.red, "red"), (score <= bands.yellow, "yellow"), else_="green")
 
 
 def _points(t: ir.Table, c: Component) -> ir.FloatingValue:
@@ -132,37 +159,81 @@ def _components_for(card: Scorecard) -> list[tuple[str | None, list[Component]]]
     return [(None, card.components), *card.segments.items()]
 
 
-def score_table(wh: Warehouse, config: Config, as_of: date, card: Scorecard | None = None,
-                known_at: date | datetime | None = None) -> ir.Table:
-    """Per account: score, band and each component's value, points and contribution, in the engine
-    (from the facts as known at `known_at` when given; see account_features)."""
-    card = card or load_scorecard(config)
-    f = account_features(wh, config, as_of, known_at=known_at)
+def components_of(card: Scorecard, segment: str | None, onboarding: bool) -> list[Component]:
+    """The components that scored an account: the onboarding ones while it onboards, else its
+    segment's (or the default) list."""
+    if onboarding:
+        return card.onboarding
+    return card.segments.get(segment, card.components) if segment is not None else card.components
+
+
+def _segment_parts(card: Scorecard, f: ir.Table) -> list[tuple[ir.Table, list[Component]]]:
+    """(accounts, their segment's components): each segment with a list of its own, then everyone
+    else on the default list (one part when no segment has its own list)."""
     parts = []
     for segment, comps in _components_for(card):
         t = f.filter(f.segment == segment) if segment else (
             f.filter(~f.segment.isin(list(card.segments))) if card.segments else f)
-        cols: dict[str, Any] = {}
-        weight_sum = ibis.literal(0.0)
-        weighted = ibis.literal(0.0)
-        for i, c in enumerate(comps):
-            p = _points(t, c)
-            if card.missing == "neutral":
-                p_eff = p.fill_null(50.0)
-                w = ibis.literal(float(c.weight))
-            else:
-                p_eff = p.fill_null(0.0)
-                w = ibis.ifelse(p.isnull(), 0.0, float(c.weight))
-            weighted = weighted + w * p_eff
-            weight_sum = weight_sum + w
-            cols[f"c{i}_value"] = t[c.feature].cast("float64")
-            cols[f"c{i}_points"] = p
-            cols[f"c{i}_weight"] = w.cast("float64")
-        score = ibis.ifelse(weight_sum > 0, weighted / weight_sum, ibis.null("float64"))
-        parts.append(t.select("account_id", "segment", "arr", score=score.round(1).cast("float64"), weight_sum=weight_sum.cast("float64"), **cols))
-    out = parts[0]
-    for p in parts[1:]:
-        out = out.union(p)
+        parts.append((t, comps))
+    return parts
+
+
+def component_count(card: Scorecard) -> int:
+    """How many component columns score_table has (the longest component list)."""
+    return max(len(comps) for comps in [card.onboarding, *dict(_components_for(card)).values()])
+
+
+def _scored(t: ir.Table, comps: list[Component], card: Scorecard, width: int) -> tuple[ir.FloatingValue,
+                                                                                        ir.FloatingValue, dict]:
+    """(score, weight sum, the c{i}_* columns) of `t`'s rows on one component list."""
+    cols: dict[str, Any] = {}
+    weight_sum = ibis.literal(0.0)
+    weighted = ibis.literal(0.0)
+    for i in range(width):
+        if i >= len(comps):
+            cols[i] = (ibis.null("string"), ibis.null("string"), ibis.null("float64"), ibis.null("float64"),
+                       ibis.null("float64"))
+            continue
+        c = comps[i]
+        p = _points(t, c).cast("float64")
+        if card.missing == "neutral":
+            p_eff = p.fill_null(50.0)
+            w = ibis.literal(float(c.weight))
+        else:
+            p_eff = p.fill_null(0.0)
+            w = ibis.ifelse(p.isnull(), 0.0, float(c.weight))
+        weighted = weighted + w * p_eff
+        weight_sum = weight_sum + w
+        cols[i] = (ibis.literal(c.name, "string"), ibis.literal(c.feature, "string"), t[c.feature].cast("float64"),
+                   p, w.cast("float64"))
+    score = ibis.ifelse(weight_sum > 0, weighted / weight_sum, ibis.null("float64")).round(1).cast("float64")
+    return score, weight_sum.cast("float64"), cols
+
+
+def score_table(wh: Warehouse, config: Config, as_of: date, card: Scorecard | None = None,
+                known_at: date | datetime | None = None) -> ir.Table:
+    """Per account, in the engine: score, band, whether it is onboarding, and for each component
+    position i its name, feature, value, points and weight (c{i}_*; null past the end of the
+    account's own list). An onboarding account is scored on the onboarding components, chosen row
+    by row in the same pass. From the facts as known at `known_at` when given (account_features)."""
+    card = card or load_scorecard(config)
+    f = account_features(wh, config, as_of, known_at=known_at)
+    width = component_count(card)
+    out = None
+    for t, comps in _segment_parts(card, f):
+        onb = t.in_onboarding == 1
+        score, weight_sum, cols = _scored(t, comps, card, width)
+        o_score, o_weight_sum, o_cols = _scored(t, card.onboarding, card, width)
+        picked: dict[str, Any] = {}
+        for i in range(width):
+            for k, name in enumerate(("name", "feature", "value", "points", "weight")):
+                picked[f"c{i}_{name}"] = ibis.ifelse(onb, o_cols[i][k], cols[i][k])
+        final = ibis.ifelse(onb, o_score, score)
+        part = t.select("account_id", "segment", "arr", score=final, weight_sum=ibis.ifelse(onb, o_weight_sum,
+                                                                                             weight_sum),
+                        onboarding=t.in_onboarding.cast("int64"), band=band_expr(final, t.in_onboarding, card.bands),
+                        **picked)
+        out = part if out is None else out.union(part)
     return out
 
 
@@ -172,10 +243,10 @@ def score_accounts(wh: Warehouse, config: Config, as_of: date, card: Scorecard |
     points, weight, contribution, missing}] with contributions summing to the score."""
     card = card or load_scorecard(config)
     df = wh.execute(score_table(wh, config, as_of, card, known_at))
-    comps_by_segment = dict(_components_for(card))
     rows = []
     for rec in df.to_dict(orient="records"):  # one row per account already aggregated in the engine
-        comps = comps_by_segment.get(rec["segment"], card.components)
+        onboarding = bool(rec["onboarding"])
+        comps = components_of(card, rec["segment"], onboarding)
         ws = rec["weight_sum"] or 0
         detail = []
         for i, c in enumerate(comps):
@@ -189,5 +260,6 @@ def score_accounts(wh: Warehouse, config: Config, as_of: date, card: Scorecard |
                            "contribution": round(w * used / ws, 2) if ws else 0.0})
         score = rec["score"] if rec["score"] == rec["score"] else None
         rows.append({"account_id": rec["account_id"], "segment": rec["segment"], "arr": rec["arr"], "score": score,
-                     "band": band_of(score, card.bands), "components": detail})
+                     "band": band_of(score, card.bands, onboarding), "onboarding": onboarding,
+                     "components": detail})
     return sorted(rows, key=lambda r: (r["score"] is None, r["score"] or 0))

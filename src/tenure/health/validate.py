@@ -18,7 +18,7 @@ from scipy.stats import rankdata
 
 from tenure.config import Config
 from tenure.errors import InputError
-from tenure.health.scorecard import Scorecard, band_of, load_scorecard, score_table
+from tenure.health.scorecard import ONBOARDING, Scorecard, load_scorecard, score_table
 from tenure.metrics.arr import arr_on
 from tenure.warehouse import Warehouse
 from tenure.warehouse.asof import latest_event_day
@@ -74,21 +74,25 @@ def validate(wh: Warehouse, config: Config, horizon: int = 180, dates: int = 6, 
     frames = [labelled_scores(wh, config, d, horizon, card) for d in as_ofs]
     df = pd.concat(frames, ignore_index=True)
     comps = card.components
+    y_all = df.churned.to_numpy().astype(float)
+    report: dict = {"horizon_days": horizon, "as_of_dates": [str(d) for d in as_ofs], "accounts_scored": len(df),
+                    "churned": int(y_all.sum()), "churn_rate": round(float(y_all.mean()), 4)}
+    report["score_auc"] = _round(auc(y_all, -df.score.fillna(50).to_numpy()))
+    bands = df.groupby("band").agg(accounts=("churned", "size"), churned=("churned", "sum"))
+    report["bands"] = [{"band": b, "accounts": int(r.accounts), "churn_rate": round(r.churned / r.accounts, 4),
+                        "renewal_probability": round(1 - r.churned / r.accounts, 4)}
+                       for b, r in bands.reindex(["green", "yellow", "red", ONBOARDING]).dropna().iterrows()]
+    # components and fitted weights: on the account-dates the default list scored (not onboarding,
+    # not a segment with its own list), so each column is one component
+    own = np.logical_and.reduce([(df[f"c{i}_name"] == c.name).to_numpy() for i, c in enumerate(comps)])
+    df = df[own].reset_index(drop=True)
     points = np.column_stack([df[f"c{i}_points"].astype(float).fillna(50.0).to_numpy() for i in range(len(comps))])
     y = df.churned.to_numpy().astype(float)
-    report: dict = {"horizon_days": horizon, "as_of_dates": [str(d) for d in as_ofs], "accounts_scored": len(df),
-                    "churned": int(y.sum()), "churn_rate": round(float(y.mean()), 4)}
-    report["score_auc"] = _round(auc(y, -df.score.fillna(50).to_numpy()))
     report["components"] = [
         {"name": c.name, "feature": c.feature, "weight": c.weight,
          "auc": _round(auc(y[df[f"c{i}_points"].notna()], -df[f"c{i}_points"].dropna().to_numpy())),
          "missing_share": round(float(df[f"c{i}_points"].isna().mean()), 4)}
         for i, c in enumerate(comps)]
-    df["band"] = [band_of(s if s == s else None, card.bands) for s in df.score]
-    bands = df.groupby("band").agg(accounts=("churned", "size"), churned=("churned", "sum"))
-    report["bands"] = [{"band": b, "accounts": int(r.accounts), "churn_rate": round(r.churned / r.accounts, 4),
-                        "renewal_probability": round(1 - r.churned / r.accounts, 4)}
-                       for b, r in bands.reindex(["green", "yellow", "red"]).dropna().iterrows()]
     # fitted weights: learn on the earlier as-of dates, judge on the later ones (out of time)
     split = as_ofs[len(as_ofs) // 2]
     train = (df.as_of < split).to_numpy()

@@ -21,12 +21,12 @@ from tenure.config import Config
 from tenure.metrics.arr import MONEY, arr_on
 from tenure.metrics.periods import to_date
 from tenure.metrics.renewals import account_term, line_renewal_date
+from tenure.schema.health import BANDS
 from tenure.schema.portfolio import ACCOUNT_SUMMARY
 from tenure.warehouse import IBIS_TYPES, Warehouse
 from tenure.warehouse.expr import _, ibis, ir
 from tenure.warehouse.writes import replace_partition
 
-BANDS = ("green", "yellow", "red")
 
 
 # Tables the account pages read one account at a time. An index on account_id turns each of those

@@ -5,6 +5,10 @@ from __future__ import annotations
 from tenure.schema.model import Column as C
 from tenure.schema.model import Table
 
+# Health bands, best first. "onboarding" is the band of an account still onboarding
+# (tenure.health.onboarding): scored on onboarding progress, never red for lack of history.
+BANDS = ("green", "yellow", "red", "onboarding")
+
 HEALTH_SCORES = Table(
     "health_scores",
     "Each customer's health score on each snapshot day.",
@@ -13,7 +17,7 @@ HEALTH_SCORES = Table(
         C("as_of", "date", "snapshot day", nullable=False),
         C("segment", "string", "segment on that day"),
         C("score", "float", "health score 0-100 (empty when no component had data)"),
-        C("band", "string", "green, yellow or red", enum=("green", "yellow", "red")),
+        C("band", "string", "green, yellow or red; onboarding while the account onboards", enum=BANDS),
     ),
     key=("account_id", "as_of"),
     kind="snapshot",

@@ -3,6 +3,7 @@ the API and the cockpit read (written by tenure.predict.risk and tenure.portfoli
 
 from __future__ import annotations
 
+from tenure.schema.health import BANDS
 from tenure.schema.model import Column as C
 from tenure.schema.model import Table
 
@@ -40,9 +41,9 @@ ACCOUNT_SUMMARY = Table(
         C("arr_change_90", "money", "ARR now minus ARR 90 days earlier, reporting currency"),
         C("customer_since", "date", "first day with ARR"),
         C("score", "float", "health score 0-100 on the as-of day"),
-        C("band", "string", "health band", enum=("green", "yellow", "red")),
+        C("band", "string", "health band", enum=BANDS),
         C("score_change_30", "float", "score now minus score 30 days earlier"),
-        C("band_30", "string", "band 30 days earlier", enum=("green", "yellow", "red")),
+        C("band_30", "string", "band 30 days earlier", enum=BANDS),
         C("risk", "float", "churn probability within horizon_days (risk_scores)", min=0, max=1),
         C("risk_drivers", "string", "top churn-risk drivers as JSON"),
         C("renewal_date", "date", "next renewal on or after the as-of day: a term's end, or the anniversary of "
@@ -63,7 +64,7 @@ BAND_RENEWAL = Table(
     "Renewal probability per health band, from the scorecard validation on the customer's own "
     "history (tenure.health.validate), stored by `tenure refresh` for the renewals page.",
     (
-        C("band", "string", "health band", nullable=False, enum=("green", "yellow", "red")),
+        C("band", "string", "health band", nullable=False, enum=BANDS),
         C("accounts", "int", "account-dates of this band in the validation", nullable=False),
         C("churn_rate", "float", "share that churned within horizon_days", min=0, max=1),
         C("renewal_probability", "float", "1 - churn_rate", min=0, max=1),
@@ -81,7 +82,7 @@ BAND_HISTORY = Table(
     (
         C("as_of", "date", "health snapshot day", nullable=False),
         C("owner", "string", "accounts.owner now (empty when unowned)", personal=True),
-        C("band", "string", "health band", nullable=False, enum=("green", "yellow", "red")),
+        C("band", "string", "health band", nullable=False, enum=BANDS),
         C("accounts", "int", "accounts in the band", nullable=False),
         C("arr", "money", "their ARR on that day, reporting currency", nullable=False),
     ),

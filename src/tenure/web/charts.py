@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-BAND_COLORS = {"green": "#2e7d32", "yellow": "#c98a00", "red": "#c62828"}
+BAND_COLORS = {"green": "#2e7d32", "yellow": "#c98a00", "red": "#c62828", "onboarding": "#1f5fa8"}
 PALETTE = ("#1f5fa8", "#c2571a", "#2e7d32", "#7b3fa0", "#00838f", "#8d6e00", "#ad1457", "#455a64")
 FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12}
 
@@ -63,9 +63,8 @@ def band_stack(rows: list[dict], value: str = "accounts") -> dict:
     days = sorted({r["as_of"] for r in rows})
     by = {(r["as_of"], r["band"]): r[value] for r in rows}
     data = [{"type": "bar", "name": band, "x": days, "y": [by.get((d, band), 0) for d in days],
-             "marker": {"color": color}} for band, color in (("red", BAND_COLORS["red"]),
-                                                             ("yellow", BAND_COLORS["yellow"]),
-                                                             ("green", BAND_COLORS["green"]))]
+             "marker": {"color": BAND_COLORS[band]}} for band in ("red", "yellow", "green", "onboarding")
+            if any(by.get((d, band)) for d in days) or band != "onboarding"]
     return {"data": data, "layout": _layout(None, barmode="stack")}
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from tenure.http.auth import Access, client_ip, open_account
 from tenure.http.context import AppContext, get_context
 from tenure.http.problems import Problem
+from tenure.schema.health import BANDS
 from tenure.state import audit
 from tenure.state.models import Note, User
 from tenure.state.runs import list_runs
@@ -35,7 +36,6 @@ __all__ = ["error_page", "router"]
 router = APIRouter(include_in_schema=False)
 router.include_router(login_router)
 
-BANDS = ("green", "yellow", "red")
 STATUSES = ("customer", "churned", "prospect", "all")
 PAGE_SIZES = (25, 50, 100, 200)
 TIMELINE_KINDS = (("contract", "Contracts"), ("ticket", "Tickets"), ("survey", "Surveys"),
