@@ -87,7 +87,7 @@ def test_health_scores_lowest_first(api, auth):
 def test_validation_reports_auc_and_bands(api, auth):
     v = api.get(f"{V1}/health/validation", params={"horizon": 180}, headers=auth("viewer")).json()
     assert 0 <= v["score_auc"] <= 1 and v["horizon_days"] == 180
-    assert {b["band"] for b in v["bands"]} <= {"green", "yellow", "red"}
+    assert {b["band"] for b in v["bands"]} <= {"green", "yellow", "red", "onboarding"}
 
 
 def test_risk_predictions_riskiest_first_with_drivers(api, auth):
