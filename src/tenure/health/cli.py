@@ -27,19 +27,9 @@ def _open(config_path, *, write: bool = True):
 
 def _as_of(wh, value: str | None) -> date:
     """`--as-of` when given, else the one "as of" (tenure.warehouse.asof: the last day with events)."""
-    from tenure.errors import InputError
-    from tenure.warehouse.asof import latest_event_day
+    from tenure.warehouse.asof import require_as_of
 
-    if value:
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            raise InputError(f"--as-of {value!r} is not a date (YYYY-MM-DD)") from None
-    day = latest_event_day(wh)
-    if day is None:
-        raise InputError("no events in the warehouse yet (usage, tickets, activities, invoices, surveys); "
-                         "load data with `tenure ingest` or give --as-of")
-    return day
+    return require_as_of(wh, value)
 
 
 def _dump(payload) -> None:

@@ -106,21 +106,9 @@ KnownAtOpt = typer.Option(None, "--known-at", help=KNOWN_AT_HELP)
 
 def _latest(wh, as_of: str | None = None):
     """`--as-of` when given, else the one "as of" (tenure.warehouse.asof)."""
-    from datetime import date
+    from tenure.warehouse.asof import require_as_of
 
-    from tenure.errors import InputError
-    from tenure.warehouse.asof import latest_event_day
-
-    if as_of:
-        try:
-            return date.fromisoformat(as_of)
-        except ValueError:
-            raise InputError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
-    day = latest_event_day(wh)
-    if day is None:
-        raise InputError("no events in the warehouse yet (usage, tickets, activities, invoices, surveys); "
-                         "load data with `tenure ingest` or give --as-of")
-    return day
+    return require_as_of(wh, as_of)
 
 
 def _dump(payload) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
+from tenure.errors import InputError
 from tenure.schema import ALL_TABLES
 from tenure.warehouse.connection import Warehouse
 
@@ -73,3 +74,19 @@ def resolve_as_of(wh: Warehouse, as_of: date | str | None = None, now: datetime 
     if isinstance(as_of, date):
         return as_of
     return date.fromisoformat(str(as_of)[:10])
+
+
+def require_as_of(wh: Warehouse, value: date | str | None = None) -> date:
+    """A command's as-of day: `--as-of` when given (YYYY-MM-DD), else the latest event day; a
+    clear error when the value is not a date or there are no events yet."""
+    if value is not None and not isinstance(value, date):
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            raise InputError(f"--as-of {value!r} is not a date (YYYY-MM-DD)") from None
+    day = resolve_as_of(wh, value)
+    if day is None:
+        raise InputError("no events in the warehouse yet (usage, tickets, activities, invoices, surveys); "
+                         "load data with `tenure ingest` or give --as-of")
+    return day
+
