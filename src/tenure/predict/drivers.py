@@ -36,6 +36,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "arr_change_90": ("ARR vs 90 days ago", "pct"),
     "days_to_renewal": ("days to renewal", "days"),
     "onboarding_completion": ("onboarding milestones done", "pct"),
+    "days_since_first_arr": ("days as a customer", "days"),
+    "in_onboarding": ("in onboarding", "flag"),
 }
 
 # what a missing value means, said as a reason (the model's missing-value indicator)
@@ -54,6 +56,7 @@ FLAGS: dict[str, tuple[str, str]] = {
     "exec_sponsor_active": ("executive sponsor active", "no active executive sponsor"),
     "champion_active": ("champion active", "no active champion"),
     "champion_left_90": ("champion or sponsor left in the last 90 days", "no champion or sponsor left"),
+    "in_onboarding": ("in onboarding", "past onboarding"),
 }
 
 
