@@ -1,5 +1,5 @@
 """Renewals in a window, on the hand-worked company (DuckDB and PostgreSQL): soonest first, with
-the band's renewal probability, and a count of every renewal in the window, not of the listed rows."""
+one renewal probability (1 - churn risk), and a count of every renewal in the window, not of the listed rows."""
 
 from __future__ import annotations
 
@@ -12,11 +12,14 @@ def ids(rows):
     return [r["account_id"] for r in rows]
 
 
-def test_renewals_with_band_probability(book):
+def test_renewals_with_one_renewal_probability(book):
     page = renewals(book, None, within_days=200)
     assert ids(page.rows) == ["B", "A"] and page.total == 2  # soonest first: 92 and 184 days
     b = page.rows[0]
-    assert b["renewal_probability"] == pytest.approx(0.6) and b["expected_renewal_arr"] == pytest.approx(3000)
+    # the finding: 63% churn risk beside an 85.8% renewal probability from the band. Now one model:
+    # B's churn risk is 0.5 (its red band renewed at 0.6, which no longer overrides it)
+    assert b["renewal_probability"] == pytest.approx(1 - b["risk"]) == pytest.approx(0.5)
+    assert b["expected_renewal_arr"] == pytest.approx(2500) and b["renewal_source"] == "churn-risk model"
     assert renewals(book, None, within_days=90).rows == []
     assert ids(renewals(book, None, within_days=92).rows) == ["B"]
     assert ids(renewals(book, ["csm1"], within_days=400).rows) == ["A"]

@@ -1,6 +1,8 @@
 """Which accounts renew soon, and what is expected to renew: the renewals page and the cockpit's
-renewal lists. The renewal probability is the band's (the `band_renewal` table the refresh writes
-from the health validation); expected renewal ARR = renewal ARR x renewal probability."""
+renewal lists. The renewal probability is 1 - the account's churn risk (the one calibrated model,
+tenure.predict.renewal), so the risk and the probability beside it always agree; an account without
+a risk score falls back to its health band's rate, and `renewal_source` says which.
+Expected renewal ARR = renewal ARR x renewal probability."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from collections.abc import Sequence
 
 from tenure.portfolio.read import Page, Params, ask, owners_list, scope_shape, scope_values, scoped, table, total_of, \
     with_total
+from tenure.predict.renewal import with_renewal_probability
 from tenure.warehouse import Warehouse
 from tenure.warehouse.expr import _, ir
 
@@ -21,9 +24,9 @@ def _renewing(wh: Warehouse, n_owners: int | None, P: Params) -> ir.Table:
     s = scoped(table(wh, "account_summary"), n_owners, P)
     s = s.filter(s.renewal_date.notnull(), s.days_to_renewal >= P("after", "int64"),
                  s.days_to_renewal <= P("within", "int64"))
-    br = table(wh, "band_renewal").select(br_band=_.band, renewal_probability=_.renewal_probability)
+    br = table(wh, "band_renewal").select(br_band=_.band, band_renewal_probability=_.renewal_probability)
     j = s.left_join(br, s.band == br.br_band).drop("br_band")
-    return j.mutate(expected_renewal_arr=j.renewal_arr.cast("float64") * j.renewal_probability)
+    return with_renewal_probability(j, fallback="band_renewal_probability")
 
 
 def _values(owners: list[str] | None, within_days: int, after_days: int) -> dict:
