@@ -93,10 +93,14 @@ def account_features(wh: Warehouse, config: Config, as_of: date, accounts: Seque
         events_prior_60=u90.events.sum(where=~in30))
 
     lines = fact("contract_lines")
-    live = lines.filter((lines.start_date <= d) & (lines.end_date.isnull() | (lines.end_date >= d)))
-    # the one renewal-date rule (tenure.metrics.renewals), on the lines as known on the day
-    seats = live.group_by("account_id").aggregate(seats=live.quantity.sum(),
-                                                  next_end=line_renewal_date(live, d).min())
+    started = lines.filter(lines.start_date <= d)
+    is_live = started.end_date.isnull() | (started.end_date >= d)
+    # one pass over the lines: seats and the next renewal (the one renewal-date rule,
+    # tenure.metrics.renewals) of the live ones, and the first day with ARR (the customer's age)
+    seats = started.group_by("account_id").aggregate(
+        seats=started.quantity.sum(where=is_live),
+        next_end=line_renewal_date(started, d).min(where=is_live),
+        first_arr_date=started.start_date.min(where=started.arr > 0))
 
     t = fact("tickets")
     t90 = t.filter((t.opened_at > days_ago(90)) & (t.opened_at < d + timedelta(days=1)))
@@ -131,17 +135,15 @@ def account_features(wh: Warehouse, config: Config, as_of: date, accounts: Seque
     then = arr_on(wh, config, days_ago(90), known_at=known_at).rename(arr_90=("arr"))
 
     ms = wh.table("milestones")
-    due = ms.filter(ms.due_at <= d)
-    onboarding = due.group_by("account_id").aggregate(
-        onboarding_completion=(ibis.ifelse(due.completed_at.notnull() & (due.completed_at <= d), 1.0, 0.0)).mean())
     settings = onboarding_settings(config)
-    reached = ms.filter((ms.milestone == settings.milestone) & ms.completed_at.notnull() & (ms.completed_at <= d))
-    first_value = reached.group_by("account_id").aggregate(first_value_reached=reached.milestone.count())
-    paid = lines.filter((lines.arr > 0) & (lines.start_date <= d))
-    first_arr = paid.group_by("account_id").aggregate(first_arr_date=paid.start_date.min())
+    done = ms.completed_at.notnull() & (ms.completed_at <= d)
+    # one pass over the milestones: the share of those due by now that are done, and whether the
+    # milestone that ends onboarding is done
+    onboarding = ms.group_by("account_id").aggregate(
+        onboarding_completion=ibis.ifelse(done, 1.0, 0.0).mean(where=ms.due_at <= d),
+        first_value_reached=ms.milestone.count(where=done & (ms.milestone == settings.milestone)))
 
-    for part in (usage, seats, tickets, latest_nps, contacts, acts, invoices, then, onboarding, first_value,
-                 first_arr):
+    for part in (usage, seats, tickets, latest_nps, contacts, acts, invoices, then, onboarding):
         out = out.left_join(part, "account_id").drop("account_id_right")
     zero = ibis.literal(0)
     events_30 = out.events_30.fill_null(0)
@@ -172,5 +174,5 @@ def account_features(wh: Warehouse, config: Config, as_of: date, accounts: Seque
                                     ibis.null("int64")),
         onboarding_completion=out.onboarding_completion,
         days_since_first_arr=age,
-        in_onboarding=ibis.ifelse(out.first_value_reached.isnull() & (age < settings.days), 1, 0),
+        in_onboarding=ibis.ifelse((out.first_value_reached.fill_null(0) == 0) & (age < settings.days), 1, 0),
     )

@@ -183,12 +183,11 @@ def component_count(card: Scorecard) -> int:
     return max(len(comps) for comps in [card.onboarding, *dict(_components_for(card)).values()])
 
 
-def _scored(t: ir.Table, comps: list[Component], card: Scorecard, width: int) -> tuple[ir.FloatingValue,
-                                                                                        ir.FloatingValue, dict]:
-    """(score, weight sum, the c{i}_* columns) of `t`'s rows on one component list."""
-    cols: dict[str, Any] = {}
-    weight_sum = ibis.literal(0.0)
-    weighted = ibis.literal(0.0)
+def _positions(t: ir.Table, comps: list[Component], card: Scorecard, width: int) -> dict[int, tuple]:
+    """For each component position: (name, feature, value, points, weight used) of `t`'s rows on
+    one component list; nulls past the end of the list. A component without data weighs 0 under
+    `reweight` and keeps its weight (at 50 points) under `neutral`."""
+    cols: dict[int, tuple] = {}
     for i in range(width):
         if i >= len(comps):
             cols[i] = (ibis.null("string"), ibis.null("string"), ibis.null("float64"), ibis.null("float64"),
@@ -196,18 +195,11 @@ def _scored(t: ir.Table, comps: list[Component], card: Scorecard, width: int) ->
             continue
         c = comps[i]
         p = _points(t, c).cast("float64")
-        if card.missing == "neutral":
-            p_eff = p.fill_null(50.0)
-            w = ibis.literal(float(c.weight))
-        else:
-            p_eff = p.fill_null(0.0)
-            w = ibis.ifelse(p.isnull(), 0.0, float(c.weight))
-        weighted = weighted + w * p_eff
-        weight_sum = weight_sum + w
+        w = ibis.literal(float(c.weight)) if card.missing == "neutral" else ibis.ifelse(p.isnull(), 0.0,
+                                                                                         float(c.weight))
         cols[i] = (ibis.literal(c.name, "string"), ibis.literal(c.feature, "string"), t[c.feature].cast("float64"),
                    p, w.cast("float64"))
-    score = ibis.ifelse(weight_sum > 0, weighted / weight_sum, ibis.null("float64")).round(1).cast("float64")
-    return score, weight_sum.cast("float64"), cols
+    return cols
 
 
 def score_table(wh: Warehouse, config: Config, as_of: date, card: Scorecard | None = None,
@@ -215,24 +207,31 @@ def score_table(wh: Warehouse, config: Config, as_of: date, card: Scorecard | No
     """Per account, in the engine: score, band, whether it is onboarding, and for each component
     position i its name, feature, value, points and weight (c{i}_*; null past the end of the
     account's own list). An onboarding account is scored on the onboarding components, chosen row
-    by row in the same pass. From the facts as known at `known_at` when given (account_features)."""
+    by row in the same pass. From the facts as known at `known_at` when given (account_features).
+    Built in stages (components, then the score from their columns, then the band) so the SQL
+    grows with the number of components, not with their product."""
     card = card or load_scorecard(config)
     f = account_features(wh, config, as_of, known_at=known_at)
     width = component_count(card)
+    fields = ("name", "feature", "value", "points", "weight")
+    neutral = 50.0 if card.missing == "neutral" else 0.0
     out = None
     for t, comps in _segment_parts(card, f):
         onb = t.in_onboarding == 1
-        score, weight_sum, cols = _scored(t, comps, card, width)
-        o_score, o_weight_sum, o_cols = _scored(t, card.onboarding, card, width)
-        picked: dict[str, Any] = {}
-        for i in range(width):
-            for k, name in enumerate(("name", "feature", "value", "points", "weight")):
-                picked[f"c{i}_{name}"] = ibis.ifelse(onb, o_cols[i][k], cols[i][k])
-        final = ibis.ifelse(onb, o_score, score)
-        part = t.select("account_id", "segment", "arr", score=final, weight_sum=ibis.ifelse(onb, o_weight_sum,
-                                                                                             weight_sum),
-                        onboarding=t.in_onboarding.cast("int64"), band=band_expr(final, t.in_onboarding, card.bands),
-                        **picked)
+        own, onboarding = _positions(t, comps, card, width), _positions(t, card.onboarding, card, width)
+        picked = {f"c{i}_{name}": ibis.ifelse(onb, onboarding[i][k], own[i][k])
+                  for i in range(width) for k, name in enumerate(fields)}
+        stage = t.select("account_id", "segment", "arr", onboarding=t.in_onboarding.cast("int64"), **picked)
+        weights = [stage[f"c{i}_weight"].fill_null(0.0) for i in range(width)]
+        weighted = sum((w * stage[f"c{i}_points"].fill_null(neutral) for i, w in enumerate(weights)),
+                       ibis.literal(0.0))
+        weight_sum = sum(weights, ibis.literal(0.0))
+        stage = stage.mutate(weight_sum=weight_sum.cast("float64"),
+                             score=ibis.ifelse(weight_sum > 0, weighted / weight_sum, ibis.null("float64"))
+                             .round(1).cast("float64"))
+        stage = stage.mutate(band=band_expr(stage.score, stage.onboarding, card.bands))
+        part = stage.select("account_id", "segment", "arr", "score", "weight_sum", "onboarding", "band",
+                            *picked)
         out = part if out is None else out.union(part)
     return out
 

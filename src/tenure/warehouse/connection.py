@@ -111,12 +111,16 @@ class Warehouse:
             return con
         if self.backend == "postgres":
             parsed = urlparse(url)
+            # JIT off for tenure's sessions: its health and metric queries are wide CASE
+            # expressions that PostgreSQL's JIT compiles for seconds and then runs in milliseconds
+            # (health scoring of a two-account company: 26.7 s with JIT, 0.6 s without)
             return ibis.postgres.connect(
                 host=parsed.hostname or "127.0.0.1",
                 port=parsed.port or 5432,
                 user=parsed.username or "postgres",
                 password=parsed.password,
                 database=(parsed.path or "/postgres").lstrip("/") or "postgres",
+                options="-c jit=off",
             )
         # pyspark
         master = urlparse(url).netloc or "local"
