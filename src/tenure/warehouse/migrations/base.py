@@ -114,8 +114,8 @@ def add_column(table: str, column: str, fill: object = None) -> Step:
         if column in columns_of(wh, table):
             return
         t, c = ident(table), ident(column)
-        if wh.backend == "pyspark":
-            wh.raw_sql(f"ALTER TABLE {t} ADD COLUMNS ({c} {engine_type(col, wh.backend)})")
+        if wh.backend == "pyspark":  # Spark SQL quotes names with backticks
+            wh.raw_sql(f"ALTER TABLE `{table}` ADD COLUMNS (`{column}` {engine_type(col, wh.backend)})")
             return
         if value is None:
             wh.raw_sql(f"ALTER TABLE {t} ADD COLUMN {c} {engine_type(col, wh.backend)}")
