@@ -1,0 +1,1 @@
+"""notify stage: the outbox (email over SMTP or .eml files, webhooks), delivery with retries and dead letters."""

@@ -1,0 +1,21 @@
+"""playbooks: versions, runs, enrolments, trigger occurrences, holdouts
+
+Revision ID: 0009
+Revises: 0008
+"""
+from alembic import op  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+
+
+revision = '0009'
+down_revision = '0008'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass  # reserved: filled in by the change that adds these tables
+
+
+def downgrade() -> None:
+    pass
