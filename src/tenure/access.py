@@ -152,6 +152,19 @@ class Access:
         if not (self.everything or (owner is not None and owner in self.who.owners)):
             raise self._refuse(f"account {account_id}")
 
+    @property
+    def task_owners(self) -> list[str] | None:
+        """The task owners whose tasks (CTAs) the principal sees and works (None = every task): a
+        CSM its own book's, a manager its team's and its own (tenure.playbooks.tasks)."""
+        if self.who.owners is None:
+            return None
+        return sorted({*self.who.owners, self.who.username})
+
+    def task(self, task_id: int, owner: str | None) -> None:
+        """May the principal work this task (owned by `owner`)? OutOfScope outside its book."""
+        if self.task_owners is not None and owner not in self.task_owners:
+            raise self._refuse(f"task {task_id}" + (f" (owner {owner})" if owner else " (in a queue)"))
+
     def figure(self, name: str, dims: Sequence[str] = ()) -> Figure:
         """A company-wide figure (one of FIGURES), grouped by `dims`: visible to every reader; a
         breakdown by a book dimension is limited to the principal's book."""

@@ -107,6 +107,113 @@ class MetricsSettings(_Strict):
     targets: list[Target] = Field(default_factory=list)
 
 
+# -- operating model and tasks (docs/playbooks.md "Operating model", "Tasks") ---------------------
+
+TouchLevel = Literal["high", "mid", "tech"]
+
+
+class Capacity(_Strict):
+    """What one CSM can carry when every account it owns has this touch level."""
+
+    max_accounts: int = Field(..., ge=1, description="accounts one CSM can serve at this touch level")
+    max_arr: float = Field(..., gt=0, description="ARR one CSM can carry at this touch level (reporting currency)")
+
+
+class Cadence(_Strict):
+    """A touch every so many days: the last `activities` row of `kind` must be at most `every_days` old."""
+
+    kind: Literal["meeting", "ebr", "qbr", "call", "email", "onsite", "training", "other"] = Field(
+        ..., description="the activities.kind that counts as this touch")
+    every_days: int = Field(..., ge=1, le=3660, description="a touch is missed when the last one is older than this")
+    with_exec: bool = Field(False, description="only activities with a customer executive count")
+
+
+class EngagementMatch(_Strict):
+    """Which accounts an engagement model serves: every listed condition must hold (empty = any)."""
+
+    segment: list[str] = Field(default_factory=list, description="accounts.segment values")
+    tier: list[str] = Field(default_factory=list, description="accounts.tier values")
+
+
+class EngagementModel(_Strict):
+    """How one group of accounts is served."""
+
+    name: str = Field(..., min_length=1, max_length=50, description="shown on pages and in signals")
+    match: EngagementMatch = Field(default_factory=EngagementMatch)
+    touch: TouchLevel = Field(..., description="high, mid or tech touch: sets the capacity an account takes")
+    cadences: list[Cadence] = Field(default_factory=list, description="touches owed; a missed one is a signal")
+    exec_sponsor_required: bool = Field(False, description="an active executive-sponsor contact is required")
+
+
+class Team(_Strict):
+    """A manager's team of CSMs (the values in accounts.owner)."""
+
+    manager: str = Field(..., min_length=1, description="the manager's user name (or csm key)")
+    members: list[str] = Field(..., min_length=1, description="CSMs in the team (accounts.owner values)")
+
+
+class OperatingModel(_Strict):
+    """Engagement models, capacity by touch level and teams. Engagement models are tried in order;
+    the first whose `match` holds serves the account, else `default_touch` with no cadence."""
+
+    engagement_models: list[EngagementModel] = Field(default_factory=list)
+    default_touch: TouchLevel = Field("tech", description="touch level of an account no model matches")
+    capacity: dict[TouchLevel, Capacity] = Field(
+        default_factory=lambda: {"high": Capacity(max_accounts=25, max_arr=5_000_000),
+                                 "mid": Capacity(max_accounts=75, max_arr=4_000_000),
+                                 "tech": Capacity(max_accounts=400, max_arr=3_000_000)},
+        description="capacity of one CSM per touch level")
+    teams: dict[str, Team] = Field(default_factory=dict, description="team name -> manager and members")
+
+    @field_validator("engagement_models")
+    @classmethod
+    def _unique_names(cls, v: list[EngagementModel]) -> list[EngagementModel]:
+        names = [m.name for m in v]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"engagement model names must be unique: {', '.join(dup)} repeated")
+        return v
+
+    @field_validator("teams")
+    @classmethod
+    def _one_team_each(cls, v: dict[str, Team]) -> dict[str, Team]:
+        seen: dict[str, str] = {}
+        for name, team in v.items():
+            for m in team.members:
+                if m in seen:
+                    raise ValueError(f"CSM {m!r} is in two teams ({seen[m]} and {name}); a CSM has one team")
+                seen[m] = name
+        return v
+
+    def team_of(self, csm: str) -> str | None:
+        return next((name for name, t in self.teams.items() if csm in t.members), None)
+
+
+class TaskType(_Strict):
+    """A kind of task (CTA) with its reasons and default due time."""
+
+    reasons: list[str] = Field(default_factory=list, description="allowed reasons (empty = any text)")
+    due_days: float = Field(7, gt=0, description="due this many days after creation when no due time is given")
+
+
+class TaskSettings(_Strict):
+    """Task (CTA) vocabulary: types, priorities with their SLA, and outcome codes."""
+
+    types: dict[str, TaskType] = Field(default_factory=lambda: {
+        "risk": TaskType(reasons=["health_red", "risk_high", "signal", "missed_cadence", "sponsor_left"], due_days=3),
+        "renewal": TaskType(reasons=["t120", "t90", "t60", "t30"], due_days=14),
+        "expansion": TaskType(reasons=["usage_growth", "seat_limit"], due_days=14),
+        "onboarding": TaskType(reasons=["milestone_overdue", "kickoff"], due_days=7),
+        "lifecycle": TaskType(reasons=[], due_days=7)}, description="task type -> reasons and due days")
+    priorities: dict[str, float] = Field(
+        default_factory=lambda: {"urgent": 4, "high": 24, "normal": 72, "low": 168},
+        description="priority -> SLA in hours (the task breaches its SLA that long after creation)")
+    outcomes: list[str] = Field(default_factory=lambda: [
+        "resolved", "saved", "renewed", "expanded", "no_response", "not_needed", "churned", "other"],
+        description="outcome codes a done or skipped task may record")
+    max_bulk: int = Field(1000, ge=1, description="most tasks one bulk action may change")
+
+
 class Config(_Strict):
     """The whole of tenure.yaml."""
 
@@ -122,6 +229,9 @@ class Config(_Strict):
     web: WebSettings = Field(default_factory=WebSettings)
     health: dict[str, Any] = Field(default_factory=dict, description="scorecards (see docs/health.md)")
     risk: dict[str, Any] = Field(default_factory=dict, description="churn-risk model settings")
+    operating_model: OperatingModel = Field(default_factory=OperatingModel,
+                                            description="engagement models, capacity, teams (docs/playbooks.md)")
+    tasks: TaskSettings = Field(default_factory=TaskSettings, description="task types, priorities, outcomes")
     secret_key: str | None = Field(None, description="prefer the TENURE_SECRET_KEY environment variable")
 
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True, description="folder holding tenure.yaml")

@@ -192,3 +192,55 @@ class StepFingerprint(Base):
     inputs: Mapped[dict | None] = mapped_column(JSON)
     run_id: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+# -- tasks (CTAs): migration 0007, service tenure.playbooks.tasks --------------------------------
+
+TASK_STATES = ("open", "in_progress", "done", "skipped", "snoozed")
+TASK_OPEN_STATES = ("open", "in_progress", "snoozed")  # still owed work (snoozed: until snoozed_until)
+
+
+class Task(Base):
+    """A call to action on one account (optionally one contact): made by a person or a playbook.
+    `dedupe_key` is unique, so re-evaluating a trigger never makes a second task for it."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_owner_state", "owner", "state"), Index("ix_tasks_state_due", "state", "due_at"),
+                      Index("ix_tasks_playbook", "playbook"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(100), nullable=False, index=True)
+    contact_id: Mapped[str | None] = mapped_column(String(100))
+    type: Mapped[str] = mapped_column(String(30), nullable=False)
+    reason: Mapped[str | None] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(255), nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    priority: Mapped[str] = mapped_column(String(20), nullable=False, default="normal")
+    state: Mapped[str] = mapped_column(String(20), nullable=False, default="open")
+    owner: Mapped[str | None] = mapped_column(String(100), doc="a CSM's accounts.owner value or a user name")
+    queue: Mapped[str | None] = mapped_column(String(100), doc="a named queue, for tasks without an owner")
+    due_at: Mapped[datetime | None] = mapped_column(DateTime)
+    sla_due_at: Mapped[datetime | None] = mapped_column(DateTime, doc="created_at + the priority's SLA")
+    snoozed_until: Mapped[datetime | None] = mapped_column(DateTime)
+    outcome: Mapped[str | None] = mapped_column(String(50))
+    checklist: Mapped[list | None] = mapped_column(JSON, doc="[{item, done}]")
+    playbook: Mapped[str | None] = mapped_column(String(100))
+    playbook_version: Mapped[int | None] = mapped_column(Integer)
+    dedupe_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    created_by: Mapped[str] = mapped_column(String(100), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    close_reason: Mapped[str | None] = mapped_column(String(255))
+
+
+class TaskComment(Base):
+    """A comment on a task (a note on what was done)."""
+
+    __tablename__ = "task_comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), nullable=False, index=True)
+    author: Mapped[str] = mapped_column(String(100), nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
