@@ -214,6 +214,107 @@ class TaskSettings(_Strict):
     max_bulk: int = Field(1000, ge=1, description="most tasks one bulk action may change")
 
 
+# -- the outbox and the worker (docs/operations.md "The worker and the outbox") -----------------------
+
+class SmtpSettings(_Strict):
+    """An SMTP server. The password comes from the environment variable named in password_env."""
+
+    host: str = Field(..., min_length=1, description="SMTP server host name")
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = Field("starttls", description="how the connection is encrypted")
+    username: str | None = Field(None, description="login user name (none: no login)")
+    password_env: str = Field("TENURE_SMTP_PASSWORD", description="environment variable holding the password")
+    timeout_seconds: float = Field(30, gt=0)
+
+
+class SendWindow(_Strict):
+    """When automated emails may arrive, in the recipient's own time zone."""
+
+    start: str = Field("08:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM, inclusive")
+    end: str = Field("18:00", pattern=r"^([01][0-9]|2[0-4]):[0-5][0-9]$", description="HH:MM, exclusive")
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1)
+
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, v: str, info) -> str:  # noqa: ANN001
+        start = info.data.get("start")
+        if start is not None and v <= start:
+            raise ValueError(f"end ({v}) must be later than start ({start})")
+        return v
+
+
+class NotifySettings(_Strict):
+    """How the outbox delivers emails and webhooks."""
+
+    smtp: SmtpSettings | None = Field(None, description="SMTP server; none: emails are written as .eml files")
+    eml_dir: str = Field("outbox", description="folder for .eml files when no SMTP server is configured")
+    from_address: str = Field("tenure@localhost", description="the address automated emails come from")
+    from_name: str = Field("tenure", description="display name when the email has no CSM")
+    send_as: Literal["reply_to", "from"] = Field(
+        "reply_to", description="reply_to: From is '<CSM> via <from_name>' <from_address> and Reply-To the CSM; "
+        "from: From is the CSM's own address (the SMTP server must allow it)")
+    default_timezone: str = Field("UTC", description="recipient time zone when none is known (IANA name)")
+    send_window: SendWindow | None = Field(default_factory=SendWindow,
+                                           description="when emails may arrive; null: any time")
+    unsubscribe_url: str | None = Field(None, description="base URL of the unsubscribe page (a signed token is "
+                                        "appended); with unsubscribe_mailto, the List-Unsubscribe header")
+    unsubscribe_mailto: str | None = Field(None, description="address that receives unsubscribe requests")
+    webhook_secret_env: str = Field("TENURE_WEBHOOK_SECRET", description="environment variable holding the "
+                                    "HMAC-SHA256 key of webhook signatures (default: the secret key)")
+    webhook_timeout_seconds: float = Field(10, gt=0)
+    max_attempts: int = Field(8, ge=1, description="failed attempts before a message is a dead letter")
+    retry_base_seconds: float = Field(60, gt=0, description="wait after the first failure; doubles each time")
+    retry_max_seconds: float = Field(21_600, gt=0, description="longest wait between attempts")
+    batch_size: int = Field(500, ge=1, description="messages one delivery pass claims at a time")
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{v!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
+        return v
+
+
+class WorkerJobSettings(_Strict):
+    """Overrides of one registered worker job."""
+
+    schedule: str | None = Field(None, description="cron expression (5 fields, UTC), e.g. '0 6 * * *'")
+    after_refresh: bool | None = Field(None, description="run when the data version changes")
+    every_seconds: float | None = Field(None, gt=0, description="run this often")
+    enabled: bool = True
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, v: str | None) -> str | None:
+        if v is not None:
+            from croniter import croniter
+
+            if not croniter.is_valid(v):
+                raise ValueError(f"{v!r} is not a cron expression (minute hour day month weekday, e.g. '0 6 * * 1-5')")
+        return v
+
+
+class WorkerSettings(_Strict):
+    """`tenure worker`: the jobs it runs and its leases."""
+
+    poll_seconds: float = Field(5, gt=0, description="longest sleep between looks for due jobs")
+    lease_seconds: float = Field(60, ge=1, description="a job's lease lasts this long and is renewed at a third")
+    jobs: dict[str, WorkerJobSettings] = Field(default_factory=dict,
+                                               description="job name -> schedule overrides (`tenure worker --list`)")
+
+
+class PlaybookSettings(_Strict):
+    """Playbooks (docs/playbooks.md "Playbooks"): one YAML file per playbook in `folder`."""
+
+    folder: str = Field("playbooks", description="folder of playbook files (*.yaml), relative to tenure.yaml")
+    evaluate_after_refresh: bool = Field(True, description="the worker runs the active playbooks after each refresh")
+
+
 class Config(_Strict):
     """The whole of tenure.yaml."""
 
@@ -232,6 +333,8 @@ class Config(_Strict):
     operating_model: OperatingModel = Field(default_factory=OperatingModel,
                                             description="engagement models, capacity, teams (docs/playbooks.md)")
     tasks: TaskSettings = Field(default_factory=TaskSettings, description="task types, priorities, outcomes")
+    notify: NotifySettings = Field(default_factory=NotifySettings, description="email and webhook delivery")
+    worker: WorkerSettings = Field(default_factory=WorkerSettings, description="`tenure worker` schedules and leases")
     secret_key: str | None = Field(None, description="prefer the TENURE_SECRET_KEY environment variable")
 
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True, description="folder holding tenure.yaml")

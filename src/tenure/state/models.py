@@ -244,3 +244,82 @@ class TaskComment(Base):
     author: Mapped[str] = mapped_column(String(100), nullable=False)
     body: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+# -- the outbox, suppressions and worker leases (migration 0008; tenure.notify, tenure.jobs.leases) ------
+
+OUTBOX_STATUSES = ("pending", "held_for_review", "sent", "dead", "suppressed")
+
+
+class OutboxMessage(Base):
+    """One email or webhook to deliver, written in the same transaction as what it announces.
+
+    Delivery is at least once: the worker sends, then marks the row sent; a crash between the two
+    sends it again with the same `idempotency_key` (an email's Message-ID, a webhook's
+    Idempotency-Key header), so the receiver can tell it is the same message."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_messages_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10), nullable=False, doc="email or webhook")
+    payload: Mapped[dict] = mapped_column(JSON, nullable=False)
+    dedupe_key: Mapped[str] = mapped_column(String(255), unique=True, nullable=False,
+                                            doc="the occurrence this message is for: enqueued once")
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True, nullable=False,
+                                                 doc="derived from dedupe_key; the Message-ID / Idempotency-Key")
+    category: Mapped[str | None] = mapped_column(String(50), doc="unsubscribe category (emails)")
+    recipient: Mapped[str | None] = mapped_column(String(320), doc="email address, lower case (emails)")
+    recipient_tz: Mapped[str | None] = mapped_column(String(64), doc="IANA time zone for the send window")
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    released_by: Mapped[str | None] = mapped_column(String(100), doc="who released a held email")
+    released_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Suppression(Base):
+    """An address that gets no automated email: in every category ('*') or in one."""
+
+    __tablename__ = "notify_suppressions"
+    __table_args__ = (UniqueConstraint("address", "category"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    address: Mapped[str] = mapped_column(String(320), nullable=False, doc="lower case")
+    category: Mapped[str] = mapped_column(String(50), nullable=False, default="*")
+    reason: Mapped[str] = mapped_column(String(100), nullable=False, default="unsubscribed")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class WorkerLease(Base):
+    """Who may run a worker job until `expires_at`. `token` goes up by one at every acquisition
+    (the fencing token): a holder whose token is no longer current has lost the lease."""
+
+    __tablename__ = "worker_leases"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(255), doc="host:pid:random of the holding process")
+    token: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    acquired_at: Mapped[datetime | None] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+
+class WorkerJobState(Base):
+    """When a worker job last ran, how it ended, the data version it saw and when it runs next."""
+
+    __tablename__ = "worker_job_state"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    last_started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_status: Mapped[str | None] = mapped_column(String(20))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_result: Mapped[dict | None] = mapped_column(JSON)
+    last_data_version: Mapped[int | None] = mapped_column(Integer)
+    last_token: Mapped[int | None] = mapped_column(Integer)
+    next_run_at: Mapped[datetime | None] = mapped_column(DateTime)
+    runs: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
