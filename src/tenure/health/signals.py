@@ -6,13 +6,16 @@ active_to), an invoice became overdue (the day after due_at, unpaid then), a det
 NPS (score <= 6). State signals are detected on the as-of day: usage decline (last 30 days below
 `decline_ratio` of the average 30 days before), support spike (tickets in the last 30 days at
 least `spike_ratio` x the monthly average of the 90 days before, and at least 3), and a renewal
-within `renewal_window_days` with no open renewal opportunity."""
+within `renewal_window_days` with no open renewal opportunity, and a missed cadence (a touch the
+account's engagement model owes, e.g. a QBR every 90 days, with no such activity in that time:
+tenure.health.engagement; one signal per account listing every touch missed)."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
 from tenure.config import Config
+from tenure.health.engagement import missed_cadences
 from tenure.health.features import account_features
 from tenure.warehouse import Warehouse
 from tenure.warehouse.writes import upsert_arrow
@@ -71,6 +74,12 @@ def signals(wh: Warehouse, config: Config, as_of: date) -> ir.Table:
     due = due.anti_join(open_renewal, "account_id")
     out.append(ev(due, "renewal_without_opportunity", ibis.literal(as_of), "high",
                   "renews in " + due.days_to_renewal.cast("string") + " days, no open renewal opportunity"))
+    missed = missed_cadences(wh, config.operating_model, f, as_of)
+    missed = missed.mutate(what=missed.kind + " every " + missed.every_days.cast("string") + " days ("
+                           + ibis.ifelse(missed.last_at.isnull(), ibis.literal("never"),
+                                         "last " + missed.last_at.cast("string")) + ")")
+    per_account = missed.group_by("account_id").aggregate(what=missed.what.group_concat(", "))
+    out.append(ev(per_account, "missed_cadence", ibis.literal(as_of), "medium", "missed " + per_account.what))
     result = out[0]
     for part in out[1:]:
         result = result.union(part)

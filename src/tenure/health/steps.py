@@ -46,7 +46,8 @@ def health_scores(ctx: StepContext) -> dict:
 
 def health_signals(ctx: StepContext) -> dict:
     """Early-warning signals (sponsor left, overdue invoice, detractor, usage decline, support
-    spike, renewal without an opportunity) as of the day, stored by account x signal x day."""
+    spike, renewal without an opportunity, missed cadence) as of the day, stored by account x
+    signal x day."""
     from tenure.health.signals import record_signals
 
     return record_signals(ctx.wh, ctx.config, ctx.as_of)
@@ -55,5 +56,6 @@ def health_signals(ctx: StepContext) -> dict:
 def register(graph: Graph) -> None:
     graph.step("health_scores", reads=(*HEALTH_INPUTS, "config.health", "config.reporting_currency"),
                writes=("health_scores", "health_components"), version="1")(health_scores)
-    graph.step("health_signals", reads=(*SIGNAL_INPUTS, "config.health", "config.reporting_currency"),
-               writes=("health_signals",), version="1")(health_signals)
+    graph.step("health_signals", reads=(*SIGNAL_INPUTS, "config.health", "config.reporting_currency",
+                                        "config.operating_model"),
+               writes=("health_signals",), version="2")(health_signals)
