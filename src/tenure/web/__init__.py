@@ -14,8 +14,10 @@ def mount(app) -> None:
     from fastapi.staticfiles import StaticFiles
 
     from tenure.web.pages import router
+    from tenure.web.renewals import router as renewals_router
 
     app.include_router(router)
+    app.include_router(renewals_router)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
 
 

@@ -1,5 +1,5 @@
-"""The server-rendered pages: executive, portfolio (+ CSV export), account 360 (+ notes), cockpit,
-renewals and data quality; plus login/logout (tenure.web.login) and the locally served chart
+"""The server-rendered pages: executive, portfolio (+ CSV export), account 360 (+ notes), cockpit
+and data quality (the renewals page is tenure.web.renewals); plus login/logout (tenure.web.login) and the locally served chart
 library. Every page is scoped by the principal's book of business and asks the compute stages
 (tenure.portfolio, tenure.metrics, tenure.ingest.identity) for its numbers.
 
@@ -261,7 +261,7 @@ def add_note(request: Request, account_id: str, body: str = Form("", max_length=
     return RedirectResponse(f"/accounts/{account_id}#notes", status_code=303)
 
 
-# -- cockpit and renewals -------------------------------------------------------------------------
+# -- cockpit (the renewals page: tenure.web.renewals) ----------------------------------------
 
 CHANGES_DAYS = 7  # the cockpit's "what changed" window
 
@@ -279,21 +279,6 @@ def cockpit_page(request: Request, acc: Access = Depends(page_access), ctx: AppC
                   renew_90=renewals(wh, owners, within_days=90, limit=100),
                   renew_180=renewals(wh, owners, within_days=180, after_days=91, limit=100),
                   changes=changes_since(wh, owners, days=CHANGES_DAYS, limit=100), changes_days=CHANGES_DAYS)
-
-
-@router.get("/renewals", response_class=HTMLResponse)
-def renewals_page(request: Request, within: int = Query(180, ge=1, le=730),
-                  acc: Access = Depends(page_access), ctx: AppContext = Depends(get_context)):
-    from tenure.portfolio.renewals import renewal_totals, renewals
-    from tenure.portfolio.summary import band_renewal_table
-
-    wh = ctx.warehouse()
-    acc.figure("band_table")
-    rows = renewals(wh, acc.owners, within_days=within, limit=500).rows
-    totals = renewal_totals(wh, acc.owners, within_days=within)
-    return render(request, "renewals.html", title="Renewals", rows=rows, within=within,
-                  windows=(30, 90, 180, 365), bands=band_renewal_table(wh), total_accounts=totals["accounts"],
-                  total_arr=totals["renewal_arr"], total_expected=totals["expected_renewal_arr"])
 
 
 # -- data quality ---------------------------------------------------------------------------------
