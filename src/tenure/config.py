@@ -150,6 +150,8 @@ class Team(_Strict):
 
     manager: str = Field(..., min_length=1, description="the manager's user name (or csm key)")
     members: list[str] = Field(..., min_length=1, description="CSMs in the team (accounts.owner values)")
+    segments: list[str] = Field(default_factory=list, description="segments the team serves (rebalancing moves an "
+                                "account only to a CSM serving its segment); empty: those its CSMs own accounts in")
 
 
 class OperatingModel(_Strict):
