@@ -18,7 +18,7 @@ STAGES = [
     ("api",), ("web",),
 ]
 # Composition roots: wire every stage together, so they may import anything.
-ROOTS = {"tenure.cli", "tenure.demo", "tenure.serve", "tenure.__main__"}
+ROOTS = {"tenure.cli", "tenure.demo", "tenure.serve", "tenure.__main__", "tenure.workers"}
 RANK = {name: i for i, names in enumerate(STAGES) for name in names}
 
 # Known exceptions, each with the reason and who removes it. Keep this empty.
