@@ -335,6 +335,7 @@ class Config(_Strict):
     operating_model: OperatingModel = Field(default_factory=OperatingModel,
                                             description="engagement models, capacity, teams (docs/playbooks.md)")
     tasks: TaskSettings = Field(default_factory=TaskSettings, description="task types, priorities, outcomes")
+    playbooks: PlaybookSettings = Field(default_factory=PlaybookSettings, description="playbook files")
     notify: NotifySettings = Field(default_factory=NotifySettings, description="email and webhook delivery")
     worker: WorkerSettings = Field(default_factory=WorkerSettings, description="`tenure worker` schedules and leases")
     secret_key: str | None = Field(None, description="prefer the TENURE_SECRET_KEY environment variable")

@@ -219,5 +219,8 @@ def register_tasks(app: typer.Typer) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    from tenure.playbooks.playbook_cli import register_playbooks
+
     register_capacity(app)
     register_tasks(app)
+    register_playbooks(app)

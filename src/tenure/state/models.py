@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -323,3 +323,150 @@ class WorkerJobState(Base):
     last_token: Mapped[int | None] = mapped_column(Integer)
     next_run_at: Mapped[datetime | None] = mapped_column(DateTime)
     runs: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+# -- playbooks: versions, runs, occurrences, enrolments, steps done (migration 0009; tenure.playbooks) ------
+
+PLAYBOOK_STATUSES = ("draft", "active", "paused", "retired")
+
+
+class PlaybookVersion(Base):
+    """One version of a playbook: a new one each time its file's content (all but its status)
+    changes. Tasks record the version that made them."""
+
+    __tablename__ = "playbook_versions"
+    __table_args__ = (UniqueConstraint("name", "version"), UniqueConstraint("name", "content_hash"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    spec: Mapped[dict] = mapped_column(JSON, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class PlaybookState(Base):
+    """A playbook's lifecycle as tenure last applied it: status and current version."""
+
+    __tablename__ = "playbook_state"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    status_changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    last_run_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class PlaybookRun(Base):
+    """One evaluation of the active playbooks (or of one, or a dry run), with what it did."""
+
+    __tablename__ = "playbook_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    as_of: Mapped[date] = mapped_column(Date, nullable=False)
+    trigger: Mapped[str] = mapped_column(String(30), nullable=False, doc="cli, worker, manual, demo")
+    status: Mapped[str] = mapped_column(String(20), nullable=False, doc="running, done, capped, failed")
+    result: Mapped[dict | None] = mapped_column(JSON)
+
+
+class PlaybookOccurrence(Base):
+    """One trigger occurrence (the dedupe key is unique: it fires once), what became of it
+    (started, cooldown, holdout, capped-out runs write nothing) and when a state trigger cleared."""
+
+    __tablename__ = "playbook_occurrences"
+    __table_args__ = (Index("ix_playbook_occurrences_open", "playbook", "trigger_id", "cleared_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
+    playbook: Mapped[str] = mapped_column(String(100), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    trigger_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    trigger_type: Mapped[str] = mapped_column(String(50), nullable=False)
+    account_id: Mapped[str] = mapped_column(String(100), nullable=False, index=True)
+    contact_id: Mapped[str | None] = mapped_column(String(100))
+    subject: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    occurrence_key: Mapped[str] = mapped_column(String(200), nullable=False)
+    occurred_on: Mapped[date | None] = mapped_column(Date)
+    value: Mapped[float | None] = mapped_column(Float)
+    detail: Mapped[str | None] = mapped_column(Text)
+    clears: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, doc="a state trigger")
+    outcome: Mapped[str] = mapped_column(String(20), nullable=False, doc="started, holdout, cooldown")
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("playbook_runs.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    cleared_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class PlaybookEnrolment(Base):
+    """An account (or contact) going through a playbook's steps. `arm` is the experiment
+    assignment, recorded when it is made: a holdout takes no actions but is measured."""
+
+    __tablename__ = "playbook_enrolments"
+    __table_args__ = (Index("ix_playbook_enrolments_live", "playbook", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    playbook: Mapped[str] = mapped_column(String(100), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    account_id: Mapped[str] = mapped_column(String(100), nullable=False, index=True)
+    contact_id: Mapped[str | None] = mapped_column(String(100))
+    occurrence_id: Mapped[int | None] = mapped_column(ForeignKey("playbook_occurrences.id"))
+    arm: Mapped[str] = mapped_column(String(20), nullable=False, default="treatment", doc="treatment or holdout")
+    started_by: Mapped[str] = mapped_column(String(100), nullable=False, doc="trigger, or the user who started it")
+    status: Mapped[str] = mapped_column(String(20), nullable=False,
+                                        doc="active, waiting, completed, exited, closed, holdout")
+    step: Mapped[str | None] = mapped_column(String(100), doc="path of the next step ('2', '1.then.0')")
+    wait_until: Mapped[datetime | None] = mapped_column(DateTime)
+    wait_started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    started_on: Mapped[date] = mapped_column(Date, nullable=False, doc="the as-of day it started (for experiments)")
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    exit_reason: Mapped[str | None] = mapped_column(String(255))
+
+
+class PlaybookStepRun(Base):
+    """A step an enrolment has done and what it made (task ids, outbox ids); escalations record
+    their level and the task whose SLA moves them on."""
+
+    __tablename__ = "playbook_step_runs"
+    __table_args__ = (UniqueConstraint("enrolment_id", "step", "level"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("playbook_enrolments.id"), nullable=False, index=True)
+    step: Mapped[str] = mapped_column(String(100), nullable=False)
+    action: Mapped[str] = mapped_column(String(50), nullable=False)
+    level: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    task_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    due_at: Mapped[datetime | None] = mapped_column(DateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    result: Mapped[list | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class AccountField(Base):
+    """A field or tag set on an account by a playbook (or a person): name -> value."""
+
+    __tablename__ = "account_fields"
+    __table_args__ = (UniqueConstraint("account_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(100), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False, doc="a field, or tag:<name>")
+    value: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    source: Mapped[str] = mapped_column(String(150), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class SurveyEnrolment(Base):
+    """A contact enrolled in a survey program by a playbook; the voice-of-the-customer stage sends it."""
+
+    __tablename__ = "survey_enrolments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    program: Mapped[str] = mapped_column(String(100), nullable=False)
+    account_id: Mapped[str] = mapped_column(String(100), nullable=False, index=True)
+    contact_id: Mapped[str | None] = mapped_column(String(100))
+    playbook: Mapped[str | None] = mapped_column(String(100))
+    dedupe_key: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="pending")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
