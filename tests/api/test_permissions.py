@@ -76,6 +76,21 @@ ENDPOINTS = (
 )
 
 
+# tasks (CTAs): a CSM works its own book's tasks, a manager its team's (tenure.access.Access.task).
+# {t01} is a task of csm01's (inside the manager's team), {t03} one of csm03's. Writes change a
+# site, so these rows run on a site of their own in tests/api/test_tasks_api.py (not the shared one).
+TASK_ENDPOINTS = (
+    ("GET", "/tasks", None, EVERYONE, 200),
+    ("GET", "/tasks?mine=true&overdue=true", None, EVERYONE, 200),
+    ("GET", "/tasks/summary", None, EVERYONE, 200),
+    ("GET", "/tasks/{t01}", None, SEES_A01, 200),
+    ("GET", "/tasks/{t03}", None, SEES_A03, 200),
+    ("PATCH", "/tasks/{t01}", "task_start", WRITES_A01, 200),
+    ("PATCH", "/tasks/{t03}", "task_start", WRITES_A03, 200),
+    ("POST", "/tasks/bulk", "task_bulk_t01", WRITES_A01, 200),
+    ("POST", "/tasks/bulk", "task_bulk_t03", WRITES_A03, 200),
+)
+
 # each company-wide figure and record set (tenure.access) -> where it is shown: an API endpoint
 # of ENDPOINTS, or a page (checked in tests/web/test_pages.py)
 FIGURE_PLACES = {
@@ -162,7 +177,7 @@ def test_every_router_endpoint_is_in_the_matrix(demo_site):
 
     routes = {(m, shape(r.path.removeprefix("/api/v1"))) for r in demo_site.app.routes
               if isinstance(r, APIRoute) and r.path.startswith("/api/v1") for m in r.methods}
-    covered = {(m, shape(p)) for m, p, *_ in ENDPOINTS}
+    covered = {(m, shape(p)) for m, p, *_ in (*ENDPOINTS, *TASK_ENDPOINTS)}
     assert routes - covered == set()
 
 
