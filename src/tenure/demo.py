@@ -97,6 +97,9 @@ def _compute(wh, config, out: Console) -> dict:
     done["portfolio"] = {"refresh": result, "hints": [
         f"tenure refresh   # recompute what the web app reads ({result.get('accounts', 0)} accounts as of "
         f"{result.get('as_of')}; re-run after each ingest)"]}
+    from tenure.playbooks.demo import demo_step as playbooks_step
+
+    done["playbooks"] = playbooks_step(wh, config, out)  # the shipped playbooks, enabled: tasks and emails
     return done
 
 

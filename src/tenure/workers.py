@@ -17,6 +17,7 @@ from rich.table import Table
 
 from tenure.jobs.worker import JobOutcome, Worker, WorkerRegistry, job_states
 from tenure.notify import worker_jobs as notify_jobs
+from tenure.playbooks import worker_jobs as playbook_jobs
 
 console = Console()
 
@@ -25,6 +26,7 @@ def worker_registry() -> WorkerRegistry:
     """The jobs `tenure worker` runs, from every stage that has some."""
     registry = WorkerRegistry()
     notify_jobs.register_worker_jobs(registry)
+    playbook_jobs.register_worker_jobs(registry)
     return registry
 
 

@@ -21,6 +21,7 @@ K2); contact_left for A (K3); ticket_escalated for B (T1).
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from pathlib import Path
 
@@ -51,12 +52,37 @@ def put(wh, name, /, **cols):
     wh.insert(name, data)
 
 
-@pytest.fixture(params=["embedded", pytest.param("postgres", marks=pytest.mark.postgres)])
-def stores(request, tmp_path: Path) -> tuple[str, str]:
-    """(warehouse URL, state URL): DuckDB + SQLite, or both on one fresh PostgreSQL database."""
+@pytest.fixture(scope="module", params=["embedded", pytest.param("postgres", marks=pytest.mark.postgres)])
+def warehouse_company(request, tmp_path_factory):
+    """(engine, Warehouse) with the company loaded, once per test module: DuckDB or PostgreSQL.
+    Tests must leave it as they found it (state lives in the state DB, fresh per test)."""
+    from tests.conftest import PG_ADMIN_URL, _require_pg
+    from tenure.warehouse import Warehouse
+
+    folder = tmp_path_factory.mktemp("pbwh")
+    name = None
     if request.param == "embedded":
-        return f"duckdb:///{tmp_path / 'wh.duckdb'}", f"sqlite:///{tmp_path / 'state.db'}"
-    return request.getfixturevalue("pg_url"), request.getfixturevalue("pg_state_url")
+        url = f"duckdb:///{folder / 'wh.duckdb'}"
+    else:
+        _require_pg()
+        import psycopg
+
+        name = f"tenure_pb_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as con:
+            con.execute(f'CREATE DATABASE "{name}"')
+        url = f"postgres://postgres@127.0.0.1:5432/{name}"
+    wh = Warehouse(url)
+    wh.ensure_schema()
+    build_company(wh, make_config(folder, f"sqlite:///{folder / 'unused.db'}"))
+    try:
+        yield request.param, wh
+    finally:
+        wh.close()
+        if name:
+            import psycopg
+
+            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as con:
+                con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def make_config(tmp_path: Path, state_url: str, **extra):
@@ -103,21 +129,16 @@ def summarize(wh, config, as_of: date = AS_OF) -> None:
 
 
 @pytest.fixture
-def company(stores, tmp_path):
-    """(wh, config) with the company loaded, the state DB migrated and an empty playbooks folder."""
+def company(warehouse_company, request, tmp_path):
+    """(wh, config): the module's company with a fresh, migrated state DB (SQLite beside DuckDB,
+    a fresh PostgreSQL database beside PostgreSQL) and an empty playbooks folder."""
     from tenure.state.db import upgrade
-    from tenure.warehouse import Warehouse
 
-    wh_url, state_url = stores
+    kind, wh = warehouse_company
+    state_url = f"sqlite:///{tmp_path / 'state.db'}" if kind == "embedded" else request.getfixturevalue("pg_state_url")
     config = make_config(tmp_path, state_url)
     upgrade(config)
-    wh = Warehouse(wh_url)
-    wh.ensure_schema()
-    build_company(wh, config)
-    try:
-        yield wh, config
-    finally:
-        wh.close()
+    return wh, config
 
 
 def write_playbook(config, name: str, text: str) -> Path:

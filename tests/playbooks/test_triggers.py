@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from tests.playbooks.pb_company import AS_OF, company, stores  # noqa: F401
+from tests.playbooks.pb_company import AS_OF, company, warehouse_company  # noqa: F401
 from tenure.playbooks.engine import evaluate, occurrences_expr
 from tenure.playbooks.spec import parse
 

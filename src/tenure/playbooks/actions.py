@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -214,8 +214,10 @@ def _recipients(ctx: ActionContext, to: str) -> list[dict[str, Any]]:
 def send_email(ctx: ActionContext, p: SendEmail, step: str) -> list[dict]:
     out = []
     for r in _recipients(ctx, p.to):
-        subject = " ".join(render(p.subject, ctx).split())
-        payload = {"to": r["email"], "to_name": r.get("name") or "", "subject": subject, "text": render(p.body, ctx)}
+        # the template's `contact` is the person written to (a role's contact, not the playbook's)
+        mine = replace(ctx, contact=r) if p.to.startswith("role:") else ctx
+        subject = " ".join(render(p.subject, mine).split())
+        payload = {"to": r["email"], "to_name": r.get("name") or "", "subject": subject, "text": render(p.body, mine)}
         if p.from_csm and ctx.csm:
             payload.update(from_name=ctx.csm.get("name") or "", reply_to=ctx.csm.get("email") or None)
             payload = {k: v for k, v in payload.items() if v is not None}

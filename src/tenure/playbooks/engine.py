@@ -313,20 +313,22 @@ def _chunks(items: Sequence, n: int = 500) -> Iterable[Sequence]:
 
 
 def _apply_lifecycle(r: _Run, pb: Playbook, version: int, res: PlaybookResult) -> None:
+    """A playbook that became paused or retired: its live enrolments stop (retired) and its open
+    tasks close when on_pause / on_retire says so."""
+    from tenure.playbooks.tasks import close_tasks
+
     before = lifecycle(r.session, pb, version, r.now)
     if before is None or pb.status not in ("paused", "retired"):
         return
-    close = (pb.on_pause if pb.status == "paused" else pb.on_retire) == "close"
-    live = list(r.session.scalars(select(PlaybookEnrolment).where(PlaybookEnrolment.playbook == pb.name,
-                                                                  PlaybookEnrolment.status.in_(LIVE))))
     if pb.status == "retired":
-        res.closed_tasks += r.finish(pb, live, "closed", f"playbook {pb.name} retired", close)
-    elif close:
-        from tenure.playbooks.tasks import close_tasks
-
-        ids = [t for ts in r.enrolment_tasks([e.id for e in live]).values() for t in ts]
-        res.closed_tasks += close_tasks(r.session, ids, f"playbook {pb.name} paused", actor=f"playbook:{pb.name}",
-                                        now=r.now)
+        live = list(r.session.scalars(select(PlaybookEnrolment).where(PlaybookEnrolment.playbook == pb.name,
+                                                                      PlaybookEnrolment.status.in_(LIVE))))
+        r.finish(pb, live, "closed", f"playbook {pb.name} retired", close=False)
+    if (pb.on_pause if pb.status == "paused" else pb.on_retire) == "close":
+        ids = list(r.session.scalars(select(Task.id).where(Task.playbook == pb.name,
+                                                           Task.state.in_(TASK_OPEN_STATES))))
+        res.closed_tasks += close_tasks(r.session, ids, f"playbook {pb.name} {pb.status}",
+                                        actor=f"playbook:{pb.name}", now=r.now)
 
 
 def _start(r: _Run, pb: Playbook, version: int, rows: list[dict], res: PlaybookResult, dry_run: bool,
@@ -505,11 +507,13 @@ def _escalate(r: _Run, pb: Playbook, version: int, res: PlaybookResult) -> None:
 def run_playbooks(wh: Any, config: Any, *, as_of: date | None = None, dry_run: bool = False,
                   names: Sequence[str] | None = None, trigger: str = "cli", now: datetime | None = None,
                   books: Sequence[Playbook] | None = None, include_drafts: bool = False,
-                  progress: Callable[[str], None] | None = None) -> dict:
+                  progress: Callable[[str], None] | None = None,
+                  fence: Callable[[Session], None] | None = None) -> dict:
     """Evaluate the active playbooks (or `names`) and act; returns what happened per playbook.
 
     `dry_run` does everything inside a transaction that is rolled back. `include_drafts` (the
-    preview) treats draft and paused playbooks as active, in a dry run only."""
+    preview) treats draft and paused playbooks as active, in a dry run only. `fence(session)` is
+    called before the commit (a worker's lease check: a worker that lost its lease writes nothing)."""
     from tenure.state.db import make_engine, ensure_current
     from tenure.warehouse.asof import require_as_of
 
@@ -571,6 +575,8 @@ def run_playbooks(wh: Any, config: Any, *, as_of: date | None = None, dry_run: b
                 st = session.get(PlaybookState, pb.name)
                 if st is not None:
                     st.last_run_at = now
+            if fence is not None:
+                fence(session)
             session.commit()
     except BaseException:
         session.rollback()

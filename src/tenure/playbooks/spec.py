@@ -276,7 +276,7 @@ def parse(text: str, file: str) -> tuple[Playbook | None, list[Problem]]:
         if kind not in ACTION_TYPES:
             continue  # reported by the Playbook model
         loc = _step_loc(path)
-        fields = {k: v for k, v in raw.items() if k not in ("action", "name")}
+        fields = {k: v for k, v in raw.items() if k not in ("action", "name", "wait", "branch")}
         try:
             validated = ACTION_TYPES[kind].params.model_validate(fields)
         except ValidationError as err:

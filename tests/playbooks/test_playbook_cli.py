@@ -1,0 +1,83 @@
+"""The `tenure playbooks` commands and the worker job, run in-process on the embedded stores."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.playbooks.pb_company import AS_OF, build_company, make_config
+from tenure.cli import app
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A project folder (DuckDB + SQLite) with the company loaded and the shipped library enabled."""
+    from tenure.playbooks.playbook_cli import install_library
+    from tenure.state.db import upgrade
+    from tenure.warehouse import connect
+
+    (tmp_path / "tenure.yaml").write_text("playbooks: {folder: playbooks}\n")
+    monkeypatch.chdir(tmp_path)
+    for var in ("TENURE_CONFIG", "TENURE_WAREHOUSE_URL", "TENURE_STATE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    from tenure.config import load_config
+
+    config = load_config(tmp_path / "tenure.yaml")
+    upgrade(config)
+    wh = connect(config=config)
+    try:
+        wh.ensure_schema()
+        build_company(wh, make_config(tmp_path, config.state_url))
+    finally:
+        wh.close()
+    assert len(install_library(config, enable=True)) == 7
+    return tmp_path
+
+
+def _cli(*args):
+    result = CliRunner().invoke(app, list(args))
+    return result
+
+
+def test_run_dry_run_then_run_then_nothing_new(project):
+    day = AS_OF.isoformat()
+    dry = _cli("playbooks", "run", "--dry-run", "--as-of", day, "--json")
+    assert dry.exit_code == 0, dry.output
+    planned = json.loads(dry.output)["totals"]
+    assert planned["tasks"] > 0
+    assert json.loads(_cli("playbooks", "list", "--json").output)[0]["enrolments"] == 0
+    real = json.loads(_cli("playbooks", "run", "--as-of", day, "--json").output)["totals"]
+    assert real["tasks"] == planned["tasks"] and real["started"] == planned["started"]
+    again = json.loads(_cli("playbooks", "run", "--as-of", day, "--json").output)["totals"]
+    assert again["tasks"] == 0 and again["started"] == 0
+    listed = {r["name"]: r for r in json.loads(_cli("playbooks", "list", "--json").output)}
+    assert listed["renewal"]["version"] == 1 and listed["renewal"]["status"] == "active"
+    res = json.loads(_cli("playbooks", "results", "renewal", "--json").output)
+    assert res["tasks"] == {"open": 1}  # B's 2026-07-15 renewal, T-30
+
+
+def test_preview_shows_accounts_trigger_values_and_actions(project):
+    out = _cli("playbooks", "preview", "at-risk-save", "--as-of", AS_OF.isoformat(), "--json")
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.output)
+    assert {(o["account_id"], o["trigger_id"]) for o in report["occurrences"]} == {
+        ("B", "band_change"), ("B", "churn_risk"), ("F", "band_change")}
+    text = _cli("playbooks", "preview", "at-risk-save", "--as-of", AS_OF.isoformat())
+    assert "Beta GmbH" in text.output and "health band red since 2026-06-30" in text.output
+
+
+def test_an_unknown_playbook_is_one_clear_error(project):
+    out = _cli("playbooks", "results", "nope")
+    assert out.exit_code != 0
+    assert "no playbook named 'nope'" in str(out.exception) + out.output
+
+
+def test_the_worker_runs_the_playbooks_after_each_refresh():
+    from tenure.playbooks.worker_jobs import EVALUATE_JOB
+    from tenure.workers import worker_registry
+
+    job = next(j for j in worker_registry().jobs(__import__("tenure.config").config.config_from_dict({}, env={}))
+               if j.name == EVALUATE_JOB)
+    assert job.schedule.after_refresh
