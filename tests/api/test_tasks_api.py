@@ -5,59 +5,25 @@ with outcome, snooze, reassignment and bulk, and the audit trail."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
 
 from tests.api.test_permissions import PRINCIPALS, TASK_ENDPOINTS, expected
+from tests.playbooks.site import build_task_site
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    """A 60-account demo (csm01 and csm02 in the manager's team, csm03 outside it), an API token
-    per user plus a read-only and a revoked one, and tasks: for each CSM one on an account of its
-    book due tomorrow, and for csm01 one more overdue; one in the queue 'renewals-desk'."""
+    """The task site (tests/playbooks/site.py) with a TestClient and headers(principal)."""
     from fastapi.testclient import TestClient
 
-    from tenure.config import load_config
-    from tenure.demo import run_demo
-    from tenure.playbooks import tasks
-    from tenure.portfolio.accounts import AccountFilter, list_accounts
-    from tenure.serve import create_app
-    from tenure.state import tokens
-    from tenure.state.db import session_scope
-    from tenure.state.models import utcnow
-    from tenure.warehouse import connect
-
-    folder = tmp_path_factory.mktemp("tasks-site")
-    summary = run_demo(folder, accounts=60, months=12, seed=5, quiet=True)
-    config = load_config(folder / "tenure.yaml")
-    with connect(config=config, write=False) as wh:
-        books = {o: [r["account_id"] for r in list_accounts(wh, AccountFilter(owners=[o]), page_size=5).rows]
-                 for o in ("csm01", "csm02", "csm03")}
-    secrets, ids = {}, {}
-    now = utcnow()
-    with session_scope(config) as s:
-        for u in summary["users"]:
-            _, secrets[u["username"]] = tokens.create_token(s, u["username"], "t", ["read", "write", "admin"])
-        _, secrets["readonly"] = tokens.create_token(s, "admin", "ro", ["read"])
-        row, secrets["revoked"] = tokens.create_token(s, "admin", "rv", ["read", "write", "admin"])
-        s.flush()
-        tokens.revoke(s, row.id)
-        for owner in ("csm01", "csm02", "csm03"):
-            ids[owner] = tasks.create_task(s, account_id=books[owner][0], type="risk", title=f"Save {owner}'s account",
-                                           owner=owner, due_at=now + timedelta(days=1)).id
-        ids["late"] = tasks.create_task(s, account_id=books["csm01"][1], type="renewal", reason="t30",
-                                        title="Renewal call", owner="csm01", due_at=now - timedelta(days=2)).id
-        ids["queue"] = tasks.create_task(s, account_id=books["csm03"][0], type="lifecycle", title="Triage",
-                                         queue="renewals-desk").id
-    app = create_app(config)
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield SimpleNamespace(api=client, config=config, ids=ids, books=books,
-                              headers=lambda who: {} if who == "anonymous" else
-                              {"Authorization": f"Bearer {secrets[who]}"})
-    app.state.ctx.close()
+    ns = build_task_site(tmp_path_factory.mktemp("tasks-site"))
+    with TestClient(ns.app, raise_server_exceptions=False) as client:
+        ns.api = client
+        ns.headers = lambda who: {} if who == "anonymous" else {"Authorization": f"Bearer {ns.tokens[who]}"}
+        yield ns
+    ns.app.state.ctx.close()
 
 
 def _body(kind: str | None, ids: dict) -> dict | None:

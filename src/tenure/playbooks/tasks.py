@@ -288,7 +288,8 @@ def wake_snoozed(session: Session, now: datetime | None = None, actor: str = "sy
 
 def _filters(*, owners: Sequence[str] | None, owner: str | None, accounts: Sequence[str] | None,
              states: Sequence[str] | None, types: Sequence[str] | None, overdue: bool | None,
-             due_before: datetime | None, playbook: str | None, queue: str | None, now: datetime) -> list:
+             due_before: datetime | None, due_from: datetime | None, playbook: str | None, queue: str | None,
+             now: datetime) -> list:
     conds = []
     if owners is not None:  # the policy's scope (None = every task)
         conds.append(Task.owner.in_(list(owners)))
@@ -310,6 +311,8 @@ def _filters(*, owners: Sequence[str] | None, owner: str | None, accounts: Seque
         conds.append(or_(~live, Task.due_at.is_(None), Task.due_at >= now))
     if due_before is not None:
         conds.append(Task.due_at < due_before)
+    if due_from is not None:  # due then or later, or never
+        conds.append(or_(Task.due_at.is_(None), Task.due_at >= due_from))
     if playbook is not None:
         conds.append(Task.playbook == playbook)
     if queue is not None:
@@ -320,15 +323,16 @@ def _filters(*, owners: Sequence[str] | None, owner: str | None, accounts: Seque
 def list_tasks(session: Session, *, owners: Sequence[str] | None = None, owner: str | None = None,
                accounts: Sequence[str] | None = None, states: Sequence[str] | None = None,
                types: Sequence[str] | None = None, overdue: bool | None = None, due_before: datetime | None = None,
-               playbook: str | None = None, queue: str | None = None, limit: int = 50, offset: int = 0,
-               now: datetime | None = None) -> TaskPage:
+               due_from: datetime | None = None, playbook: str | None = None, queue: str | None = None,
+               limit: int = 50, offset: int = 0, now: datetime | None = None) -> TaskPage:
     """Tasks matching every filter given, soonest due first (no due time last), then newest.
     `owners` is the caller's scope (Access.task_owners; None = all), `owner` one owner's tasks;
-    `overdue`: due before now and still open. Ended snoozes are woken first."""
+    `overdue`: due before now and still open; `due_before` / `due_from`: due before / at or after
+    (`due_from` keeps tasks with no due time). Ended snoozes are woken first."""
     now = now or utcnow()
     wake_snoozed(session, now)
     conds = _filters(owners=owners, owner=owner, accounts=accounts, states=states, types=types, overdue=overdue,
-                     due_before=due_before, playbook=playbook, queue=queue, now=now)
+                     due_before=due_before, due_from=due_from, playbook=playbook, queue=queue, now=now)
     total = session.scalar(select(func.count()).select_from(Task).where(*conds)) or 0
     q = (select(Task).where(*conds).order_by(Task.due_at.is_(None), Task.due_at, Task.id.desc())
          .limit(max(0, limit)).offset(max(0, offset)))

@@ -15,9 +15,11 @@ def mount(app) -> None:
 
     from tenure.web.pages import router
     from tenure.web.renewals import router as renewals_router
+    from tenure.web.tasks import router as tasks_router
 
     app.include_router(router)
     app.include_router(renewals_router)
+    app.include_router(tasks_router)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
 
 

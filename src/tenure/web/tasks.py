@@ -1,0 +1,102 @@
+"""The cockpit's task panel: the signed-in user's open tasks — overdue, due this week, later — each
+with a form to mark it done (with an outcome code) or snooze it. Plain POST forms with the
+session's CSRF token (like the notes form): they work without JavaScript (303 back to the
+cockpit) and, when htmx is present, swap the panel in place.
+
+The panel is an include (`_tasks_panel.html`) the cockpit template pulls in with one line; its
+data comes from `task_panel(request)`, a template global this module registers, so the cockpit's
+route does not need to know about tasks. Scope is the policy's (Access.task); the work is the
+task service's (tenure.playbooks.tasks), which audits every change."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+
+from tenure.errors import TenureError
+from tenure.http.auth import Access
+from tenure.http.context import AppContext, get_context
+from tenure.http.problems import Problem
+from tenure.playbooks import tasks as service
+from tenure.state.models import utcnow
+from tenure.web.login import page_writer
+from tenure.web.render import ENV, render
+
+router = APIRouter(include_in_schema=False)
+
+PANEL_LIMIT = 50  # rows per section; each heading counts them all
+SNOOZE_DAYS = ((1, "1 day"), (3, "3 days"), (7, "1 week"))
+
+
+def task_panel(request: Request, error: str | None = None) -> dict[str, Any]:
+    """The signed-in user's tasks for the cockpit: overdue, due in the next 7 days, later (each
+    soonest first, counted in the state DB), with the outcome codes and snooze choices."""
+    who = getattr(request.state, "principal", None)
+    ctx: AppContext = request.app.state.ctx
+    empty = {"overdue": None, "week": None, "later": None, "outcomes": ctx.config.tasks.outcomes,
+             "snooze_days": SNOOZE_DAYS, "error": error, "owner": None, "snoozed": 0}
+    if who is None:
+        return empty
+    from tenure.state.users import get
+
+    now = utcnow()
+    week = now + timedelta(days=7)
+    with ctx.db() as session:
+        me = service.owner_key(get(session, who.username))
+        mine = dict(session=session, owner=me, states=["open", "in_progress"], limit=PANEL_LIMIT, now=now)
+        overdue = service.list_tasks(**mine, overdue=True)
+        soon = service.list_tasks(**mine, due_from=now, due_before=week)
+        later = service.list_tasks(**mine, due_from=week)
+        snoozed = service.list_tasks(session, owner=me, states=["snoozed"], limit=0, now=now).total
+    return {**empty, "overdue": overdue, "week": soon, "later": later, "snoozed": snoozed, "owner": me}
+
+
+ENV.globals["task_panel"] = task_panel
+
+
+def _hx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def _respond(request: Request, error: str | None):
+    if _hx(request):  # htmx swaps 2xx only: the panel again, with the error shown in it
+        return render(request, "_tasks_panel.html", panel_error=error)
+    if error:
+        raise Problem(422, error)
+    return RedirectResponse("/cockpit#tasks", status_code=303)
+
+
+def _work(request: Request, acc: Access, ctx: AppContext, task_id: int, change) -> str | None:
+    """Apply `change(session)` to a task the principal may work; a user error becomes a message."""
+    try:
+        with ctx.db() as session:
+            task = service.get_task(session, task_id)
+            acc.task(task_id, task.owner)
+            change(session)
+    except TenureError as err:
+        if not _hx(request):
+            raise
+        return str(err)
+    return None
+
+
+@router.post("/tasks/{task_id}/done")
+def task_done(request: Request, task_id: int, outcome: str = Form("", max_length=50),
+              acc: Access = Depends(page_writer), ctx: AppContext = Depends(get_context)):
+    """Mark one of the user's tasks done with an outcome code (audited)."""
+    error = _work(request, acc, ctx, task_id, lambda s: service.transition(
+        s, task_id, "done", outcome=outcome or None, actor=acc.who.username, settings=ctx.config.tasks))
+    return _respond(request, error)
+
+
+@router.post("/tasks/{task_id}/snooze")
+def task_snooze(request: Request, task_id: int, days: int = Form(1, ge=1, le=90),
+                acc: Access = Depends(page_writer), ctx: AppContext = Depends(get_context)):
+    """Snooze one of the user's tasks for `days` days (audited); it comes back open afterwards."""
+    until = utcnow() + timedelta(days=days)
+    error = _work(request, acc, ctx, task_id, lambda s: service.transition(
+        s, task_id, "snoozed", snoozed_until=until, actor=acc.who.username, settings=ctx.config.tasks))
+    return _respond(request, error)
