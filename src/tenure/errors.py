@@ -28,3 +28,7 @@ class NotFoundError(TenureError):
     """A named thing (account, metric, run) does not exist."""
 
     exit_code = 3
+
+
+class ConflictError(TenureError):
+    """The thing changed since the caller looked (e.g. an account's renewal moved): reload, retry."""

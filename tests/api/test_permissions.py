@@ -91,6 +91,21 @@ TASK_ENDPOINTS = (
     ("POST", "/tasks/bulk", "task_bulk_t03", WRITES_A03, 200),
 )
 
+# renewals: the list is scoped to the book; a forecast call on a renewal is set by the account's CSM
+# or its manager (tenure.access through open_account). {r01} is an account of csm01's with a renewal
+# (inside the manager's team), {r03} one of csm03's. Writes change a site, so these rows run on a
+# site of their own in tests/api/test_renewals_api.py (not the shared one).
+RENEWAL_ENDPOINTS = (
+    ("GET", "/renewals", None, EVERYONE, 200),
+    ("GET", "/renewals?owner=csm03&band=red&page_size=5", None, EVERYONE, 200),
+    ("GET", "/renewals/{r01}/call", None, SEES_A01, 200),
+    ("GET", "/renewals/{r03}/call", None, SEES_A03, 200),
+    ("PUT", "/renewals/{r01}/call", "call", WRITES_A01, 200),
+    ("PUT", "/renewals/{r03}/call", "call", WRITES_A03, 200),
+    ("DELETE", "/renewals/{r01}/call", None, WRITES_A01, 204),
+    ("DELETE", "/renewals/{r03}/call", None, WRITES_A03, 204),
+)
+
 # each company-wide figure and record set (tenure.access) -> where it is shown: an API endpoint
 # of ENDPOINTS, or a page (checked in tests/web/test_pages.py)
 FIGURE_PLACES = {
@@ -177,7 +192,7 @@ def test_every_router_endpoint_is_in_the_matrix(demo_site):
 
     routes = {(m, shape(r.path.removeprefix("/api/v1"))) for r in demo_site.app.routes
               if isinstance(r, APIRoute) and r.path.startswith("/api/v1") for m in r.methods}
-    covered = {(m, shape(p)) for m, p, *_ in (*ENDPOINTS, *TASK_ENDPOINTS)}
+    covered = {(m, shape(p)) for m, p, *_ in (*ENDPOINTS, *TASK_ENDPOINTS, *RENEWAL_ENDPOINTS)}
     assert routes - covered == set()
 
 

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+# The validation's one set of parameters: `tenure health validate`'s defaults, GET /health/validation,
+# the demo and the refresh step that stores the band -> renewal-probability table the renewals page
+# shows all use these, so the page's table and the command's are the same computation (they were
+# not: the page's came from 4 as-of dates, the command's from 6, with other rates and counts).
+BAND_TABLE = {"horizon": 180, "dates": 6, "step_days": 60}
+
 
 def demo_step(wh, config, console) -> dict:
     """For `tenure demo`: the score distribution, the riskiest accounts, and the validation."""
@@ -16,7 +22,7 @@ def demo_step(wh, config, console) -> dict:
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["band"] or "none"] = counts.get(r["band"] or "none", 0) + 1
-    report = validate(wh, config, horizon=180, dates=4, as_of=as_of)
+    report = validate(wh, config, as_of=as_of)  # the band table's parameters (tenure.health.BAND_TABLE)
     t = Table(title=f"health as of {as_of}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
               + f"; score AUC for churn within 180 days: {report['score_auc']}")
     for c in ("riskiest accounts", "segment", "ARR", "score", "weakest components"):

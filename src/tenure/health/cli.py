@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tenure.errors import InputError
+from tenure.health import BAND_TABLE
 from tenure.schema.versions import KNOWN_AT_HELP, resolve_known_at
 
 console = Console()
@@ -111,8 +112,8 @@ def explain_cmd(account_id: str, as_of: str = typer.Option(None, "--as-of"), kno
 
 
 @app.command("validate")
-def validate_cmd(horizon: int = typer.Option(180, "--horizon", help="days after each as-of date"),
-                 dates: int = typer.Option(6, "--dates", help="as-of dates, 60 days apart"),
+def validate_cmd(horizon: int = typer.Option(BAND_TABLE["horizon"], "--horizon", help="days after each as-of date"),
+                 dates: int = typer.Option(BAND_TABLE["dates"], "--dates", help="as-of dates, 60 days apart"),
                  as_of: str = typer.Option(None, "--as-of", help="outcomes known by this day (default: the "
                                                                  "latest day with events)"),
                  as_json: bool = typer.Option(False, "--json"), config_path: Path = ConfigOpt) -> None:

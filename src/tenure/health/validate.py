@@ -18,6 +18,7 @@ from scipy.stats import rankdata
 
 from tenure.config import Config
 from tenure.errors import InputError
+from tenure.health import BAND_TABLE
 from tenure.health.scorecard import ONBOARDING, Scorecard, load_scorecard, score_table
 from tenure.metrics.arr import arr_on
 from tenure.warehouse import Warehouse
@@ -61,8 +62,8 @@ def _fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3) -> np.ndarray:
     return optimize.minimize(loss, np.zeros(xb.shape[1]), jac=grad, method="L-BFGS-B").x
 
 
-def validate(wh: Warehouse, config: Config, horizon: int = 180, dates: int = 6, step_days: int = 60,
-             as_of: date | None = None) -> dict:
+def validate(wh: Warehouse, config: Config, horizon: int = BAND_TABLE["horizon"], dates: int = BAND_TABLE["dates"],
+             step_days: int = BAND_TABLE["step_days"], as_of: date | None = None) -> dict:
     """Score AUC and the band table on past days whose outcome `horizon` days later is known by
     `as_of` (default: the one "as of", tenure.warehouse.asof.latest_event_day)."""
     card = load_scorecard(config)

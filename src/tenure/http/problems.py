@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tenure.access import OutOfScope
-from tenure.errors import ConfigError, InputError, NotFoundError, TenureError, WarehouseError
+from tenure.errors import ConfigError, ConflictError, InputError, NotFoundError, TenureError, WarehouseError
 
 log = logging.getLogger("tenure.api")
 MEDIA_TYPE = "application/problem+json"
@@ -75,6 +75,8 @@ def status_of(err: TenureError) -> int:
         return 403
     if isinstance(err, NotFoundError):
         return 404
+    if isinstance(err, ConflictError):
+        return 409
     if isinstance(err, (InputError, ConfigError)):
         return 422
     if isinstance(err, WarehouseError):

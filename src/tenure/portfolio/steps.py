@@ -57,7 +57,7 @@ def register(graph: Graph) -> None:
     from tenure.health.steps import HEALTH_INPUTS
 
     graph.step("band_renewal", reads=(*HEALTH_INPUTS, "config.health", "config.reporting_currency"),
-               writes=("band_renewal",), version="1")(band_renewal)
+               writes=("band_renewal",), version="2")(band_renewal)  # 2: tenure.health.BAND_TABLE
     graph.step("band_history", reads=("health_scores", "accounts", "contract_lines", "fx",
                                       "config.reporting_currency"),
                writes=("band_history",), version="1")(band_history)

@@ -53,16 +53,19 @@ def ensure_indexes(wh: Warehouse) -> int:
     return len(specs)
 
 
-def store_band_renewal(wh: Warehouse, config: Config, as_of: date, horizon: int = 180,
-                       validation: dict | None = None) -> dict:
-    """The band -> renewal-probability table from the scorecard validation, stored."""
+def store_band_renewal(wh: Warehouse, config: Config, as_of: date, validation: dict | None = None) -> dict:
+    """The band -> renewal-probability table from the scorecard validation, stored: the same
+    computation with the same parameters as `tenure health validate` (tenure.health.BAND_TABLE).
+    A `validation` handed in is used only when it was made with those parameters on `as_of`."""
     from tenure.errors import TenureError
     from tenure.health.validate import validate
 
+    if validation is not None and not same_band_table(validation, as_of):
+        validation = None
     try:
-        report = validation or validate(wh, config, horizon=horizon, dates=4, as_of=as_of)
+        report = validation or validate(wh, config, as_of=as_of)
         bands = report["bands"]
-        horizon = int(report.get("horizon_days", horizon))
+        horizon = int(report["horizon_days"])
     except (TenureError, ValueError, ZeroDivisionError) as err:
         return {"band_renewal_skipped": str(err)}
     n = len(bands)
@@ -76,6 +79,16 @@ def store_band_renewal(wh: Warehouse, config: Config, as_of: date, horizon: int 
     })
     replace_partition(wh, "band_renewal", data)
     return {"band_renewal_bands": n}
+
+
+def same_band_table(report: dict, as_of: date) -> bool:
+    """Was this validation report made with the band table's parameters, on `as_of`?"""
+    from tenure.health import BAND_TABLE
+
+    h, n, step = BAND_TABLE["horizon"], BAND_TABLE["dates"], BAND_TABLE["step_days"]
+    newest = as_of - timedelta(days=h)
+    want = [str(newest - timedelta(days=step * k)) for k in range(n)][::-1]
+    return report.get("horizon_days") == h and report.get("as_of_dates") == want
 
 
 def band_renewal_table(wh: Warehouse) -> list[dict]:

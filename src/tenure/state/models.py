@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, Numeric, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -470,3 +472,31 @@ class SurveyEnrolment(Base):
     dedupe_key: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="pending")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+# -- renewal forecast calls (migration 0006; tenure.state.renewal_calls) --------------------------
+
+RENEWAL_CATEGORIES = ("commit", "best_case", "at_risk")
+
+
+class RenewalCall(Base):
+    """A CSM's (or its manager's) forecast call on one renewal: commit, best case or at risk (NULL:
+    not set), an optional amount override in the reporting currency, and the next step. One row per
+    (account, renewal_key); every change is also in the audit log (entity "renewal_call")."""
+
+    __tablename__ = "renewal_calls"
+    __table_args__ = (UniqueConstraint("account_id", "renewal_key", name="uq_renewal_calls_account_renewal"),
+                      Index("ix_renewal_calls_renewal_date", "renewal_date"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    renewal_key: Mapped[str] = mapped_column(String(20), nullable=False,
+                                             doc="the renewal date YYYY-MM-DD, or the rolling term (monthly)")
+    renewal_date: Mapped[date | None] = mapped_column(Date)
+    category: Mapped[str | None] = mapped_column(String(20), doc="commit, best_case, at_risk; NULL = not set")
+    amount_override: Mapped[Decimal | None] = mapped_column(Numeric(18, 2), doc="expected renewal ARR if not the model's")
+    currency: Mapped[str | None] = mapped_column(String(3), doc="currency of amount_override (reporting currency)")
+    next_step: Mapped[str | None] = mapped_column(Text)
+    set_by: Mapped[str] = mapped_column(String(100), nullable=False, doc="username of who set it last")
+    set_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    set_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
