@@ -9,6 +9,8 @@ The company (as of 2026-06-30; every contract from 2025-01-01 unless said):
   M1 Mid-Market:      a call 2026-06-10 (20 days) and one after the as-of day -> nothing
   M2 Mid-Market:      a call 2026-05-20 (41 days > 30) -> check-in missed
   S1 SMB:             no engagement model (default touch: tech), no activities -> nothing
+Both Enterprise models require an executive sponsor: E1 has one; E2's left on 2026-06-29; E3's
+last day is the as-of day (still there); N1 has none; M2 has one but its model does not ask.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import pyarrow as pa
 import pytest
 
 from tenure.config import config_from_dict
-from tenure.health.engagement import engagement, missed_cadences
+from tenure.health.engagement import engagement, missed_cadences, missing_sponsors
 from tenure.health.features import account_features
 from tenure.health.signals import record_signals
 from tenure.ingest.pipeline import ingest_table
@@ -28,9 +30,11 @@ AS_OF = date(2026, 6, 30)
 MODEL = {
     "engagement_models": [
         {"name": "strategic", "match": {"segment": ["Enterprise"], "tier": ["gold"]}, "touch": "high",
-         "cadences": [{"kind": "qbr", "every_days": 90}, {"kind": "ebr", "every_days": 180, "with_exec": True}]},
+         "cadences": [{"kind": "qbr", "every_days": 90}, {"kind": "ebr", "every_days": 180, "with_exec": True}],
+         "exec_sponsor_required": True},
         {"name": "enterprise", "match": {"segment": ["Enterprise"]}, "touch": "high",
-         "cadences": [{"kind": "qbr", "every_days": 90}, {"kind": "ebr", "every_days": 180, "with_exec": True}]},
+         "cadences": [{"kind": "qbr", "every_days": 90}, {"kind": "ebr", "every_days": 180, "with_exec": True}],
+         "exec_sponsor_required": True},
         {"name": "mid-market", "match": {"segment": ["Mid-Market"]}, "touch": "mid",
          "cadences": [{"kind": "call", "every_days": 30}]},
     ],
@@ -63,6 +67,9 @@ def company(warehouse, tmp_path):
     _load(warehouse, config, "activities", activity_id=[f"X{i}" for i in range(len(acts))],
           account_id=[a[0] for a in acts], kind=[a[1] for a in acts], at=[f"{a[2]}T10:00:00Z" for a in acts],
           with_exec=[a[3] for a in acts])
+    _load(warehouse, config, "contacts", contact_id=["C1", "C2", "C3", "C4"], account_id=["E1", "E2", "E3", "M2"],
+          role=["exec_sponsor"] * 4, active_from=["2025-01-01"] * 4,
+          active_to=[None, "2026-06-29", "2026-06-30", None])
     return warehouse, config
 
 
@@ -98,9 +105,21 @@ def test_a_missed_cadence_is_a_signal_once_per_account(company):
     assert again["new"] == 0 and again["unchanged"] == first["signals"]
 
 
+def test_a_required_sponsor_missing_is_a_signal(company):
+    wh, config = company
+    f = account_features(wh, config, AS_OF)
+    assert set(wh.execute(missing_sponsors(wh, config.operating_model, f, AS_OF)).account_id) == {"E2", "N1"}
+    record_signals(wh, config, AS_OF)
+    sig = wh.execute(wh.table("health_signals").filter(lambda t: t.signal == "sponsor_missing"))
+    assert dict(zip(sig.account_id, sig.detail)) == {
+        "E2": "no active executive sponsor (engagement model enterprise requires one)",
+        "N1": "no active executive sponsor (engagement model enterprise requires one)"}
+
+
 def test_no_engagement_models_no_missed_cadence(company, tmp_path):
     wh, _ = company
     plain = config_from_dict({"ingest": {"runs_dir": str(tmp_path / "runs")}}, base_dir=tmp_path, env={})
     record_signals(wh, plain, AS_OF)
-    n = wh.execute(wh.table("health_signals").filter(lambda t: t.signal == "missed_cadence").count())
+    n = wh.execute(wh.table("health_signals").filter(lambda t: t.signal.isin(["missed_cadence", "sponsor_missing"]))
+                   .count())
     assert int(n) == 0

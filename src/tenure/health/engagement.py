@@ -2,7 +2,7 @@
 account (tenure.yaml `operating_model.engagement_models`, the first whose segment and tier match;
 else `default_touch` with no cadence), and which touches it owes and has missed.
 
-One definition, used by the missed-cadence signal (tenure.health.signals), capacity
+One definition, used by the missed-cadence and missing-sponsor signals (tenure.health.signals), capacity
 (tenure.playbooks.capacity) and the playbooks' missed-cadence trigger. Both are Ibis
 expressions over every account at once; the loops below run over the configured models and
 cadences (a handful), never over accounts."""
@@ -71,3 +71,20 @@ def missed_cadences(wh: Warehouse, om: OperatingModel, customers: ir.Table, as_o
     for p in parts[1:]:
         out = out.union(p)
     return out
+
+
+def missing_sponsors(wh: Warehouse, om: OperatingModel, customers: ir.Table, as_of: date) -> ir.Table:
+    """Customers whose engagement model requires an executive sponsor (`exec_sponsor_required`)
+    and who have no contact with role exec_sponsor active on `as_of`: account_id,
+    engagement_model."""
+    required = [m.name for m in om.engagement_models if m.exec_sponsor_required]
+    acc = engagement(wh.table("accounts").select("account_id", "segment", "tier"), om)
+    base = customers.select("account_id").join(acc, "account_id")
+    if not required:
+        return base.select("account_id", "engagement_model").limit(0)
+    c = wh.table("contacts")
+    day = ibis.literal(as_of)
+    active = c.filter((c.role == "exec_sponsor") & (c.active_from.isnull() | (c.active_from <= day))
+                      & (c.active_to.isnull() | (c.active_to >= day))).select("account_id").distinct()
+    return base.filter(base.engagement_model.isin(required)).anti_join(active, "account_id").select(
+        "account_id", "engagement_model")

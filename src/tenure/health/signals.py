@@ -8,14 +8,15 @@ NPS (score <= 6). State signals are detected on the as-of day: usage decline (la
 least `spike_ratio` x the monthly average of the 90 days before, and at least 3), and a renewal
 within `renewal_window_days` with no open renewal opportunity, and a missed cadence (a touch the
 account's engagement model owes, e.g. a QBR every 90 days, with no such activity in that time:
-tenure.health.engagement; one signal per account listing every touch missed)."""
+tenure.health.engagement; one signal per account listing every touch missed), and a missing
+executive sponsor where the account's engagement model requires one."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
 from tenure.config import Config
-from tenure.health.engagement import missed_cadences
+from tenure.health.engagement import missed_cadences, missing_sponsors
 from tenure.health.features import account_features
 from tenure.warehouse import Warehouse
 from tenure.warehouse.writes import upsert_arrow
@@ -80,6 +81,9 @@ def signals(wh: Warehouse, config: Config, as_of: date) -> ir.Table:
                                          "last " + missed.last_at.cast("string")) + ")")
     per_account = missed.group_by("account_id").aggregate(what=missed.what.group_concat(", "))
     out.append(ev(per_account, "missed_cadence", ibis.literal(as_of), "medium", "missed " + per_account.what))
+    nosponsor = missing_sponsors(wh, config.operating_model, f, as_of)
+    out.append(ev(nosponsor, "sponsor_missing", ibis.literal(as_of), "medium",
+                  "no active executive sponsor (engagement model " + nosponsor.engagement_model + " requires one)"))
     result = out[0]
     for part in out[1:]:
         result = result.union(part)
