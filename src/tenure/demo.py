@@ -42,6 +42,8 @@ def run_demo(directory: Path, accounts: int, months: int, seed: int, quiet: bool
         sim = simulate_company(company, accounts, months, seed,
                                progress=lambda adv, total, desc: bar.update(task, advance=adv))
         summary["simulated"] = sim.rows
+        if add_operating_model(directory / "tenure.yaml", company / "accounts.csv"):
+            config = load_config(directory / "tenure.yaml")
         upgrade(config)
         wh = connect(config=config)
         try:
@@ -101,6 +103,50 @@ def _compute(wh, config, out: Console) -> dict:
 
     done["playbooks"] = playbooks_step(wh, config, out)  # the shipped playbooks, enabled: tasks and emails
     return done
+
+
+DEMO_ENGAGEMENT = """\
+operating_model:                 # docs/playbooks.md "Operating model" (added by tenure demo)
+  engagement_models:             # tried in order; the first whose segment/tier match serves the account
+    - name: strategic
+      match: {segment: [Enterprise]}
+      touch: high
+      cadences: [{kind: qbr, every_days: 90}, {kind: ebr, every_days: 180, with_exec: true}]
+      exec_sponsor_required: true
+    - name: scaled
+      match: {segment: [Mid-Market]}
+      touch: mid
+      cadences: [{kind: call, every_days: 90}]
+    - name: digital
+      match: {segment: [SMB]}
+      touch: tech
+  default_touch: tech
+  capacity:                      # what one CSM carries when all its accounts have this touch level
+    high: {max_accounts: 15, max_arr: 3000000}
+    mid: {max_accounts: 45, max_arr: 2500000}
+    tech: {max_accounts: 250, max_arr: 2000000}
+  teams:
+"""
+
+
+def add_operating_model(config_path: Path, accounts_csv: Path) -> bool:
+    """Give the demo's tenure.yaml an operating model (once): engagement models by segment, CSM
+    capacity by touch level, and two teams — the manager's (csm01, csm02, as its book of business
+    says) and the other CSMs under the CCO. Returns True when it added one."""
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    text = config_path.read_text(encoding="utf-8")
+    if "\noperating_model:" in "\n" + text:
+        return False
+    owners = pacsv.read_csv(accounts_csv, convert_options=pacsv.ConvertOptions(include_columns=["owner"]))
+    csms = sorted(o for o in pc.unique(owners["owner"]).to_pylist() if o)
+    east = [c for c in csms if c in ("csm01", "csm02")]
+    west = [c for c in csms if c not in east]
+    teams = "".join(f"    {name}: {{manager: {boss}, members: [{', '.join(members)}]}}\n"
+                    for name, boss, members in (("east", "manager", east), ("west", "cco", west)) if members)
+    config_path.write_text(text.rstrip("\n") + "\n\n" + DEMO_ENGAGEMENT + teams, encoding="utf-8")
+    return True
 
 
 # One user per role; the manager leads the first two CSMs' team (book-of-business scoping).

@@ -203,7 +203,7 @@ def test_capacity_cli(tmp_project, monkeypatch):
     assert res.exit_code == 0, res.output
     assert {r["csm"]: r["utilisation"] for r in json.loads(res.output)["csms"]}["ana"] == 1.5
     table = runner.invoke(app, ["capacity"]).output
-    assert "150% over" in table and "1,150 USD" in table and "unassigned customers: 1 (70 USD ARR)" in table
+    assert "150% over" in table and "1.1K USD" in table and "unassigned customers: 1 (70 USD ARR)" in table
     preview = runner.invoke(app, ["capacity", "rebalance"])
     assert preview.exit_code == 0 and "preview only" in preview.output and "E3" in preview.output
     applied = runner.invoke(app, ["capacity", "rebalance", "--apply", "--json", "--user", "mia"])
@@ -211,3 +211,20 @@ def test_capacity_cli(tmp_project, monkeypatch):
     assert json.loads(applied.output)["applied"] is True and len(json.loads(applied.output)["moves"]) == 1
     again = runner.invoke(app, ["capacity", "rebalance", "--apply"])
     assert again.exit_code == 0 and "nothing to move" in again.output
+
+
+def test_the_demo_gets_an_operating_model_once(tmp_path):
+    from tenure.config import load_config, write_default_config
+    from tenure.demo import add_operating_model
+
+    write_default_config(tmp_path)
+    (tmp_path / "accounts.csv").write_text("account_id,owner\nA,csm02\nB,csm01\nC,csm03\nD,\nE,csm03\n")
+    assert add_operating_model(tmp_path / "tenure.yaml", tmp_path / "accounts.csv") is True
+    first = (tmp_path / "tenure.yaml").read_text()
+    assert add_operating_model(tmp_path / "tenure.yaml", tmp_path / "accounts.csv") is False
+    assert (tmp_path / "tenure.yaml").read_text() == first  # a re-run changes nothing
+    om = load_config(tmp_path / "tenure.yaml").operating_model
+    assert {n: (t.manager, t.members) for n, t in om.teams.items()} == {
+        "east": ("manager", ["csm01", "csm02"]), "west": ("cco", ["csm03"])}
+    assert [m.touch for m in om.engagement_models] == ["high", "mid", "tech"]
+    assert om.engagement_models[0].exec_sponsor_required

@@ -174,3 +174,12 @@ def test_bulk_reassign_and_close_are_audited_and_rerunnable(state_url):
         assert s.get(Task, ids[2]).close_reason == "the account is no longer red"
         assert _audit(s, ids[0]) == ["create", "reassign", "reassign", "close"]
         assert _audit(s, ids[1]) == ["create", "reassign", "transition"]
+
+
+def test_the_commented_default_config_shows_the_task_defaults():
+    """`tenure init` writes the task vocabulary as it is: the YAML and the model agree."""
+    import yaml
+
+    from tenure.config import DEFAULT_CONFIG_YAML, Config, TaskSettings
+
+    assert TaskSettings.model_validate(yaml.safe_load(DEFAULT_CONFIG_YAML)["tasks"]) == Config().tasks

@@ -35,6 +35,14 @@ def _money(v: float, currency: str) -> str:
     return f"{v:,.0f} {currency}"
 
 
+def _money_short(v: float, currency: str) -> str:
+    """12.3M USD, 450K USD, 980 USD (tables)."""
+    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(v) >= limit:
+            return f"{v / limit:,.1f}{suffix} {currency}"
+    return f"{v:,.0f} {currency}"
+
+
 def _steps(quiet: bool):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -70,19 +78,19 @@ def capacity_cmd(ctx: typer.Context, as_of: str = AsOfOpt,
         return
     cur = report.currency
     t = Table(title=f"CSM capacity as of {report.as_of}", title_justify="left")
-    for col in ("CSM", "team", "accounts", "high", "mid", "tech", "ARR", "accounts used", "ARR used", "utilisation"):
+    for col in ("CSM", "team", "accounts", "high", "mid", "tech", "ARR", "by count", "by ARR", "used"):
         t.add_column(col, justify="left" if col in ("CSM", "team") else "right")
     for r in report.csms:
         flag = "[red]" if r["over_capacity"] else ""
         t.add_row(r["csm"], r["team"], str(r["accounts"]), *(str(r["by_touch"][k]) for k in ("high", "mid", "tech")),
-                  _money(r["arr"], cur), _pct(r["account_utilisation"]), _pct(r["arr_utilisation"]),
+                  _money_short(r["arr"], cur), _pct(r["account_utilisation"]), _pct(r["arr_utilisation"]),
                   f"{flag}{_pct(r['utilisation'])}" + (" over" if r["over_capacity"] else ""))
     console.print(t)
     tt = Table(title="Teams", title_justify="left")
     for col in ("team", "manager", "CSMs", "accounts", "ARR", "utilisation", "CSMs over"):
         tt.add_column(col, justify="left" if col in ("team", "manager") else "right")
     for r in report.teams:
-        tt.add_row(r["team"], r["manager"] or "–", str(r["csms"]), str(r["accounts"]), _money(r["arr"], cur),
+        tt.add_row(r["team"], r["manager"] or "–", str(r["csms"]), str(r["accounts"]), _money_short(r["arr"], cur),
                    _pct(r["utilisation"]), str(r["over_capacity"]))
     console.print(tt)
     u = report.unassigned

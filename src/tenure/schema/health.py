@@ -49,7 +49,7 @@ HEALTH_SIGNALS = Table(
         C("account_id", "string", "master account id", nullable=False),
         C("signal", "string", "what happened", nullable=False,
           enum=("usage_decline", "sponsor_left", "support_spike", "overdue_invoice", "detractor",
-                "renewal_without_opportunity")),
+                "renewal_without_opportunity", "missed_cadence", "sponsor_missing")),
         C("at", "date", "when it happened (or was detected, for state-based signals)", nullable=False),
         C("severity", "string", "low, medium or high", nullable=False, enum=("low", "medium", "high")),
         C("detail", "string", "what in words", nullable=False),
