@@ -99,8 +99,11 @@ def test_the_cap_stops_the_playbook_before_it_creates_anything_and_reports_the_c
 
 def test_a_failing_action_rolls_back_the_whole_run(company):
     wh, config = company
-    write_playbook(config, "save", RED.replace("type: risk", "type: no_such_type"))
-    with pytest.raises(InputError, match="no_such_type"):
+    # the email step is enqueued first, then the task step fails: no team "ghosts" to assign within
+    failing = RED + """  - {action: create_task, type: risk, title: again, owner: "round_robin:ghosts"}
+"""
+    write_playbook(config, "save", failing)
+    with pytest.raises(InputError, match="ghosts"):
         _run(wh, config)
     assert _count(config, Task) == 0 and _count(config, PlaybookOccurrence) == 0 and _count(config, OutboxMessage) == 0
 

@@ -122,3 +122,17 @@ def test_cli_validate_prints_each_problem_and_fails(tmp_path, monkeypatch):
     assert "at_risk.yaml:7: triggers[1].threshold" in result.output
     ok = CliRunner().invoke(app, ["playbooks", "validate", "--json"])
     assert '"line": 10' in ok.output
+
+
+def test_task_types_reasons_and_priorities_are_checked_against_tenure_yaml():
+    from tenure.config import TaskSettings
+
+    text = ("name: x\ntriggers: [{type: manual}]\nsteps:\n  - action: create_task\n    title: t\n    type: risk\n"
+            "    reason: bored\n    priority: whenever\n  - action: create_task\n    title: u\n    type: nope\n"
+            "  - {action: create_task, title: v, type: risk, reason: \"{{ 'signal' }}\"}\n")
+    _, problems = parse(text, "x.yaml", TaskSettings())
+    assert [(p.line, p.field) for p in problems] == [(7, "steps[0].reason"), (8, "steps[0].priority"),
+                                                     (11, "steps[1].type")]
+    assert "'bored' is not a reason of task type risk" in problems[0].message
+    pb, problems = parse(text, "x.yaml")  # without the vocabulary only the file's own rules apply
+    assert problems == [] and pb is not None

@@ -22,6 +22,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta
@@ -62,11 +63,17 @@ class _Lenient(dict):
         return self.get(name, "")
 
 
+@lru_cache(maxsize=512)
+def _template(text: str):
+    """A template compiled once per text (compiling costs far more than rendering)."""
+    return _env.from_string(text)
+
+
 def render(text: str, ctx: ActionContext) -> str:
     values = {"account": _Lenient(ctx.account), "contact": _Lenient(ctx.contact or {}),
               "trigger": _Lenient(ctx.trigger), "playbook": _Lenient(ctx.playbook_info),
               "csm": _Lenient(ctx.csm or {})}
-    return _env.from_string(text).render(**values)
+    return _template(text).render(**values)
 
 
 def bounded_key(key: str, limit: int = 255) -> str:
@@ -148,6 +155,9 @@ def _owner_of(ctx: ActionContext, rule: str) -> tuple[str | None, str | None]:
     head, _, rest = rule.partition(":")
     if head == "queue":
         return None, rest
+    if head == "account_owner":  # the rule of tenure.playbooks.tasks.assign_owners, without a query
+        owner = ctx.account.get("owner")
+        return (owner, None) if owner else (None, "unassigned")
     frame = pd.DataFrame({"account_id": [ctx.account.get("account_id")], "owner": [ctx.account.get("owner")]})
     if ctx.dry_run and head in ("round_robin", "fewest_open"):
         return f"({head} in team {rest})", None

@@ -76,14 +76,16 @@ def _churn_quality(wh, config, first, days, last, horizon, say) -> dict:
     for d in evaluable:
         now = arr_on(wh, config, d).filter(lambda t: t.arr > 0).select("account_id")
         later = arr_on(wh, config, d + timedelta(days=horizon)).filter(lambda t: t.arr > 0).select("account_id")
-        churned = now.anti_join(later, "account_id")
-        fired = first.filter(first.on == d).select("account_id").distinct().semi_join(now, "account_id")
+        # membership tests as IN filters: portable (PostgreSQL has no ANTI JOIN keyword)
+        churned = now.filter(~now.account_id.isin(later.account_id))
+        fired = first.filter(first.on == d).select("account_id").distinct()
+        fired = fired.filter(fired.account_id.isin(now.account_id))
         # caught: churning accounts the playbook had fired on within the horizon before d
         recent = first.filter((first.on <= d) & (first.on > d - timedelta(days=horizon))).select("account_id")
-        caught = churned.semi_join(recent, "account_id")
+        caught = churned.filter(churned.account_id.isin(recent.account_id))
+        hit = fired.filter(fired.account_id.isin(churned.account_id))
         row = ibis.memtable(pa.table({"d": [d]}))
-        for name, t in (("fired", fired), ("hit", fired.semi_join(churned, "account_id")), ("churned", churned),
-                        ("caught", caught)):
+        for name, t in (("fired", fired), ("hit", hit), ("churned", churned), ("caught", caught)):
             row = row.cross_join(t.aggregate(**{name: t.count()}))
         parts.append(row)
     u = union_all(parts)

@@ -62,7 +62,7 @@ def occurrences_expr(wh: Any, config: Any, books: Sequence[Playbook], as_of: dat
             if t is None:
                 continue
             if pb.audience:
-                t = t.semi_join(matching_accounts(wh, pb.audience), "account_id")
+                t = t.filter(t.account_id.isin(matching_accounts(wh, pb.audience).account_id))
             if pb.per == "contact":
                 t = _per_contact(wh, t, pb.contact_roles, as_of)
             parts.append(t.mutate(playbook=ibis.literal(pb.name).cast(TEXT),

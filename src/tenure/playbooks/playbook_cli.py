@@ -75,7 +75,7 @@ def validate_cmd(as_json: bool = JsonOpt, config_path: Path = ConfigOpt) -> None
     from tenure.playbooks.spec import playbooks_folder, validate_folder
 
     config = _config(config_path)
-    books, problems = validate_folder(playbooks_folder(config))
+    books, problems = validate_folder(playbooks_folder(config), config.tasks)
     if as_json:
         _json({"valid": [b.name for b in books], "problems": [p.to_dict() for p in problems]})
     else:
@@ -194,9 +194,11 @@ def results_cmd(name: str = typer.Argument(..., help="playbook name"), as_json: 
     """What a playbook did: occurrences, enrolments, tasks by state and outcome, emails, and its
     experiment (holdout vs treatment) when it has one."""
     from tenure.playbooks.results import playbook_results
+    from tenure.warehouse import open_project
 
-    config = _config(config_path)
-    res = playbook_results(config, name)
+    config, wh = open_project(config_path, write=False)
+    with wh:
+        res = playbook_results(config, name, wh=wh)
     if as_json:
         _json(res)
         return

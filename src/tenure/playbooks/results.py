@@ -20,7 +20,7 @@ def _iso(v: Any) -> str | None:
 def overview(config: Any) -> list[dict]:
     """Every valid playbook file: name, title, status, recorded version, triggers, steps, last
     run, enrolments started and open tasks."""
-    books, _ = validate_folder(playbooks_folder(config))
+    books, _ = validate_folder(playbooks_folder(config), config.tasks)
     with session_scope(config) as s:
         states = {x.name: x for x in s.scalars(select(PlaybookState))}
         current = dict(s.execute(select(PlaybookVersion.name, PlaybookVersion.version).where(
@@ -49,7 +49,7 @@ def playbook_results(config: Any, name: str, wh: Any | None = None) -> dict:
     """Counts of one playbook: occurrences by outcome, enrolments by status and arm, its tasks by
     state and outcome, its outbox messages by status; the experiment when it holds accounts out
     (tenure.playbooks.experiments, when a warehouse is given)."""
-    books, _ = validate_folder(playbooks_folder(config))
+    books, _ = validate_folder(playbooks_folder(config), config.tasks)
     pb = find(books, name)
     prefix = f"{name}|"
     with session_scope(config) as s:

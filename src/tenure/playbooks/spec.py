@@ -237,8 +237,9 @@ def _problems_of(err: ValidationError, file: str, root: yaml.Node | None, prefix
     return out
 
 
-def parse(text: str, file: str) -> tuple[Playbook | None, list[Problem]]:
-    """Validate one playbook file's text; returns the playbook or the problems found."""
+def parse(text: str, file: str, tasks: Any = None) -> tuple[Playbook | None, list[Problem]]:
+    """Validate one playbook file's text; returns the playbook or the problems found. With `tasks`
+    (tenure.yaml `tasks:`), task types, fixed reasons and priorities are checked against it too."""
     try:
         root = yaml.compose(text)
         data = yaml.safe_load(text)
@@ -285,6 +286,8 @@ def parse(text: str, file: str) -> tuple[Playbook | None, list[Problem]]:
         for field_name, message in template_problem(validated):
             problems.append(Problem(file, _node_line(root, (*loc, field_name)), _field((*loc, field_name)), message))
         params[path] = validated
+    if tasks is not None and pb is not None:
+        problems += _task_vocabulary(pb, params, tasks, file, root)
     if problems or pb is None:
         return None, problems
     for path, step in pb.walk_steps():
@@ -293,6 +296,35 @@ def parse(text: str, file: str) -> tuple[Playbook | None, list[Problem]]:
     pb._triggers = triggers
     pb.file = file
     return pb, []
+
+
+def _task_vocabulary(pb: Playbook, params: dict[str, ActionParams], tasks: Any, file: str,
+                     root: yaml.Node | None) -> list[Problem]:
+    """Task types, fixed (non-template) reasons and priorities of task-making steps, checked
+    against tenure.yaml `tasks:` so a run never fails on them."""
+    out: list[Problem] = []
+    types = getattr(tasks, "types", {}) or {}
+    if pb.task_type not in types:
+        out.append(Problem(file, _node_line(root, ("task_type",)), "task_type",
+                           f"{pb.task_type!r} is not a task type in tenure.yaml tasks.types ({', '.join(types)})"))
+    for path, p in params.items():
+        if not hasattr(p, "priority") or not hasattr(p, "type"):
+            continue
+        loc = _step_loc(path)
+        kind = p.type or pb.task_type
+        if p.type is not None and p.type not in types:
+            out.append(Problem(file, _node_line(root, (*loc, "type")), _field((*loc, "type")),
+                               f"{p.type!r} is not a task type in tenure.yaml tasks.types ({', '.join(types)})"))
+        allowed = types[kind].reasons if kind in types else []
+        reason = getattr(p, "reason", None)
+        if reason and "{" not in reason and allowed and reason not in allowed:
+            out.append(Problem(file, _node_line(root, (*loc, "reason")), _field((*loc, "reason")),
+                               f"{reason!r} is not a reason of task type {kind} ({', '.join(allowed)})"))
+        if p.priority not in (getattr(tasks, "priorities", {}) or {}):
+            out.append(Problem(file, _node_line(root, (*loc, "priority")), _field((*loc, "priority")),
+                               f"{p.priority!r} is not a priority in tenure.yaml tasks.priorities "
+                               f"({', '.join(tasks.priorities)})"))
+    return out
 
 
 def _raw_steps(steps: Any, prefix: str = "") -> list[tuple[str, dict]]:
@@ -334,7 +366,7 @@ def playbook_files(folder: Path) -> list[Path]:
     return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]) if folder.is_dir() else []
 
 
-def validate_folder(folder: str | Path) -> tuple[list[Playbook], list[Problem]]:
+def validate_folder(folder: str | Path, tasks: Any = None) -> tuple[list[Playbook], list[Problem]]:
     """Every playbook file in `folder`: the valid ones, and the problems of the others (with
     names used twice reported on the second file)."""
     folder = Path(folder)
@@ -342,7 +374,7 @@ def validate_folder(folder: str | Path) -> tuple[list[Playbook], list[Problem]]:
     problems: list[Problem] = []
     seen: dict[str, str] = {}
     for path in playbook_files(folder):
-        pb, found = parse(path.read_text(encoding="utf-8"), path.name)
+        pb, found = parse(path.read_text(encoding="utf-8"), path.name, tasks)
         problems += found
         if pb is None:
             continue
@@ -361,7 +393,7 @@ def playbooks_folder(config: Any) -> Path:
 
 def load_playbooks(config: Any) -> list[Playbook]:
     """The playbooks of the project's folder; a ConfigError listing every problem if any file is bad."""
-    books, problems = validate_folder(playbooks_folder(config))
+    books, problems = validate_folder(playbooks_folder(config), getattr(config, "tasks", None))
     if problems:
         raise ConfigError("invalid playbooks:\n" + "\n".join(f"  {p}" for p in problems))
     return books

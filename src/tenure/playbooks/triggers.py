@@ -78,11 +78,14 @@ class Inputs:
     @cached_property
     def features(self) -> ir.Table:
         """The health features (tenure.health.features: one definition of seat utilisation and
-        the usage trend) of every paying account on the day."""
+        the usage trend) of every paying account on the day, computed in the warehouse once."""
         from tenure.health.features import account_features
 
         f = account_features(self.wh, self.config, self.as_of)
-        return f.select("account_id", "seat_utilization", "usage_trend", "peak_users_30")
+        f = f.select("account_id", "seat_utilization", "usage_trend", "peak_users_30")
+        # computed once per evaluation (one row per account) and shared by every trigger reading it,
+        # instead of the engine recomputing every feature for each of them inside the one query
+        return ibis.memtable(self.wh.to_pyarrow(f))
 
     @cached_property
     def renewal(self) -> ir.Table:
