@@ -269,6 +269,8 @@ class NotifySettings(_Strict):
     retry_base_seconds: float = Field(60, gt=0, description="wait after the first failure; doubles each time")
     retry_max_seconds: float = Field(21_600, gt=0, description="longest wait between attempts")
     batch_size: int = Field(500, ge=1, description="messages one delivery pass claims at a time")
+    mark_every: int = Field(1, ge=1, description="sent messages marked sent per state-DB transaction: more is "
+                            "faster, and a crash then sends up to that many again (same Message-ID)")
 
     @field_validator("default_timezone")
     @classmethod
@@ -503,6 +505,24 @@ metrics:
   targets:
     - {metric: nrr, op: ">=", value: 1.10, grain: year, where: {segment: Enterprise}}
     - {metric: grr, op: ">=", value: 0.90, grain: year}
+
+notify:
+  # how the outbox delivers emails and webhooks (docs/operations.md "The worker and the outbox")
+  # smtp: {host: smtp.example.com, port: 587, security: starttls, username: tenure}  # password: TENURE_SMTP_PASSWORD
+  eml_dir: outbox                # without smtp, emails are written here as .eml files
+  from_address: tenure@localhost
+  from_name: tenure
+  send_as: reply_to              # From "<CSM> via tenure", Reply-To the CSM; or "from": the CSM's own address
+  default_timezone: UTC          # recipients without a known time zone
+  send_window: {start: "08:00", end: "18:00", days: [mon, tue, wed, thu, fri]}  # recipient's local time
+  max_attempts: 8                # then a dead letter (tenure outbox list --dead; tenure outbox replay ID)
+  retry_base_seconds: 60         # doubles after each failed attempt ...
+  retry_max_seconds: 21600       # ... up to 6 hours
+
+worker:
+  poll_seconds: 5                # `tenure worker` looks for due jobs at least this often
+  lease_seconds: 60              # one worker runs a job at a time; a dead worker's lease expires
+  jobs: {}                       # overrides, e.g. {deliver-outbox: {every_seconds: 10}}
 
 tasks:
   # the task (CTA) vocabulary (docs/playbooks.md "Tasks")

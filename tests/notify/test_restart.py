@@ -34,19 +34,21 @@ def _worker(folder: Path, failpoint: str | None = None) -> subprocess.CompletedP
                           capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.parametrize("failpoint, repeats", [
-    ("produced:5", 0),     # mid-production: 5 of 12 emails enqueued, then killed
-    ("before_send:3", 0),  # claimed a batch, sent 2, killed before sending the 3rd
-    ("after_send:3", 1),   # the 3rd reached the SMTP server, killed before it was marked sent
-    ("after_mark:7", 0),   # mid-batch, after the 7th was marked sent
+@pytest.mark.parametrize("failpoint, mark_every, repeats", [
+    ("produced:5", 1, 0),     # mid-production: 5 of 12 emails enqueued, then killed
+    ("before_send:3", 1, 0),  # claimed a batch, sent 2, killed before sending the 3rd
+    ("after_send:3", 1, 1),   # the 3rd reached the SMTP server, killed before it was marked sent
+    ("after_mark:7", 1, 0),   # mid-batch, after the 7th was marked sent
+    ("after_send:3", 4, 3),   # marked 4 at a time: the 3 sent since the last mark go again
 ])
 def test_kill_9_loses_nothing_and_repeats_carry_the_same_message_id(tmp_path: Path, state_url: str, smtp_server,
-                                                                    failpoint: str, repeats: int):
+                                                                    failpoint: str, mark_every: int, repeats: int):
     host, port, inbox = smtp_server
     (tmp_path / "tenure.yaml").write_text(yaml.safe_dump({
         "state": {"url": state_url},
         "notify": {"smtp": {"host": host, "port": port, "security": "none"}, "send_window": None,
-                   "from_address": "cs@vendor.example", "retry_base_seconds": 0.2, "batch_size": 5},
+                   "from_address": "cs@vendor.example", "retry_base_seconds": 0.2, "batch_size": 5,
+                   "mark_every": mark_every},
         "worker": {"lease_seconds": 30}}))
     (tmp_path / "n").write_text(str(N))
     config = load_config(tmp_path / "tenure.yaml")

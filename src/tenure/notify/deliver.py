@@ -7,9 +7,11 @@ One pass (`deliver_due`) works in batches of `notify.batch_size`:
    next opening (no attempt counted); every other row counts an attempt and gets the time of
    its next attempt should this one fail or the process die (exponential backoff). Each row is
    claimed with a compare-and-set on its attempt count, so two deliverers never both claim it.
-2. **Send** each claimed row (SMTP, .eml file or webhook), then **mark it sent** in its own
-   short transaction. A crash between the two leaves the row pending; it is sent again after
-   its backoff with the same Message-ID / Idempotency-Key.
+2. **Send** each claimed row (SMTP, .eml file or webhook), then **mark it sent**: in its own
+   short transaction by default, or `notify.mark_every` sent rows per transaction (fewer
+   commits, faster; a crash then repeats up to that many). A crash between sending and marking
+   leaves the row pending; it is sent again after its backoff with the same Message-ID /
+   Idempotency-Key.
 3. A failure records the error; after `notify.max_attempts` attempts the row is `dead` (a dead
    letter: `tenure outbox list --dead`, `tenure outbox replay ID`).
 
@@ -88,19 +90,23 @@ def claim(config: Any, now: datetime, limit: int, report: DeliveryReport,
             done = session.execute(update(OutboxMessage)
                                    .where(OutboxMessage.id == row.id, OutboxMessage.status == "pending",
                                           OutboxMessage.attempts == row.attempts)
-                                   .values(updated_at=now, **values)).rowcount
+                                   .values(updated_at=now, **values)
+                                   .execution_options(synchronize_session=False)).rowcount
             if done and "attempts" in values:
                 row.attempts = values["attempts"]
                 out.append(row)
     return out, len(rows)
 
 
-def _mark(config: Any, row: OutboxMessage, fence: Fence, **values: Any) -> None:
+def _mark(config: Any, ids: list[int], fence: Fence, **values: Any) -> None:
+    """Record the outcome of attempts at still-pending rows `ids` (one transaction)."""
+    if not ids:
+        return
     with session_scope(config) as session:
         fence(session)
         session.execute(update(OutboxMessage)
-                        .where(OutboxMessage.id == row.id, OutboxMessage.status == "pending")
-                        .values(updated_at=utcnow(), **values))
+                        .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending")
+                        .values(updated_at=utcnow(), **values).execution_options(synchronize_session=False))
 
 
 def deliver_due(config: Any, *, now: datetime | None = None, max_messages: int | None = None,
@@ -114,6 +120,14 @@ def deliver_due(config: Any, *, now: datetime | None = None, max_messages: int |
     mail = email_mod.transport(config)
     hook_key: bytes | None = None
     handled = 0
+    sent: list[int] = []  # sent, not yet marked: at most notify.mark_every of them
+
+    def mark_sent() -> None:
+        _mark(config, sent, fence, status="sent", sent_at=utcnow(), last_error=None)
+        if sent:
+            failpoints.hit("after_mark")
+        sent.clear()
+
     try:
         while max_messages is None or handled < max_messages:
             moment = now or utcnow()
@@ -132,18 +146,23 @@ def deliver_due(config: Any, *, now: datetime | None = None, max_messages: int |
                 except Exception as err:  # noqa: BLE001 - any failure is recorded on the row and retried
                     text = f"{type(err).__name__}: {err}"[:2000]
                     dead = row.attempts >= settings.max_attempts
-                    _mark(config, row, fence, last_error=text, **({"status": "dead"} if dead else {}))
+                    _mark(config, [row.id], fence, last_error=text, **({"status": "dead"} if dead else {}))
                     report.failed += 1
                     report.dead += dead
                     report.errors.append(f"outbox message {row.id} (attempt {row.attempts}): {text}")
                 else:
                     failpoints.hit("after_send")
-                    _mark(config, row, fence, status="sent", sent_at=utcnow(), last_error=None)
+                    sent.append(row.id)
                     report.sent += 1
-                    failpoints.hit("after_mark")
+                    if len(sent) >= settings.mark_every:
+                        mark_sent()
                 handled += 1
                 if progress is not None:
                     progress(handled)
+            mark_sent()
     finally:
-        mail.close()
+        try:
+            mark_sent()  # also when a send raised something unexpected: what went out is recorded
+        finally:
+            mail.close()
     return report

@@ -104,21 +104,18 @@ def enqueue(session: Session, *, channel: str, payload: dict[str, Any], dedupe_k
     check_timezone(recipient_tz, f"outbox message {dedupe_key!r}: recipient_tz")
     if hold_for_review and channel != "email":
         raise InputError(f"outbox message {dedupe_key!r}: only emails can be held for review")
-    if session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)) is not None:
-        return None
     now = utcnow()
-    new_id = _insert_once(session, OutboxMessage, ["dedupe_key"], dict(
+    return _insert_once(session, OutboxMessage, ["dedupe_key"], dict(
         channel=channel, payload=dict(payload), dedupe_key=dedupe_key, idempotency_key=idempotency_key(dedupe_key),
         category=category, recipient=recipient, recipient_tz=recipient_tz,
         status="held_for_review" if hold_for_review else "pending", attempts=0,
         next_attempt_at=not_before or now, created_at=now, updated_at=now))
-    return None if new_id is None else session.get(OutboxMessage, new_id)
 
 
-def _insert_once(session: Session, model: type, keys: list[str], values: dict[str, Any]) -> int | None:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new row's id, or None when a row with
-    the same unique `keys` exists (also one another transaction is inserting right now). No
-    savepoint: pysqlite's savepoints would commit the caller's transaction early."""
+def _insert_once(session: Session, model: type, keys: list[str], values: dict[str, Any]) -> Any | None:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING the row (one statement): the new row, or None
+    when a row with the same unique `keys` exists (also one another transaction is inserting
+    right now). No savepoint: pysqlite's savepoints would commit the caller's transaction early."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -126,9 +123,8 @@ def _insert_once(session: Session, model: type, keys: list[str], values: dict[st
         from sqlalchemy.dialects.sqlite import insert
     else:
         raise OutboxError(f"the outbox supports SQLite and PostgreSQL state DBs, not {dialect}")
-    session.flush()
-    stmt = insert(model).values(**values).on_conflict_do_nothing(index_elements=keys).returning(model.id)
-    return session.execute(stmt).scalar()
+    stmt = insert(model).values(**values).on_conflict_do_nothing(index_elements=keys).returning(model)
+    return session.scalars(stmt).first()
 
 
 # -- reading and changing messages (the CLI, the API and the Data page) ----------------------------
@@ -159,6 +155,16 @@ def message_dict(m: OutboxMessage) -> dict[str, Any]:
             "last_error": m.last_error, "created_at": iso(m.created_at), "sent_at": iso(m.sent_at),
             "subject": m.payload.get("subject") if m.channel == "email" else None,
             "url": m.payload.get("url") if m.channel == "webhook" else None}
+
+
+def panel(config: Any, dead_limit: int = 20) -> dict[str, Any]:
+    """What the Data page shows: counts by status and the newest dead letters."""
+    from tenure.jobs.db import session as session_scope
+
+    with session_scope(config) as session:
+        dead, dead_total = list_messages(session, status="dead", limit=dead_limit)
+        return {"counts": counts(session).as_dict(), "dead": [message_dict(m) for m in dead],
+                "dead_total": dead_total}
 
 
 def list_messages(session: Session, *, status: str | None = None, limit: int = 50,
