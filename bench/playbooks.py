@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         wh.close()
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-    path = write_results("playbooks", results)
+    path = write_results("playbooks" if args.no_run else f"playbooks-run-{args.accounts}", results)
     print(f"wrote {path}")
     for k in ("evaluate_seconds", "occurrences", "first_run_seconds", "second_run_seconds", "peak_rss_mib"):
         print(f"  {k}: {results.get(k)}")
