@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.sites import SiteFingerprint, built_once, check_unchanged, copy_site
 
 PG_ADMIN_URL = os.environ.get("TENURE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -102,33 +105,148 @@ def tmp_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-# -- the web app and API: one demo company, loaded once per test session ------------------------
+# -- the web app and API: one demo company, built once per test run -----------------------------
 
-@pytest.fixture(scope="session")
-def demo_site(tmp_path_factory: pytest.TempPathFactory):
-    """A small demo company loaded through the real path (DuckDB + SQLite) with the demo users
-    (one per role) and an API token per user. Returns a namespace: dir, config, passwords
-    {username: password}, tokens {username: secret}, app (one FastAPI app, shared)."""
-    from types import SimpleNamespace
+DEMO = {"accounts": 240, "months": 24, "seed": 11}
+DEMO_TOKEN_SCOPES = ["read", "write", "admin"]
 
-    from tenure.serve import create_app
+
+def _build_demo(folder: Path) -> None:
+    """The demo company (DuckDB + SQLite) with an API token per demo user, closed, in folder/site;
+    what the fixtures hand out (passwords, tokens, the demo's summary) in folder/meta.pickle."""
+    import pickle
+    import secrets as pysecrets
+
     from tenure.config import load_config
     from tenure.demo import run_demo
     from tenure.state import tokens
-    from tenure.state.db import session_scope
+    from tenure.state.db import dispose_all, session_scope
+    from tenure.web.login import SECRET_FILE
 
-    folder = tmp_path_factory.mktemp("site")
-    summary = run_demo(folder, accounts=240, months=24, seed=11, quiet=True)
-    config = load_config(folder / "tenure.yaml")
+    site = folder / "site"
+    summary = run_demo(site, quiet=True, **DEMO)
+    config = load_config(site / "tenure.yaml")
     passwords = {u["username"]: u["password"] for u in summary["users"]}
     secrets = {}
     with session_scope(config) as session:
         for username in passwords:
-            _, secrets[username] = tokens.create_token(session, username, "tests", ["read", "write", "admin"])
-    app = create_app(config)
-    ns = SimpleNamespace(dir=folder, config=config, passwords=passwords, tokens=secrets, app=app, summary=summary)
+            _, secrets[username] = tokens.create_token(session, username, "tests", DEMO_TOKEN_SCOPES)
+        # admin's token narrowed to the read scope, and a revoked one (the API's permission tests)
+        _, special = tokens.create_token(session, "admin", "tests-readonly", ["read"])
+        revoked_row, revoked = tokens.create_token(session, "admin", "tests-revoked", DEMO_TOKEN_SCOPES)
+        session.flush()
+        tokens.revoke(session, revoked_row.id)
+    special_tokens = {"readonly": special, "revoked": revoked}
+    dispose_all()  # closed: the SQLite file holds everything (no WAL left) before workers copy it
+    # the signing key the pages create on first use: made now, so no test creates it in a copy
+    secret = site / SECRET_FILE
+    secret.write_text(pysecrets.token_urlsafe(48))
+    secret.chmod(0o600)
+    (folder / "meta.pickle").write_bytes(pickle.dumps({"passwords": passwords, "tokens": secrets,
+                                                      "special_tokens": special_tokens, "summary": summary}))
+
+
+def _open_site(built: Path, target: Path):
+    """A copy of the built demo at target with its own app: namespace dir, config, passwords
+    {username: password}, tokens {username: secret}, special_tokens {"readonly", "revoked":
+    admin's tokens with the read scope only and revoked}, app, summary."""
+    import pickle
+    from types import SimpleNamespace
+
+    from tenure.config import load_config
+    from tenure.serve import create_app
+
+    copy_site(built / "site", target)
+    meta = pickle.loads((built / "meta.pickle").read_bytes())
+    config = load_config(target / "tenure.yaml")
+    return SimpleNamespace(dir=target, config=config, passwords=meta["passwords"], tokens=meta["tokens"],
+                           special_tokens=meta["special_tokens"], app=create_app(config), summary=meta["summary"])
+
+
+@pytest.fixture(scope="session")
+def demo_built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo company built once per test run (shared by xdist workers; never open it: copy)."""
+    return built_once(tmp_path_factory, "demo-{accounts}-{months}-{seed}".format(**DEMO), _build_demo)
+
+
+@pytest.fixture(scope="session")
+def demo_site(demo_built: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The shared, READ-ONLY demo company (240 accounts, 24 months; DuckDB + SQLite) with the demo
+    users (one per role) and an API token per user. Returns a namespace: dir, config, passwords
+    {username: password}, tokens {username: secret}, app (one FastAPI app, shared), summary.
+    A test that changes it fails (see pytest_runtest_call below): writers use `writable_site`."""
+    ns = _open_site(demo_built, tmp_path_factory.mktemp("site"))
     yield ns
-    app.state.ctx.close()
+    ns.app.state.ctx.close()
+
+
+@contextlib.contextmanager
+def _writable(built: Path, target: Path):
+    from fastapi.testclient import TestClient
+
+    ns = _open_site(built, target)
+    ns.auth = lambda username: {"Authorization": f"Bearer {ns.tokens[username]}"}
+    try:
+        with TestClient(ns.app, raise_server_exceptions=False) as client:
+            ns.api = client
+            yield ns
+    finally:
+        ns.app.state.ctx.close()
+
+
+@pytest.fixture
+def writable_site(demo_built: Path, tmp_path: Path):
+    """This test's own copy of the demo company, to change at will: the demo_site namespace plus
+    api (a TestClient, lifespan started) and auth(username) -> Bearer headers."""
+    with _writable(demo_built, tmp_path / "site") as ns:
+        yield ns
+
+
+@pytest.fixture(scope="module")
+def module_site(demo_built: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Like writable_site, one copy for all the tests of a module (they see each other's writes):
+    for modules with many small writing cases, such as the permission matrix."""
+    with _writable(demo_built, tmp_path_factory.mktemp("module-site")) as ns:
+        yield ns
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Order for xdist (--dist loadscope hands out modules in this order): one module that needs
+    the demo company first, so one worker builds it while the others run every module that does
+    not need it; the other demo modules last, when the build is there to copy. Module order only:
+    tests keep their order inside a module."""
+    modules: dict[str, bool] = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        modules[module] = modules.get(module, False) or "demo_built" in getattr(item, "fixturenames", ())
+    first = next((m for m, demo in modules.items() if demo), None)
+    rank = {m: 0 if m == first else (2 if demo else 1) for m, demo in modules.items()}
+    items.sort(key=lambda item: rank[item.nodeid.split("::")[0]])
+
+
+_SITE_BEFORE = pytest.StashKey[tuple]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """The guard, part 1: a test that uses the shared demo_site (directly or through api, auth,
+    books, login...) has the site's fingerprint taken once its fixtures are set up."""
+    site = (getattr(item, "funcargs", None) or {}).get("demo_site")
+    if site is not None:
+        item.stash[_SITE_BEFORE] = (site, SiteFingerprint.of(site.config, site.dir))
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem):
+    """The guard, part 2: after the test and its fixtures' teardown, the shared site must be as
+    it was; otherwise the test errors, naming what it changed (tests/sites.py)."""
+    result = yield
+    taken = item.stash.get(_SITE_BEFORE, None)
+    if taken is not None:
+        site, before = taken
+        check_unchanged(item.nodeid, before, SiteFingerprint.of(site.config, site.dir))
+    return result
 
 
 @pytest.fixture(scope="session")

@@ -8,16 +8,9 @@ import pytest
 
 @pytest.fixture(scope="session")
 def special_tokens(demo_site) -> dict[str, str]:
-    """{"readonly": admin's token with only the read scope, "revoked": a revoked token of admin's}."""
-    from tenure.state import tokens
-    from tenure.state.db import session_scope
-
-    with session_scope(demo_site.config) as session:
-        _, readonly = tokens.create_token(session, "admin", "api-tests-readonly", ["read"])
-        revoked_row, revoked = tokens.create_token(session, "admin", "api-tests-revoked", ["read", "write", "admin"])
-        session.flush()
-        tokens.revoke(session, revoked_row.id)
-    return {"readonly": readonly, "revoked": revoked}
+    """{"readonly": admin's token with only the read scope, "revoked": a revoked token of admin's}
+    (made when the demo is built, so every copy of it has them too)."""
+    return demo_site.special_tokens
 
 
 @pytest.fixture(scope="session")

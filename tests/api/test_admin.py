@@ -15,8 +15,8 @@ def test_me_says_who_and_what_book(api, auth, headers_for):
     assert narrowed["role"] == "admin" and narrowed["permissions"] == ["read"]
 
 
-def test_user_and_token_lifecycle(api, auth):
-    admin = auth("admin")
+def test_user_and_token_lifecycle(writable_site):
+    api, admin = writable_site.api, writable_site.auth("admin")  # its own copy: users and tokens are written
     name = f"api_{uuid.uuid4().hex[:8]}"
     r = api.post(f"{V1}/users", json={"username": name, "role": "csm", "full_name": "New CSM"}, headers=admin)
     assert r.status_code == 201, r.text

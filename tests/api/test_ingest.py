@@ -1,5 +1,6 @@
 """Ingest over HTTP goes through the CLI's validation and quarantine path: rejected rows come
-back with file, row, column and reason, are quarantined, and the run is logged."""
+back with file, row, column and reason, are quarantined, and the run is logged. Uploads write, so
+these tests use their own copy of the demo site (`writable_site`)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ def _quarantined(demo_site, run_id: str) -> list[dict]:
     return wh.to_pyarrow(qt.filter(qt.run_id == run_id)).to_pylist()
 
 
-def test_a_bad_csv_comes_back_with_its_rejected_rows_and_is_quarantined(api, auth, books, demo_site):
+def test_a_bad_csv_comes_back_with_its_rejected_rows_and_is_quarantined(writable_site, books):
+    demo_site = writable_site  # its own copy: an upload writes (facts, quarantine, the run)
+    api, auth = demo_site.api, demo_site.auth
     acc = books["csm01"][0]
     version = demo_site.app.state.ctx.data_version
     r = api.post(f"{V1}/ingest/activities", files={"file": ("../../etc/activities.csv", _csv(acc, "API"), "text/csv")},
@@ -49,7 +52,8 @@ def test_a_bad_csv_comes_back_with_its_rejected_rows_and_is_quarantined(api, aut
     assert trail.json()["total"] == 1
 
 
-def test_strict_loads_nothing_when_a_row_is_bad(api, auth, books):
+def test_strict_loads_nothing_when_a_row_is_bad(writable_site, books):
+    api, auth = writable_site.api, writable_site.auth  # its own copy: the rejected run is recorded
     r = api.post(f"{V1}/ingest/activities", params={"strict": "true"},
                  files={"file": ("strict.csv", _csv(books["csm01"][0], "STRICT"), "text/csv")}, headers=auth("cco"))
     assert r.status_code == 201
@@ -60,7 +64,8 @@ def test_strict_loads_nothing_when_a_row_is_bad(api, auth, books):
     ("notes.exe", b"MZ", 422),
     ("activities.csv", b"\x00\x01\x02 not a csv \xff\xfe", None),
 ])
-def test_unusable_uploads_are_problems_not_crashes(api, auth, name, content, status):
+def test_unusable_uploads_are_problems_not_crashes(writable_site, name, content, status):
+    api, auth = writable_site.api, writable_site.auth  # its own copy: a failed run is recorded too
     r = api.post(f"{V1}/ingest/activities", files={"file": (name, content, "application/octet-stream")},
                  headers=auth("admin"))
     assert r.status_code < 500, r.text

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tenure.health.validate import auc, validate
+from tests.sites import build_ingested_company
 
 
 def test_auc_by_hand():
@@ -17,14 +18,16 @@ def test_auc_by_hand():
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
+    """The simulated company's facts (validation scores them itself: no demo compute needed)."""
     from tenure.config import load_config
-    from tenure.demo import run_demo
     from tenure.warehouse import Warehouse
 
-    folder = tmp_path_factory.mktemp("health")
-    run_demo(folder / "demo", accounts=800, months=30, seed=21, quiet=True)
-    config = load_config(folder / "demo" / "tenure.yaml")
-    return config, Warehouse(config.warehouse_url)
+    folder = tmp_path_factory.mktemp("health") / "demo"
+    build_ingested_company(folder, accounts=800, months=30, seed=21)
+    config = load_config(folder / "tenure.yaml")
+    wh = Warehouse(config.warehouse_url)
+    yield config, wh
+    wh.close()
 
 
 def test_validation_report_on_simulated_history(demo):

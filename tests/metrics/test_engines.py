@@ -1,5 +1,5 @@
 """The same metric code on DuckDB, PostgreSQL and Spark (local mode) gives identical results,
-to the cent, on a small simulated company."""
+to the cent, on the demo company."""
 
 from __future__ import annotations
 
@@ -10,21 +10,20 @@ import pytest
 from tenure.metrics.compute import compute
 from tenure.metrics.registry import METRICS
 from tenure.warehouse import Warehouse
+from tests.sites import copy_site
 
 TABLES = ("accounts", "account_attributes", "contract_lines", "fx", "spend", "costs", "milestones")
 PERIODS = ("2026-Q2", "2025-11..2026-10")
 
 
 @pytest.fixture(scope="module")
-def company(tmp_path_factory):
-    """A small company loaded through the real demo path into DuckDB."""
-    from tenure.demo import run_demo
-
-    folder = tmp_path_factory.mktemp("engines")
-    run_demo(folder / "demo", accounts=150, months=24, seed=5, quiet=True)
+def company(demo_built, tmp_path_factory):
+    """The demo company loaded through the real demo path into DuckDB (the one the suite builds
+    once per run, tests/conftest.py), read from this module's own copy."""
     from tenure.config import load_config
 
-    config = load_config(folder / "demo" / "tenure.yaml")
+    folder = copy_site(demo_built / "site", tmp_path_factory.mktemp("engines") / "demo")
+    config = load_config(folder / "tenure.yaml")
     wh = Warehouse(config.warehouse_url)
     data = {t: wh.to_pyarrow(wh.table(t)) for t in TABLES}
     wh.close()

@@ -1,5 +1,6 @@
-"""Refresh on the demo company (DuckDB, 240 accounts, loaded once per session by `demo_site`):
-every account summarized, risk stored, idempotent; `tenure risk predict` stores its predictions."""
+"""Refresh on the demo company (DuckDB, 240 accounts, built once per run: `demo_site` to read,
+`writable_site` to write): every account summarized, risk stored, idempotent; `tenure risk
+predict` stores its predictions."""
 
 from __future__ import annotations
 
@@ -15,9 +16,15 @@ from tenure.warehouse.asof import latest_event_day
 
 @pytest.fixture
 def site_wh(demo_site):
-    """The demo warehouse for writing: the server's write session (the project write lock; what
-    was written is published to the server's readers when the test ends)."""
-    with demo_site.app.state.ctx.writing() as wh:
+    """The shared demo warehouse, read only (the server's connection on the published snapshot)."""
+    return demo_site.app.state.ctx.warehouse()
+
+
+@pytest.fixture
+def writable_wh(writable_site):
+    """This test's own copy of the demo, for writing: its server's write session (the project
+    write lock; what was written is published to that server's readers when the test ends)."""
+    with writable_site.app.state.ctx.writing() as wh:
         yield wh
 
 
@@ -65,26 +72,25 @@ def test_demo_scores_as_of_the_last_day_of_data(demo_site, site_wh):
         assert to_date(wh.execute(wh.table(table).as_of.max())) == day
 
 
-def test_refresh_twice_changes_nothing(demo_site, site_wh):
-    wh = site_wh
+def test_refresh_twice_changes_nothing(writable_site, writable_wh):
+    wh = writable_wh
     before = _snapshot(wh)
-    result = refresh(wh, demo_site.config)
+    result = refresh(wh, writable_site.config)
     assert result["run"]["steps_run"] == 0 and len(result["skipped"]) == 7  # no input changed: every step skipped
     after = _snapshot(wh)
     assert before[0].equals(after[0]) and before[1].equals(after[1])
-    demo_site.app.state.ctx.changed()
 
 
-def test_risk_predict_stores_predictions(demo_site, site_wh):
+def test_risk_predict_stores_predictions(writable_site, writable_wh):
     from typer.testing import CliRunner
 
     from tenure.cli import app
 
-    wh = site_wh
+    wh = writable_wh
     day = latest_event_day(wh)
     before = wh.execute(wh.table("risk_scores").order_by("account_id", "as_of"))
     wh.raw_sql(f"DELETE FROM risk_scores WHERE as_of = DATE '{day}'")
-    res = CliRunner().invoke(app, ["risk", "predict", "--json", "--config", str(demo_site.dir / "tenure.yaml")])
+    res = CliRunner().invoke(app, ["risk", "predict", "--json", "--config", str(writable_site.dir / "tenure.yaml")])
     assert res.exit_code == 0, res.output
     printed = json.loads(res.output)
     after = wh.execute(wh.table("risk_scores").order_by("account_id", "as_of"))

@@ -8,32 +8,19 @@ from __future__ import annotations
 
 import pytest
 
+from tests.sites import build_ingested_company, built_once, copy_site
+
 
 @pytest.fixture(scope="package")
 def simulated(tmp_path_factory):
-    from tenure.config import load_config, write_default_config
-    from tenure.demo import LOAD_ORDER
-    from tenure.ingest.pipeline import ingest_file
-    from tenure.simulate import simulate_company
-    from tenure.simulate.company import change_folders
-    from tenure.state.db import upgrade
+    """(folder, config, warehouse) of this package's own copy of the company (built once per run)."""
+    from tenure.config import load_config
     from tenure.warehouse import connect
 
-    folder = tmp_path_factory.mktemp("risk") / "company600"
-    folder.mkdir(parents=True)
-    write_default_config(folder)
+    built = built_once(tmp_path_factory, "ingested-600-30-13",
+                       lambda f: build_ingested_company(f / "company600", accounts=600, months=30, seed=13))
+    folder = copy_site(built / "company600", tmp_path_factory.mktemp("risk") / "company600")
     config = load_config(folder / "tenure.yaml")
-    company = folder / "company"
-    simulate_company(company, accounts=600, months=30, seed=13)
-    upgrade(config)
     wh = connect(config=config)
-    wh.ensure_schema()
-    for entity in LOAD_ORDER:
-        ingest_file(wh, config, entity, company / f"{entity}.csv", source="sim")
-    ingest_file(wh, config, "usage_events", company / "usage_events", source="sim")
-    for changes in change_folders(company):  # what was recorded later, oldest first (facts as known)
-        for entity in LOAD_ORDER:
-            if (changes / f"{entity}.csv").exists():
-                ingest_file(wh, config, entity, changes / f"{entity}.csv", source="sim")
     yield folder, config, wh
     wh.close()

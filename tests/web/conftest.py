@@ -28,16 +28,27 @@ def client(demo_site):
     return TestClient(demo_site.app, raise_server_exceptions=False, headers=HTML)
 
 
-@pytest.fixture
-def login(demo_site):
-    """login(username, client=None) -> a client holding that user's session cookie."""
-
+def _login_to(site):
     def do(username: str, client: TestClient | None = None, **kw) -> TestClient:
-        c = client or TestClient(demo_site.app, raise_server_exceptions=False, headers=HTML, **kw)
+        c = client or TestClient(site.app, raise_server_exceptions=False, headers=HTML, **kw)
         token = login_token(c)
-        r = c.post("/login", data={"username": username, "password": demo_site.passwords[username],
+        r = c.post("/login", data={"username": username, "password": site.passwords[username],
                                    "csrf_token": token, "next": "/"}, follow_redirects=False)
         assert r.status_code == 303, r.text
         return c
 
     return do
+
+
+@pytest.fixture
+def login(demo_site):
+    """login(username, client=None) -> a client holding that user's session cookie (shared site:
+    read only)."""
+    return _login_to(demo_site)
+
+
+@pytest.fixture
+def writable_login(writable_site):
+    """login(username, client=None) on this test's own copy of the demo (`writable_site`), for
+    pages that write (notes, forms)."""
+    return _login_to(writable_site)
