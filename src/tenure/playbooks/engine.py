@@ -155,7 +155,7 @@ class _Run:
         self._accounts: dict[str, dict] = {}
         self._contacts: dict[str, list[dict]] = {}
         self._csm: dict[str, dict] = {}
-        self._conditions: dict[str, set[str]] = {}
+        self._conditions: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
 
     # warehouse lookups for the accounts this run acts on (one query each, for all of them)
     def load_accounts(self, ids: Iterable[str]) -> None:
@@ -185,13 +185,18 @@ class _Run:
         return self._accounts.get(account_id) or {"account_id": account_id, "name": account_id}
 
     def holds(self, conditions: list[Condition], account_id: str) -> bool:
-        """Whether the account meets every condition now (each distinct condition list is one
-        warehouse query per run, for every account at once)."""
+        """Whether the account meets every condition now. Each distinct condition list is one
+        warehouse query for all the accounts this run acts on (those loaded so far), so only the
+        accounts in play come back, never the whole company."""
         k = "|".join(c.model_dump_json() for c in conditions)
-        if k not in self._conditions:
-            ids = self.wh.to_pyarrow(matching_accounts(self.wh, conditions)).column("account_id").to_pylist()
-            self._conditions[k] = set(ids)
-        return account_id in self._conditions[k]
+        domain, matched = self._conditions.get(k, (frozenset(), frozenset()))
+        if account_id not in domain:
+            domain = frozenset({*domain, *self._accounts, account_id})
+            m = matching_accounts(self.wh, conditions)
+            m = m.filter(m.account_id.isin(sorted(domain)))
+            matched = frozenset(self.wh.to_pyarrow(m).column("account_id").to_pylist())
+            self._conditions[k] = (domain, matched)
+        return account_id in matched
 
     def context(self, pb: Playbook, version: int, e: PlaybookEnrolment, trigger: dict, key: str) -> ActionContext:
         acc = self.account(e.account_id)
@@ -437,6 +442,7 @@ def _exit_and_clear(r: _Run, pb: Playbook, rows: list[dict], res: PlaybookResult
     live = list(s.scalars(select(PlaybookEnrolment).where(PlaybookEnrolment.playbook == pb.name,
                                                           PlaybookEnrolment.status.in_(LIVE))))
     if pb.exit_when and live:
+        r.load_accounts(e.account_id for e in live)  # one condition query covers them all
         met = [e for e in live if r.holds(pb.exit_when, e.account_id)]
         res.closed_tasks += r.finish(pb, met, "exited", "goal met: " + "; ".join(c.describe() for c in pb.exit_when),
                                      not pb.keep_open)
