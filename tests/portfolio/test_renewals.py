@@ -219,3 +219,29 @@ def test_the_export_is_every_filtered_renewal_with_its_call(book, state):
     assert rows[0]["expected_renewal_arr"] == pytest.approx(2500.0)
     assert [r["account_id"] for r in export_renewals(book, state, RenewalFilter(within_days=200, owner="csm1"))
             .to_pylist()] == ["A"]
+
+
+def test_the_band_table_is_stored_only_from_the_commands_parameters(company, book):
+    """One source for the band table: the demo handed its own validation (4 as-of dates) to the
+    refresh step, so the page showed other rates and counts than `tenure health validate` (6).
+    A validation made with other parameters than tenure.health.BAND_TABLE is not stored."""
+    from datetime import timedelta
+
+    from tenure.health import BAND_TABLE
+    from tenure.portfolio.summary import band_renewal_table, same_band_table, store_band_renewal
+    from tests.portfolio.conftest import AS_OF
+
+    _, config = company
+    newest = AS_OF - timedelta(days=BAND_TABLE["horizon"])
+
+    def report(dates: int) -> dict:
+        days = sorted(newest - timedelta(days=BAND_TABLE["step_days"] * k) for k in range(dates))
+        return {"horizon_days": BAND_TABLE["horizon"], "as_of_dates": [str(d) for d in days],
+                "bands": [{"band": "green", "accounts": 7, "churn_rate": 0.5, "renewal_probability": 0.5}]}
+
+    assert same_band_table(report(BAND_TABLE["dates"]), AS_OF) and not same_band_table(report(4), AS_OF)
+    store_band_renewal(book, config, AS_OF, validation=report(4))
+    assert (7, 0.5) not in {(b["accounts"], b["renewal_probability"]) for b in band_renewal_table(book)}
+    store_band_renewal(book, config, AS_OF, validation=report(BAND_TABLE["dates"]))
+    assert [(b["band"], b["accounts"], b["renewal_probability"]) for b in band_renewal_table(book)] == [
+        ("green", 7, 0.5)]
