@@ -1,5 +1,6 @@
 """A hand-worked small company on DuckDB and PostgreSQL for the portfolio tests (as of 2026-06-30).
 
+    (csm1 is Ann Ames, csm2 Bob Burr; regions NA, EMEA, NA, -, NA)
     A  csm1  SMB         LA1 2025 (fixed, ended) + LA2 2026-01-01..2026-12-31 2,400 USD fixed
                          -> customer, ARR 2,400, change 0, since 2025-01-01, renews 2026-12-31 (184 days)
     B  csm2  Enterprise  LB1 10,000 EUR open-ended (fx 1.1) + LB2 5,000 USD fixed to 2026-09-30
@@ -50,6 +51,7 @@ def company(warehouse, tmp_path):
           name=["Alpha Co", "Beta GmbH", "Gamma Ltd", "Delta Inc", "Epsilon"],
           domain=["alpha.com", "beta.de", "gamma.co.uk", None, "epsilon.io"],
           segment=["SMB", "Enterprise", "SMB", "SMB", "SMB"], owner=["csm1", "csm2", "csm1", None, "csm2"],
+          owner_name=["Ann Ames", "Bob Burr", "Ann Ames", None, "Bob Burr"], region=["NA", "EMEA", "NA", None, "NA"],
           employees=["10", "5000", "20", "5", "7"])
     _load(wh, config, "fx", date=["2024-01-01"], currency=["EUR"], rate_to_reporting=["1.1"])
     _load(wh, config, "contract_lines",

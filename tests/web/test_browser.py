@@ -263,3 +263,78 @@ def test_htmx_filter_after_logout_elsewhere_lands_on_login(browser, live_url, de
     assert page.get_by_role("heading", name="Log in to tenure").is_visible()
     assert page.locator("#results").count() == 0  # the login page replaced the page, not a fragment
     context.close()
+
+
+def _visible_in_viewport(page, locator) -> bool:
+    """The element is displayed and its whole box lies within the viewport's width and within
+    every scrolling ancestor's visible area (a table cut off by its wrapper counts as hidden)."""
+    return page.evaluate("""(el) => {
+        if (!el || el.offsetParent === null) return false;
+        const r = el.getBoundingClientRect();
+        if (r.width === 0 || r.left < 0 || r.right > window.innerWidth + 0.5) return false;
+        for (let p = el.parentElement; p; p = p.parentElement) {
+            const s = getComputedStyle(p);
+            if (/(auto|scroll|hidden)/.test(s.overflowX)) {
+                const b = p.getBoundingClientRect();
+                if (r.left < b.left - 0.5 || r.right > b.right + 0.5) return false;
+            }
+        }
+        return true;
+    }""", locator.element_handle())
+
+
+def test_cockpit_counts_every_row_and_shows_every_column_at_1400px(browser, live_url, demo_site):
+    """The cockpit's headings count every row in the data (not a capped list) and, 1,400 px wide,
+    every column of the renewal lists is on screen (the renewal probability was cut off)."""
+    from tenure.portfolio.cockpit import changes_since
+    from tenure.portfolio.renewals import renewal_totals
+
+    wh = demo_site.app.state.ctx.warehouse()
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    watch = Watch(page, live_url)
+    _login(page, live_url, "cco", demo_site.passwords["cco"], start="/cockpit")
+    expected = {"r90-title": renewal_totals(wh, None, 90)["accounts"],
+                "r180-title": renewal_totals(wh, None, 180, after_days=91)["accounts"],
+                "changes-title": changes_since(wh, None, days=7, limit=1).total}
+    assert expected["r90-title"] + expected["r180-title"] > 0
+    for heading, n in expected.items():
+        text = page.locator(f"#{heading}").inner_text()
+        assert re.search(rf"\({n:,}\)$|\({n}\)$", text), (text, n)
+    shown = page.locator("section[aria-labelledby=r180-title] tbody tr").count()
+    assert shown == min(expected["r180-title"], 100)
+    for section in ("r90-title", "r180-title"):
+        headers = page.locator(f"section[aria-labelledby={section}] thead th")
+        if not headers.count():
+            continue
+        for i in range(headers.count()):
+            assert _visible_in_viewport(page, headers.nth(i)), (section, headers.nth(i).inner_text())
+        assert "Renewal probability" in headers.all_inner_texts()
+    _shot(page, "08-cockpit-1400")
+    watch.check()
+    context.close()
+
+
+@pytest.mark.parametrize(("path", "table", "keep", "drop"), [
+    ("/", "section[aria-labelledby=risks-title] table", ("Churn risk", "ARR at risk"), ("Segment", "CSM")),
+    ("/accounts", "#results table", ("Churn risk", "Renewal"), ("Segment", "CSM", "Trend (30 d)")),
+])
+def test_phone_keeps_the_columns_that_matter(browser, live_url, demo_site, path, table, keep, drop):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    _login(page, live_url, "cco", demo_site.passwords["cco"], start=path)
+    page.wait_for_load_state("networkidle")
+    headers = page.locator(f"{table} thead th")
+    by_label = {re.sub(r"\s*[↓↑]$", "", headers.nth(i).text_content().strip()): headers.nth(i)
+                for i in range(headers.count())}
+    for label in keep:
+        assert _visible_in_viewport(page, by_label[label]), f"{path}: {label} is not on screen at 390 px"
+    for label in drop:
+        assert not by_label[label].is_visible(), f"{path}: {label} still takes room at 390 px"
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"{path} scrolls sideways by {overflow}px"
+    _shot(page, f"phone-columns-{path.strip('/') or 'executive'}")
+    context.close()

@@ -22,7 +22,7 @@ from tenure.warehouse import Warehouse
 from tenure.warehouse.expr import ibis, ir
 
 __all__ = ["KINDS", "Timeline", "account_360", "data_as_of", "get_account", "health_history", "timeline",
-           "timeline_page", "usage_series"]
+           "timeline_page", "usage_series", "weekly_usage"]
 
 KINDS = ("contract", "ticket", "survey", "activity", "milestone", "signal", "opportunity", "invoice", "churn")
 _HEADER = ("account_id", "name", "domain", "segment", "region", "industry", "tier", "owner")
@@ -78,7 +78,11 @@ def _header_parts(wh: Warehouse, P: Params) -> dict[str, ir.Table]:
                                                     "active_to")
     at = table(wh, "account_attributes")
     at = at.filter(at.account_id == account_id).select("name", "value")
-    return {"account": a, "summary": s, "contacts": c, "attributes": at}
+    ac = table(wh, "activities")
+    ac = ac.filter(ac.account_id == account_id)
+    touch = ac.filter(ac.at.notnull()).order_by([ac.at.desc(), ac.activity_id]).limit(1)
+    touch = touch.select(at=touch.at.cast("timestamp"), kind=touch.kind, by=touch.owner)
+    return {"account": a, "summary": s, "contacts": c, "attributes": at, "touch": touch}
 
 
 def _header(parts: dict[str, list[dict]], summary_columns: list[str]) -> dict | None:
@@ -89,6 +93,8 @@ def _header(parts: dict[str, list[dict]], summary_columns: list[str]) -> dict | 
     row["risk_drivers"] = row.get("risk_drivers") or []
     row["contacts"] = _sorted(parts.get("contacts", []), "role", "name", "contact_id")
     row["attributes"] = {r["name"]: r["value"] for r in _sorted(parts.get("attributes", []), "name")}
+    touch = (parts.get("touch") or [None])[0]
+    row["last_touch"] = touch  # {"at", "kind", "by"} of the latest activity (meeting, call, QBR...), or None
     return row
 
 
@@ -123,13 +129,27 @@ def _usage(parts: dict[str, list[dict]], days: int, wh: Warehouse) -> list[dict]
     if last is None:
         return []
     first = last - timedelta(days=days - 1)
-    got = {r["day"]: r for r in parts.get("usage", []) if first <= r["day"] <= last}
+    got = {r["day"]: r for r in parts.get("usage", []) if r["day"] is not None and first <= r["day"] <= last}
     out = []
     for k in range(days):
         d = first + timedelta(days=k)
         r = got.get(d)
         out.append({"day": d, "events": float(r["events"] or 0) if r else 0.0,
                     "active_users": int(r["active_users"] or 0) if r else 0})
+    return out
+
+
+def weekly_usage(days: list[dict]) -> list[dict]:
+    """`usage_series` rows (one per day, oldest first) as weeks of 7 days counted back from the
+    last day, so every week is whole: {"week" (its first day), "events" (sum), "active_users"
+    (the busiest day's active users: people active on different days cannot be added up)}.
+    Days before the first whole week are left out. Works on one account's bounded window."""
+    whole = len(days) - len(days) % 7
+    out = []
+    for i in range(len(days) - whole, len(days), 7):
+        week = days[i:i + 7]
+        out.append({"week": week[0]["day"], "events": sum(float(d["events"] or 0) for d in week),
+                    "active_users": max(int(d["active_users"] or 0) for d in week)})
     return out
 
 

@@ -10,12 +10,13 @@ from typing import Any
 import pyarrow as pa
 
 from tenure.errors import InputError, NotFoundError
-from tenure.portfolio.read import Page, Params, ask, ask_arrow, owners_list, scope_shape, scope_values, scoped, \
+from tenure.portfolio.read import Page, Params, arr_at_risk, ask, ask_arrow, owners_list, scope_shape, scope_values, scoped, \
     table
 from tenure.warehouse import Warehouse
-from tenure.warehouse.expr import ir
+from tenure.warehouse.expr import ibis, ir
 
-__all__ = ["MAX_PAGE_SIZE", "SORTABLE", "AccountFilter", "Page", "export_accounts", "list_accounts", "owner_of"]
+__all__ = ["MAX_PAGE_SIZE", "SORTABLE", "AccountFilter", "AccountPage", "Page", "choices", "export_accounts", "list_accounts",
+           "owner_names", "owner_of"]
 
 SORTABLE: tuple[str, ...] = (
     "arr", "account_id", "name", "segment", "region", "industry", "tier", "owner", "status", "score", "band",
@@ -41,6 +42,15 @@ class AccountFilter:
     min_risk: float | None = None
     renewal_within_days: int | None = None
     owners: Sequence[str] | None = None
+
+
+@dataclass
+class AccountPage(Page):
+    """A page of accounts with the totals of every matching account (not just this page): ARR and
+    ARR at risk, reporting currency."""
+
+    arr: float = 0.0
+    arr_at_risk: float = 0.0
 
 
 _EQ_FILTERS = ("segment", "region", "owner", "band", "tier", "status")
@@ -77,6 +87,7 @@ def _filter_shape(flt: AccountFilter) -> tuple[tuple, dict[str, Any]]:
 
 def _filtered(wh: Warehouse, shape: tuple, P: Params) -> ir.Table:
     s = table(wh, "account_summary")
+    s = s.mutate(arr_at_risk=arr_at_risk(s))
     preds = []
     for item in shape:
         if item == "q":
@@ -101,7 +112,7 @@ def _check_sort(sort: str) -> None:
 
 def _order(t: ir.Table, sort: str, descending: bool) -> ir.Table:
     if sort == "arr_at_risk":
-        key = t.arr.cast("float64") * t.risk
+        key = t.arr_at_risk
     elif sort == "band":
         key = t.band.cases(("red", 0), ("yellow", 1), ("green", 2), else_=None)
     else:
@@ -111,8 +122,9 @@ def _order(t: ir.Table, sort: str, descending: bool) -> ir.Table:
 
 
 def list_accounts(wh: Warehouse, flt: AccountFilter, sort: str = "arr", descending: bool = True, page: int = 1,
-                  page_size: int = 50) -> Page:
-    """One page of the matching accounts and how many match. page_size is capped at MAX_PAGE_SIZE;
+                  page_size: int = 50) -> AccountPage:
+    """One page of the matching accounts (each with its arr_at_risk), how many match, and their
+    total ARR and ARR at risk. page_size is capped at MAX_PAGE_SIZE;
     an unknown sort is an InputError."""
     _check_sort(sort)
     page = max(1, int(page or 1))
@@ -123,12 +135,11 @@ def list_accounts(wh: Warehouse, flt: AccountFilter, sort: str = "arr", descendi
                lambda P: _order(_filtered(wh, shape, P), sort, descending), values,
                limit=page_size, offset=(page - 1) * page_size)
     # two questions: a window count over every matching row would defeat the engine's top-N
-    if page == 1 and len(rows) < page_size:
-        total = len(rows)
-    else:
-        total = int(ask(wh, ("accounts_count", shape),
-                        lambda P: _filtered(wh, shape, P).aggregate(n=lambda t: t.count()), values)[0]["n"])
-    return Page(rows=rows, total=total, page=page, page_size=page_size)
+    totals = ask(wh, ("accounts_totals", shape),
+                 lambda P: _filtered(wh, shape, P).aggregate(n=lambda t: t.count(), arr=lambda t: t.arr.sum(),
+                                                              arr_at_risk=lambda t: t.arr_at_risk.sum()), values)[0]
+    return AccountPage(rows=rows, total=int(totals["n"]), page=page, page_size=page_size,
+                       arr=float(totals["arr"] or 0), arr_at_risk=float(totals["arr_at_risk"] or 0))
 
 
 def export_accounts(wh: Warehouse, flt: AccountFilter, sort: str = "arr", descending: bool = True) -> pa.Table:
@@ -150,3 +161,45 @@ def owner_of(wh: Warehouse, account_id: str) -> str | None:
     if not rows:
         raise NotFoundError(f"no account {account_id!r}")
     return rows[0]["owner"]
+
+
+def owner_names(wh: Warehouse, owners: Sequence[str] | None = None) -> dict[str, str]:
+    """{owner id: the CSM's name} for the owners in the book (None = all) that have a name
+    (accounts.owner_name; the first name in alphabetical order should two accounts disagree).
+    One row per CSM comes back from the engine."""
+    owners = owners_list(owners)
+    n = scope_shape(owners)
+
+    def build(P: Params) -> ir.Table:
+        a = scoped(table(wh, "accounts"), n, P)
+        a = a.filter(a.owner.notnull() & a.owner_name.notnull() & (a.owner_name.strip() != ""))
+        return a.group_by("owner").aggregate(owner_name=a.owner_name.min()).order_by("owner")
+
+    return {r["owner"]: r["owner_name"] for r in ask(wh, ("owner_names", n), build, scope_values(owners))}
+
+
+CHOICE_COLUMNS = ("segment", "region", "tier", "owner")
+
+
+def choices(wh: Warehouse, owners: Sequence[str] | None = None) -> dict[str, list]:
+    """The values the portfolio's filters offer, from the data in the book (None = all):
+    {"segment" | "region" | "tier": [values, sorted], "owner": [(owner id, name or id), by name]}.
+    One query whose rows are the distinct values (the engine finds them)."""
+    owners = owners_list(owners)
+    n = scope_shape(owners)
+
+    def build(P: Params) -> ir.Table:
+        s = scoped(table(wh, "account_summary"), n, P)
+        parts = []
+        for col in CHOICE_COLUMNS:
+            v = s.filter(s[col].notnull() & (s[col] != ""))
+            g = v.group_by(col).aggregate(label=(v.owner_name.min() if col == "owner" else v[col].min()))
+            parts.append(g.select(column=ibis.literal(col), value=g[col].cast("string"),
+                                  label=g.label.fill_null(g[col]).cast("string")))
+        return ibis.union(*parts)
+
+    rows = ask(wh, ("choices", n), build, scope_values(owners))
+    out: dict[str, list] = {c: sorted(r["value"] for r in rows if r["column"] == c) for c in CHOICE_COLUMNS[:3]}
+    out["owner"] = sorted(((r["value"], r["label"]) for r in rows if r["column"] == "owner"),
+                          key=lambda kv: (kv[1].lower(), kv[0]))
+    return out

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from tenure.portfolio.read import Page, Params, ask, owners_list, scope_shape, scope_values, scoped, table, total_of, \
+from tenure.portfolio.read import Page, Params, arr_at_risk, ask, owners_list, scope_shape, scope_values, scoped, table, total_of, \
     with_total
 from tenure.portfolio.wording import describe_change
 from tenure.warehouse import Warehouse
@@ -27,7 +27,7 @@ def top_risks(wh: Warehouse, owners: Sequence[str] | None = None, limit: int = 1
     def build(P: Params) -> ir.Table:
         s = scoped(table(wh, "account_summary"), n, P)
         s = s.filter((s.status == "customer") & s.risk.notnull())
-        s = s.mutate(arr_at_risk=s.arr.cast("float64") * s.risk)
+        s = s.mutate(arr_at_risk=arr_at_risk(s))
         return s.order_by([s.arr_at_risk.desc(), s.account_id])
 
     return ask(wh, ("top_risks", n), build, scope_values(owners), limit=max(1, int(limit)))

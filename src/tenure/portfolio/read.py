@@ -102,13 +102,34 @@ def _values(key: Hashable, P: Params, values: Mapping[str, Any] | None) -> dict[
     return {n: values[n] for n in P.by_name}
 
 
+def drivers_list(v: Any) -> list:
+    """A stored `risk_drivers` JSON as a list; text that is not a JSON list (a row written by hand
+    or by an older tenure) reads as no drivers rather than failing the page."""
+    if not v:
+        return []
+    try:
+        got = json.loads(v)
+    except (TypeError, ValueError):
+        return []
+    return [d for d in got if isinstance(d, dict)] if isinstance(got, list) else []
+
+
+def _calendar(v: Any) -> Any:
+    """A date or timestamp the driver could not turn into Python's calendar (DuckDB hands back
+    text such as '0001-01-01 (BC)' or '10000-01-01' for years outside 1-9999): unknown (None), so
+    one impossible stored date cannot take down a page that sorts or compares it."""
+    return None if isinstance(v, str) else v
+
+
 def _converter(name: str, dtype: dt.DataType):
     if name.endswith("risk_drivers"):
-        return lambda v: json.loads(v) if v else []
+        return drivers_list
     if dtype.is_decimal():
         return float
     if dtype.is_date() or (dtype.is_timestamp() and name in _DATE_COLUMNS):
-        return lambda v: v.date() if isinstance(v, datetime) else v
+        return lambda v: v.date() if isinstance(v, datetime) else _calendar(v)
+    if dtype.is_timestamp() or dtype.is_date():
+        return _calendar
     return None
 
 
@@ -161,6 +182,12 @@ def scoped(t: ir.Table, n_owners: int | None, P: Params) -> ir.Table:
     if n_owners == 0:
         return t.filter(ibis.literal(False))
     return t.filter(t.owner.isin([P(f"own{i}") for i in range(n_owners)]))
+
+
+def arr_at_risk(t: ir.Table) -> ir.NumericValue:
+    """ARR at risk: the account's ARR x its churn risk (reporting currency, per year; NULL without a
+    risk score). The one definition the portfolio, the cockpit, the executive page and the API use."""
+    return t.arr.cast("float64") * t.risk
 
 
 def with_total(t: ir.Table) -> ir.Table:

@@ -167,7 +167,7 @@ def summary_expr(wh: Warehouse, config: Config, as_of: date) -> ir.Table:
     ren = ren.mutate(rk=ibis.row_number().over(group_by=ren.account_id, order_by=[ren.close_date, ren.opportunity_id]))
     open_ren = ren.filter(ren.rk == 0).select("account_id", open_renewal_stage=_.stage)
 
-    out = acc.select("account_id", "name", "domain", "segment", "region", "industry", "tier", "owner")
+    out = acc.select("account_id", "name", "domain", "segment", "region", "industry", "tier", "owner", "owner_name")
     for part in (now, then, since, renewal, h_now, h_30, risk, open_ren):
         out = out.left_join(part, "account_id").drop("account_id_right")
     zero = ibis.literal(0, MONEY)
@@ -177,6 +177,7 @@ def summary_expr(wh: Warehouse, config: Config, as_of: date) -> ir.Table:
     cols = {
         "account_id": out.account_id, "name": out.name, "domain": out.domain, "segment": out.segment,
         "region": out.region, "industry": out.industry, "tier": out.tier, "owner": out.owner,
+        "owner_name": out.owner_name,
         "status": status, "arr": arr,
         "arr_change_90": arr - out.arr_90.fill_null(zero),
         "customer_since": out.customer_since,

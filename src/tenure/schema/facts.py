@@ -24,6 +24,8 @@ ACCOUNTS = Table(
         C("region", "string", "sales region, e.g. NA / EMEA / APAC / LATAM"),
         C("industry", "string", "industry"),
         C("owner", "string", "the CSM who owns the account (user name or email)", personal=True),
+        C("owner_name", "string", "the owning CSM's name as people know them (e.g. Dana Whitfield); pages show "
+          "it in place of the owner id", personal=True),
         C("tier", "string", "touch tier, e.g. high / mid / tech"),
         C("parent_account_id", "string", "parent in a corporate hierarchy"),
         C("partner_id", "string", "implementation or reseller partner"),

@@ -35,6 +35,7 @@ ACCOUNT_SUMMARY = Table(
         C("industry", "string", "industry"),
         C("tier", "string", "touch tier"),
         C("owner", "string", "owning CSM (accounts.owner)", personal=True),
+        C("owner_name", "string", "the owning CSM's name (accounts.owner_name)", personal=True),
         C("status", "string", "customer (ARR > 0), churned (had ARR, now none) or prospect", nullable=False,
           enum=("customer", "churned", "prospect")),
         C("arr", "money", "ARR on the as-of day, reporting currency", nullable=False),

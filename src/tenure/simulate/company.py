@@ -66,6 +66,12 @@ NPS_DETRACTOR = ["Too many bugs and support is slow.", "Hard to use, adoption is
 NPS_PASSIVE = ["Decent tool, some rough edges.", "Does the job.", "Okay, reporting could be better."]
 NPS_PROMOTER = ["Love it, the team uses it every day.", "Excellent support and a great product.",
                 "Indispensable for our customer team.", "Great value, highly recommend."]
+# CSM names (fictional), picked by the CSM's number so a CSM keeps its name across seeds and sizes
+CSM_FIRST = np.array(["Dana", "Luis", "Priya", "Tom", "Aiko", "Marta", "Kwame", "Sofia", "Ben", "Ines", "Ravi",
+                      "Chloe", "Omar", "Hanna", "Jonas", "Maya", "Felix", "Zara", "Noah", "Elena", "Sam", "Lea"])
+CSM_LAST = np.array(["Whitfield", "Moreno", "Raman", "Becker", "Tanaka", "Kowalski", "Mensah", "Rossi", "Carter",
+                     "Silva", "Iyer", "Martin", "Haddad", "Berg", "Vogel", "Cohen", "Novak", "Ali", "Park",
+                     "Petrova", "Okafor", "Dubois", "Lund"])
 CHURN_CATEGORIES = np.array(["poor_adoption", "product_gap", "champion_left", "price", "budget", "competitor"])
 
 
@@ -415,6 +421,9 @@ def simulate_company(out_dir: str | Path, accounts: int = 2000, months: int = 36
         "employees": pa.array(employees), "plan": pa.array(plan),
     })
     acc_tbl = acc_tbl.set_column(6, "owner", pc.binary_join_element_wise(pa.scalar("csm"), acc_tbl["owner"], ""))
+    k = owner - 1  # the CSM's number from 0: distinct first names, then distinct pairs
+    owner_name = np.char.add(np.char.add(CSM_FIRST[k % len(CSM_FIRST)], " "), CSM_LAST[(k * 7) % len(CSM_LAST)])
+    acc_tbl = acc_tbl.add_column(7, "owner_name", pa.array(owner_name.astype(str)))
     # accounts only appear once they exist within or before the window; recorded before they sign
     acc_known = (np.minimum(created, _month_start(base, acq)).astype("datetime64[s]")
                  - rec.integers(3, 15, n) * DAY + 9 * HOUR)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tenure.web.render import money
+
 BAND_COLORS = {"green": "#2e7d32", "yellow": "#c98a00", "red": "#c62828", "onboarding": "#1f5fa8"}
 PALETTE = ("#1f5fa8", "#c2571a", "#2e7d32", "#7b3fa0", "#00838f", "#8d6e00", "#ad1457", "#455a64")
 FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12}
@@ -44,18 +46,53 @@ def lines(x: list, series: dict[str, list], *, title: str | None = None, y_forma
     return {"data": data, "layout": layout}
 
 
-def waterfall(bridge: dict) -> dict:
-    """The ARR bridge: opening, + new, + reactivation, + expansion, - contraction, - churn, closing."""
-    steps = [("Opening", "absolute", bridge.get("opening")), ("New", "relative", bridge.get("new")),
-             ("Reactivation", "relative", bridge.get("reactivation")),
-             ("Expansion", "relative", bridge.get("expansion")),
-             ("Contraction", "relative", -(_f(bridge.get("contraction")) or 0)),
-             ("Churn", "relative", -(_f(bridge.get("churn")) or 0)), ("Closing", "total", bridge.get("closing"))]
+MOVEMENT_STEPS = (("New", "new", 1), ("Reactivation", "reactivation", 1), ("Expansion", "expansion", 1),
+                  ("Contraction", "contraction", -1), ("Churn", "churn", -1))
+
+
+def waterfall(bridge: dict, currency: str = "USD") -> dict:
+    """The ARR bridge: opening, + new, + reactivation, + expansion, - contraction, - churn, closing.
+    Every bar carries its amount as a label (a $20k reactivation beside a $10M opening is a sliver
+    otherwise), and the value axis starts near the lowest level the bridge reaches, not at zero,
+    so the movements are drawn at a readable size (the opening and closing bars say their totals)."""
+    opening = _f(bridge.get("opening")) or 0.0
+    steps = [("Opening", "absolute", opening)]
+    for label, key, sign in MOVEMENT_STEPS:
+        steps.append((label, "relative", sign * (_f(bridge.get(key)) or 0.0)))
+    closing = _f(bridge.get("closing"))
+    steps.append(("Closing", "total", closing if closing is not None else opening + sum(s[2] for s in steps[1:])))
+    levels, level = [opening], opening
+    for _label, _kind, v in steps[1:-1]:
+        level += v
+        levels.append(level)
+    levels.append(steps[-1][2])
+    low, high = min(levels), max(levels)
+    moved = max(high - low, max((abs(s[2]) for s in steps[1:-1]), default=0.0), 1.0)
+    axis_low = max(0.0, low - 0.6 * moved)
+    axis_high = high + 0.35 * moved
+    text = [money(steps[0][2], currency)] + [money(v, currency, sign=True) if v else money(0, currency)
+                                             for _l, _k, v in steps[1:-1]] + [money(steps[-1][2], currency)]
     return {"data": [{"type": "waterfall", "x": [s[0] for s in steps], "measure": [s[1] for s in steps],
-                      "y": [_f(s[2]) or 0 for s in steps], "connector": {"line": {"color": "#999"}},
+                      "y": [s[2] for s in steps], "text": text, "textposition": "outside",
+                      "cliponaxis": False, "connector": {"line": {"color": "#999"}},
                       "increasing": {"marker": {"color": "#2e7d32"}}, "decreasing": {"marker": {"color": "#c62828"}},
-                      "totals": {"marker": {"color": "#1f5fa8"}}, "hovertemplate": "%{x}: %{y:,.0f}<extra></extra>"}],
-            "layout": _layout(None, showlegend=False, hovermode="closest")}
+                      "totals": {"marker": {"color": "#1f5fa8"}}, "hovertemplate": "%{x}: %{text}<extra></extra>"}],
+            "layout": _layout(None, showlegend=False, hovermode="closest",
+                              yaxis={"range": [axis_low, axis_high], "tickformat": "~s",
+                                     "title": {"text": f"ARR ({currency}, axis not from zero)"
+                                               if axis_low > 0 else f"ARR ({currency})"}})}
+
+
+def bars(labels: list[str], values: list, *, currency: str = "USD", color: str = "#c62828") -> dict:
+    """Horizontal bars, biggest at the top, each labelled with its amount (e.g. ARR by churn reason)."""
+    ys = [_f(v) or 0.0 for v in values]
+    return {"data": [{"type": "bar", "orientation": "h", "y": list(labels)[::-1], "x": ys[::-1],
+                      "text": [money(v, currency) for v in ys][::-1], "textposition": "auto",
+                      "marker": {"color": color}, "hovertemplate": "%{y}: %{text}<extra></extra>"}],
+            "layout": _layout(None, showlegend=False, hovermode="closest",
+                              height=max(160, 40 + 34 * len(ys)),
+                              margin={"l": 120, "r": 16, "t": 12, "b": 32},
+                              xaxis={"tickformat": "~s", "title": {"text": f"ARR ({currency})"}})}
 
 
 def band_stack(rows: list[dict], value: str = "accounts") -> dict:
@@ -68,16 +105,16 @@ def band_stack(rows: list[dict], value: str = "accounts") -> dict:
     return {"data": data, "layout": _layout(None, barmode="stack")}
 
 
-def usage(rows: list[dict]) -> dict:
-    x = [r["day"] for r in rows]
-    return {"data": [
-        {"type": "scatter", "mode": "lines", "name": "events", "x": x, "y": [r["events"] for r in rows],
-         "line": {"color": PALETTE[0], "width": 1.5}},
-        {"type": "scatter", "mode": "lines", "name": "active users", "x": x, "y": [r["active_users"] for r in rows],
-         "yaxis": "y2", "line": {"color": PALETTE[1], "width": 1.5}}],
-        "layout": _layout(None, yaxis={"title": {"text": "events"}},
-                          yaxis2={"title": {"text": "active users"}, "overlaying": "y", "side": "right"},
-                          margin={"l": 56, "r": 56, "t": 12, "b": 40})}
+def usage(weeks: list[dict]) -> dict:
+    """Weekly usage: one series (events per week, bars), active users in the hover text; from
+    `portfolio.account360.weekly_usage` rows {week, events, active_users}."""
+    x = [r["week"] for r in weeks]
+    return {"data": [{"type": "bar", "name": "events per week", "x": x, "y": [_f(r["events"]) or 0 for r in weeks],
+                      "customdata": [r["active_users"] for r in weeks], "marker": {"color": PALETTE[0]},
+                      "hovertemplate": "week of %{x}: %{y:,.0f} events, %{customdata} active users"
+                                       "<extra></extra>"}],
+            "layout": _layout(None, showlegend=False, hovermode="closest",
+                              yaxis={"title": {"text": "events per week"}, "rangemode": "tozero"})}
 
 
 def health(rows: list[dict], bands: dict[str, float] | None = None) -> dict:

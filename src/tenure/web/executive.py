@@ -18,7 +18,7 @@ from typing import Any
 from tenure.access import Access
 from tenure.http.cache import cached
 from tenure.metrics.compute import bridge_rows, metric_rows, metric_value
-from tenure.metrics.periods import Period, add_months, monthly, parse_period, to_date
+from tenure.metrics.periods import Period, add_months, month_end, monthly, parse_period, to_date
 from tenure.metrics.registry import get_metric
 from tenure.metrics.targets import target_at
 from tenure.web import charts
@@ -56,6 +56,35 @@ def period_choices(last: date) -> list[tuple[str, str]]:
     return out
 
 
+def prior_period(p: Period) -> Period:
+    """The period of the same length just before `p` (a quarter's prior quarter, a trailing 12
+    months' prior 12 months), labelled the way `parse_period` reads it."""
+    n = p.months
+    first = add_months(date(p.first_day.year, p.first_day.month, 1), -n)
+    last_month = add_months(first, n - 1)
+    if n == 1:
+        label = f"{first:%Y-%m}"
+    elif n == 3 and (first.month - 1) % 3 == 0:
+        label = f"{first.year}-Q{(first.month - 1) // 3 + 1}"
+    elif n == 12 and first.month == 1:
+        label = f"{first.year}"
+    else:
+        label = f"{first:%Y-%m}..{last_month:%Y-%m}"
+    return Period(label, first, month_end(last_month))
+
+
+def with_deltas(tiles: list[dict], prior: dict[str, list[dict]] | None, prior_label: str) -> list[dict]:
+    """Each headline tile with the same metric over the prior period: "prior" (its value),
+    "delta" (value - prior; percentage points for ratios) and "prior_label"."""
+    for t in tiles:
+        rows = (prior or {}).get(t["name"]) or []
+        before = rows[0].get("value") if rows else None
+        t["prior"] = None if before is None else float(before)
+        t["prior_label"] = prior_label
+        t["delta"] = None if before is None or t.get("value") is None else float(t["value"]) - float(before)
+    return tiles
+
+
 def kpis_from_bridge(config, rows: list[dict], by: tuple[str, ...], period: Period) -> dict[str, list[dict]]:
     """The headline metrics from bridge rows already fetched for the page, with the registry's
     own numerator, denominator and targets: the same rows tenure.metrics.compute.compute returns
@@ -89,10 +118,12 @@ def _trend(ctx, wh, last: date, by: tuple[str, ...]) -> list[dict]:
 
 def executive_view(ctx, wh, acc: Access, period_text: str | None) -> dict:
     from tenure.portfolio import cockpit as pq
+    from tenure.portfolio.accounts import owner_names
+    from tenure.portfolio.churn import churn_by_reason
 
     last = latest_month(ctx, wh)
     if last is None:
-        return {"empty": True, "period": None, "choices": []}
+        return {"empty": True, "period": None, "choices": [], "owner_names": {}}
     choices = period_choices(last)
     period = parse_period(period_text) if period_text else parse_period(choices[0][1])
     scoped = not acc.everything
@@ -116,17 +147,24 @@ def executive_view(ctx, wh, acc: Access, period_text: str | None) -> dict:
         for name, label in KPIS:
             row = kpis_total[name][0] if kpis_total[name] else {}
             tiles.append({"name": name, "label": label, **row})
+        before = prior_period(period)
+        prior_rows = memo(ctx, ("bridge", before.label, company.dims),
+                          lambda: bridge_rows(wh, ctx.config, before, list(company.dims)))
+        prior_kpis = kpis_from_bridge(ctx.config, prior_rows[:1], company.dims, before) if prior_rows else None
+        with_deltas(tiles, prior_kpis, before.label)
+    reasons = memo(ctx, ("churn_reasons", period.label), lambda: churn_by_reason(wh, ctx.config, period))
 
+    names = owner_names(wh, acc.owners)
     trend_last = date(period.last_day.year, period.last_day.month, 1)
     trend = acc.figure("trend", (dim,) if scoped else ())
     trend_rows = trend.keep(_trend(ctx, wh, trend_last, trend.dims))
     x = sorted({r["period"] for r in trend_rows})
     series: dict[str, dict[str, list]] = {m: {} for m in TREND_METRICS}
     for m in TREND_METRICS:
-        names = sorted({(r.get(dim) if scoped else "all accounts") for r in trend_rows}, key=str)
-        for n in names:
+        keys = sorted({(r.get(dim) if scoped else "all accounts") for r in trend_rows}, key=str)
+        for n in keys:
             by_period = {r["period"]: r[m] for r in trend_rows if (r.get(dim) if scoped else "all accounts") == n}
-            series[m][str(n)] = [by_period.get(p) for p in x]
+            series[m][names.get(n) or str(n)] = [by_period.get(p) for p in x]
     grr_target = _target_value(ctx, "grr")
     nrr_target = _target_value(ctx, "nrr")
     figures = {
@@ -136,7 +174,10 @@ def executive_view(ctx, wh, acc: Access, period_text: str | None) -> dict:
                                         y_format=".0%", target=grr_target),
     }
     if bridge_total:
-        figures["bridge"] = charts.waterfall(bridge_total)
+        figures["bridge"] = charts.waterfall(bridge_total, currency=ctx.config.reporting_currency)
+    if reasons:
+        figures["churn_reasons"] = charts.bars([r["reason"].replace("_", " ") for r in reasons],
+                                               [r["arr"] for r in reasons], currency=ctx.config.reporting_currency)
     bands = pq.band_distribution(wh, acc.owners)
     if bands:
         figures["bands"] = charts.band_stack(bands)
@@ -144,7 +185,8 @@ def executive_view(ctx, wh, acc: Access, period_text: str | None) -> dict:
         "empty": False, "period": period, "choices": choices, "scoped": scoped, "dim": dim, "tiles": tiles,
         "groups": groups, "bridge_rows": bridge_group, "bridge_total": bridge_total, "trend_x": x,
         "trend_series": series, "figures": figures, "bands": bands, "nrr_target": nrr_target,
-        "top_risks": pq.top_risks(wh, acc.owners, 10),
+        "top_risks": pq.top_risks(wh, acc.owners, 10), "churn_reasons": reasons, "owner_names": names,
+        "churn_total": {"accounts": sum(r["accounts"] for r in reasons), "arr": sum(r["arr"] for r in reasons)},
     }
 
 

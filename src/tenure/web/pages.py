@@ -41,9 +41,10 @@ PAGE_SIZES = (25, 50, 100, 200)
 TIMELINE_KINDS = (("contract", "Contracts"), ("ticket", "Tickets"), ("survey", "Surveys"),
                   ("activity", "Activities"), ("milestone", "Milestones"), ("signal", "Signals"),
                   ("opportunity", "Opportunities"), ("invoice", "Invoices"), ("churn", "Churn"))
-CSV_COLUMNS = ("account_id", "name", "domain", "segment", "region", "industry", "tier", "owner", "status", "arr",
-               "arr_change_90", "customer_since", "score", "band", "score_change_30", "band_30", "risk",
-               "renewal_date", "days_to_renewal", "renewal_arr", "open_renewal_stage", "as_of")
+CSV_COLUMNS = ("account_id", "name", "domain", "segment", "region", "industry", "tier", "owner", "owner_name",
+               "status", "arr", "arr_change_90", "customer_since", "score", "band", "score_change_30", "band_30",
+               "risk", "arr_at_risk", "renewal_date", "days_to_renewal", "renewal_term", "renewal_arr",
+               "open_renewal_stage", "as_of")
 NOTE_MAX = 5000
 
 
@@ -145,11 +146,16 @@ class PortfolioParams:
         return base + ("?" + urlencode(values) if values else "")
 
 
+def _choice_pairs(options: dict[str, list]) -> dict[str, list[tuple[str, str]]]:
+    """Each filter's choices as (value, text) pairs: the CSM's name as text, its id as the value."""
+    return {k: [v if isinstance(v, tuple) else (v, v) for v in values] for k, values in options.items()}
+
+
 @router.get("/accounts", response_class=HTMLResponse)
 def portfolio_page(request: Request, p: PortfolioParams = Depends(), acc: Access = Depends(page_access),
                    ctx: AppContext = Depends(get_context)):
     from tenure.portfolio.account360 import data_as_of
-    from tenure.portfolio.accounts import SORTABLE, list_accounts
+    from tenure.portfolio.accounts import SORTABLE, choices, list_accounts
 
     wh = ctx.warehouse()
     flt = _portfolio_filter(acc, p.q, p.segment, p.region, p.band, p.tier, p.owner, p.status)
@@ -157,10 +163,10 @@ def portfolio_page(request: Request, p: PortfolioParams = Depends(), acc: Access
         raise Problem(422, f"cannot sort by {p.sort!r}")
     result = list_accounts(wh, flt, sort=p.sort, descending=p.order == "desc", page=p.page, page_size=p.size)
     context = dict(title="Portfolio", p=p, result=result, bands=BANDS, statuses=STATUSES, page_sizes=PAGE_SIZES,
-                   segments=ctx.config.segments, export_url=p.url("/accounts.csv", page=None, size=None))
+                   export_url=p.url("/accounts.csv", page=None, size=None))
     if _hx(request) and request.headers.get("hx-target") == "results":
         return render(request, "_accounts_results.html", **context)
-    return render(request, "accounts.html", as_of=data_as_of(wh), **context)
+    return render(request, "accounts.html", as_of=data_as_of(wh), options=_choice_pairs(choices(wh, acc.owners)), **context)
 
 
 def _csv_safe(table):
@@ -209,29 +215,48 @@ def _notes(ctx: AppContext, account_id: str, limit: int = 100) -> list[dict]:
                 for n, username, full in rows]
 
 
+TIMELINE_PAGE_SIZE = 25
+USAGE_WEEKS = 26
+
+
+def _timeline_url(account_id: str, kind: str | None, page: int) -> str:
+    query = urlencode({k: v for k, v in (("kind", kind), ("page", page if page > 1 else None)) if v})
+    return f"/accounts/{account_id}" + (f"?{query}" if query else "")
+
+
 @router.get("/accounts/{account_id}", response_class=HTMLResponse)
 def account_page(request: Request, account_id: str, kind: str | None = Query(None, max_length=20),
-                 acc: Access = Depends(page_access), ctx: AppContext = Depends(get_context)):
-    from tenure.portfolio.account360 import account_360, timeline_page
+                 page: int = Query(1, ge=1, le=100_000), acc: Access = Depends(page_access),
+                 ctx: AppContext = Depends(get_context)):
+    from tenure.portfolio.account360 import KINDS, account_360, timeline_page, weekly_usage
 
     open_account(acc, ctx, account_id)  # 404 / 403
+    kind = kind or None
+    if kind is not None and kind not in KINDS:
+        raise Problem(422, f"kind must be one of {', '.join(KINDS)}")
     wh = ctx.warehouse()
-    account = account_360(wh, account_id, usage_days=180)  # header, usage and health history: one query
+    # the timeline: one page of events, counted per kind in the engine
+    events = timeline_page(wh, account_id, kind=kind, page=page, page_size=TIMELINE_PAGE_SIZE)
+    timeline = dict(a={"account_id": account_id}, items=events.rows, kind=kind, kinds=TIMELINE_KINDS,
+                    counts=events.counts, tl=events, tl_url=lambda k=kind, n=1: _timeline_url(account_id, k, n))
+    if _hx(request) and request.headers.get("hx-target") == "timeline":
+        return render(request, "_timeline.html", **timeline)
+    account = account_360(wh, account_id, usage_days=USAGE_WEEKS * 7)  # header, usage and health: one query
     if account is None:
         raise Problem(404, f"no account {account_id!r}")
-    events = timeline_page(wh, account_id, kind=kind or None, page_size=200)  # counted per kind in the engine
-    items, counts = events.rows, events.counts
-    usage, history = account["usage"], account["health_history"]
+    weeks = weekly_usage(account["usage"])
+    history = account["health_history"]
     latest = history[-1] if history else None
     figures = {}
-    if any(r["events"] or r["active_users"] for r in usage):
-        figures["usage"] = charts.usage(usage)
+    if any(w["events"] or w["active_users"] for w in weeks):
+        figures["usage"] = charts.usage(weeks)
     if history:
         figures["health"] = charts.health(history)
     sponsors = [c for c in account.get("contacts", []) if c.get("role") in ("exec_sponsor", "champion")]
-    return render(request, "account.html", title=account.get("name") or account_id, a=account, items=items[:200],
-                  kind=kind, kinds=TIMELINE_KINDS, counts=counts, usage=usage, history=history, latest=latest,
-                  figures=figures, sponsors=sponsors, notes=_notes(ctx, account_id), note_max=NOTE_MAX)
+    timeline["a"] = account
+    return render(request, "account.html", title=account.get("name") or account_id, weeks=weeks,
+                  usage_weeks=USAGE_WEEKS, history=history, latest=latest, figures=figures, sponsors=sponsors,
+                  notes=_notes(ctx, account_id), note_max=NOTE_MAX, **timeline)
 
 
 @router.post("/accounts/{account_id}/notes")
@@ -275,7 +300,9 @@ def cockpit_page(request: Request, acc: Access = Depends(page_access), ctx: AppC
     owners = acc.owners
     at_risk = list_accounts(wh, AccountFilter(owners=owners), sort="risk", descending=True, page_size=20)
     # each list shows at most 100 rows; its heading counts every row (counted in the engine)
-    return render(request, "cockpit.html", title="Cockpit", at_risk=at_risk,
+    from tenure.portfolio.accounts import owner_names
+
+    return render(request, "cockpit.html", title="Cockpit", at_risk=at_risk, owner_names=owner_names(wh, owners),
                   renew_90=renewals(wh, owners, within_days=90, limit=100),
                   renew_180=renewals(wh, owners, within_days=180, after_days=91, limit=100),
                   changes=changes_since(wh, owners, days=CHANGES_DAYS, limit=100), changes_days=CHANGES_DAYS)
@@ -287,7 +314,9 @@ def cockpit_page(request: Request, acc: Access = Depends(page_access), ctx: AppC
 def data_page(request: Request, acc: Access = Depends(page_access), ctx: AppContext = Depends(get_context)):
     """Ingest runs, the quarantine with reasons and identity matches to review. Raw rows can belong
     to any account, so only principals that see every account may look."""
+    from tenure.http.cache import cached
     from tenure.ingest.identity import list_identities
+    from tenure.portfolio.freshness import freshness
 
     acc.records("data_quality")
     runs = list_runs(ctx.config, limit=50)
@@ -299,6 +328,8 @@ def data_page(request: Request, acc: Access = Depends(page_access), ctx: AppCont
                                      "message", "quarantined_at")
                            .order_by([qt.quarantined_at.desc(), qt.row_number]).limit(200)).to_pylist()
     review = {s: list_identities(wh, status=s) for s in ("ambiguous", "unmatched")}
-    return render(request, "data.html", title="Data", runs=runs, reasons=reasons, quarantine=recent,
+    fresh = cached(ctx, ("web", "freshness"), lambda: freshness(wh))  # scans the facts: once per data version
+    return render(request, "data.html", title="Data",
+                  runs=runs, reasons=reasons, quarantine=recent, freshness=fresh,
                   quarantine_total=sum(r["rows"] for r in reasons),
                   review={k: v[:200] for k, v in review.items()}, review_totals={k: len(v) for k, v in review.items()})

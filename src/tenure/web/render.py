@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from markupsafe import Markup
 
 from tenure import __version__
@@ -31,27 +31,83 @@ def _num(v: Any) -> float | None:
     return None if f != f else f
 
 
-def money(v: Any, places: int = 0) -> str:
-    """ARR and amounts in the reporting currency: 1,234,567 (or '–' when unknown)."""
-    f = _num(v)
-    return "–" if f is None else f"{f:,.{places}f}"
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "AUD": "A$", "CAD": "C$",
+                    "NZD": "NZ$", "BRL": "R$", "CHF": "CHF ", "SEK": "SEK ", "NOK": "NOK ", "DKK": "DKK "}
+_UNITS = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
 
 
-def money_short(v: Any) -> str:
-    """12.3M, 450K, 980."""
+def currency_prefix(currency: str | None) -> str:
+    """"$" for USD, "€" for EUR, otherwise the ISO code and a space ("PLN ")."""
+    code = (currency or "USD").upper()
+    return CURRENCY_SYMBOLS.get(code, code + " ")
+
+
+def money(v: Any, currency: str | None = "USD", sign: bool = False) -> str:
+    """Money with its currency, in compact units: $1.2M, €340k, £12.5k, $980 ('–' when unknown).
+    One decimal below 100 of a unit, none above; `sign` puts + before positive amounts (deltas).
+    The one money formatter of every page (the `money` filter; the page's reporting currency)."""
     f = _num(v)
     if f is None:
         return "–"
     a = abs(f)
-    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if a >= limit:
-            return f"{f / limit:,.1f}{suffix}"
-    return f"{f:,.0f}"
+    text = None
+    for i, (limit, suffix) in enumerate(_UNITS):
+        if a >= limit * 0.9995 or (i == len(_UNITS) - 1 and a >= 999.5):
+            x = a / limit
+            shown = f"{x:.1f}" if round(x, 1) < 100 else f"{x:.0f}"
+            if float(shown) >= 1000 and i > 0:  # 999,960 -> 1M, not 1000k
+                x, suffix = a / _UNITS[i - 1][0], _UNITS[i - 1][1]
+                shown = f"{x:.1f}"
+            text = shown.removesuffix(".0") + suffix
+            break
+    if text is None:
+        text = f"{a:,.0f}" if a >= 1 or a == 0 else f"{a:.2f}"
+    minus = f < 0 and text not in ("0", "0.00")
+    return ("-" if minus else ("+" if sign and f > 0 else "")) + currency_prefix(currency) + text
+
+
+def money_exact(v: Any, currency: str | None = "USD", places: int = 0) -> str:
+    """Money in full with its currency: $1,234,567 (for titles and totals a reader checks)."""
+    f = _num(v)
+    if f is None:
+        return "–"
+    return ("-" if f < 0 else "") + currency_prefix(currency) + f"{abs(f):,.{places}f}"
 
 
 def pct(v: Any, places: int = 1) -> str:
     f = _num(v)
     return "–" if f is None else f"{f * 100:.{places}f}%"
+
+
+def pct_points(v: Any, places: int = 1) -> str:
+    """A change of a ratio in percentage points: 0.012 -> '+1.2 pp'."""
+    f = _num(v)
+    return "–" if f is None else f"{f * 100:+.{places}f} pp"
+
+
+def number(v: Any, places: int = 0) -> str:
+    """A count or quantity with thousands separators: 12,345 ('–' when unknown)."""
+    f = _num(v)
+    return "–" if f is None else f"{f:,.{places}f}"
+
+
+def when(v: Any) -> str:
+    """A moment to the minute, in UTC: '2026-11-30 14:05 UTC' (ISO text is parsed; a date stays a
+    date; anything unreadable is shown as it is rather than failing the page)."""
+    if v is None or v == "":
+        return "–"
+    if isinstance(v, str):
+        try:
+            v = datetime.fromisoformat(v.replace("Z", "+00:00"))
+        except ValueError:
+            return v
+    if isinstance(v, datetime):
+        if v.tzinfo is not None:
+            from datetime import timezone
+
+            v = v.astimezone(timezone.utc).replace(tzinfo=None)
+        return v.strftime("%Y-%m-%d %H:%M") + " UTC"
+    return day(v)
 
 
 def signed(v: Any, places: int = 0) -> str:
@@ -83,10 +139,27 @@ def json_data(v: Any) -> Markup:
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
+@pass_context
+def _money_filter(ctx, v: Any, currency: str | None = None) -> str:
+    return money(v, currency or ctx.get("currency"))
+
+
+@pass_context
+def _money_delta_filter(ctx, v: Any, currency: str | None = None) -> str:
+    return money(v, currency or ctx.get("currency"), sign=True)
+
+
+@pass_context
+def _money_exact_filter(ctx, v: Any, currency: str | None = None) -> str:
+    return money_exact(v, currency or ctx.get("currency"))
+
+
 def _env() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(money=money, money_short=money_short, pct=pct, signed=signed, day=day, json_data=json_data)
+    env.filters.update(money=_money_filter, money_delta=_money_delta_filter, money_exact=_money_exact_filter,
+                       pct=pct, pct_points=pct_points, signed=signed, day=day, when=when, number=number,
+                       json_data=json_data)
     env.globals["version"] = __version__
     env.globals["vendor_htmx"] = (STATIC / "vendor" / "htmx.min.js").exists()
     return env
@@ -101,6 +174,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     context.setdefault("who", getattr(request.state, "principal", None))
     context.setdefault("access", None if context["who"] is None else policy(context["who"]))
     context.setdefault("project", ctx.config.project)
+    context.setdefault("currency", ctx.config.reporting_currency)
     context["request"] = request
     context["path"] = request.url.path
     context["vendor_htmx"] = ENV.globals["vendor_htmx"] or (STATIC / "vendor" / "htmx.min.js").exists()

@@ -28,9 +28,7 @@ def predictions(p: AccountQuery = Depends(), sort: RISK_SORTS = "risk", order: L
     """The stored churn probability of each scored account (as of the last refresh) with its top
     drivers, riskiest first; ARR at risk = ARR x risk."""
     page = list_page(ctx, acc, p, sort, order == "desc", min_risk=p.min_risk if p.min_risk is not None else 0.0)
-    items = [{**r, "drivers": r.get("risk_drivers") or [],
-              "arr_at_risk": None if r.get("arr") is None else float(r["arr"]) * float(r["risk"])}
-             for r in page.rows]
+    items = [{**r, "drivers": r.get("risk_drivers") or []} for r in page.rows]  # arr_at_risk: the read model's
     return paginated(items, page.total, page.page, page.page_size)
 
 

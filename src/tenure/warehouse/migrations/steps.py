@@ -65,4 +65,8 @@ STEPS: tuple[Step, ...] = (
     create_table("opportunities_versions"),
     # version 13: the rolling term shown where an account has no renewal date
     add_column("account_summary", "renewal_term"),
+    # versions 14-16: CSMs by name (accounts.owner_name, carried into the summary)
+    add_column("accounts", "owner_name"),
+    add_column("accounts_versions", "owner_name"),
+    add_column("account_summary", "owner_name"),
 )
