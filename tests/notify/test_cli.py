@@ -66,3 +66,34 @@ def test_worker_once_delivers_and_outbox_lists_replays_and_releases(tmp_path: Pa
         assert (held.status, held.released_by, held.payload["subject"]) == ("sent", "jane", "Hello")
     status = json.loads(runner.invoke(app, ["worker", "--status", "--json", "--config", str(cfg_path)]).output)
     assert [(r["name"], r["last_status"], r["runs"]) for r in status] == [("deliver-outbox", "succeeded", 1)]
+
+
+def test_the_long_running_worker_delivers_and_stops_cleanly_on_sigterm(tmp_path: Path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tenure.state.db import upgrade
+
+    cfg_path = _project(tmp_path)
+    (tmp_path / "tenure.yaml").write_text(cfg_path.read_text() + "worker: {poll_seconds: 0.2}\n")
+    config = load_config(cfg_path)
+    upgrade(config)
+    proc = subprocess.Popen([sys.executable, "-c", "from tenure.cli import main; main()", "worker", "--config",
+                             str(cfg_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+    try:
+        with session(config) as s:  # enqueued while the worker runs: picked up at a later look
+            outbox.enqueue(s, channel="email", payload={"to": "a@x.example", "subject": "s", "text": "t"},
+                           dedupe_key="live")
+        deadline = time.monotonic() + 120
+        while not list((tmp_path / "mail").glob("*.eml")) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+        assert len(list((tmp_path / "mail").glob("*.eml"))) == 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "deliver-outbox (at every look)" in out and "worker stopped" in out
