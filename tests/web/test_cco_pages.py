@@ -81,6 +81,8 @@ def test_executive_bridge_bars_are_labelled_and_have_a_total(login, demo_site):
         levels.append(level)
     spread = max(max(levels) - min(levels), *(abs(v) for v in bars["y"][1:6]))
     assert 0 <= low <= min(levels) and high >= max(levels) and high - low <= 2 * spread
+    # monthly retention moves by tenths of a percent: whole-percent ticks repeated themselves (99%, 99%, 100%)
+    assert _json_block(page, "chart-retention-data")["layout"]["yaxis"]["tickformat"] == ".1%"
     table = re.search(r"<summary>Bridge table</summary>.*?</table>", page, re.S).group(0)
     assert '<tr class="total"><th scope="row">Total</th>' in table
 

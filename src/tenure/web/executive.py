@@ -171,7 +171,7 @@ def executive_view(ctx, wh, acc: Access, period_text: str | None) -> dict:
         "arr_trend": charts.lines(x, series["arr"]),
         "retention_trend": charts.lines(x, {**{f"GRR {k}" if scoped else "GRR": v for k, v in series["grr"].items()},
                                             **{f"NRR {k}" if scoped else "NRR": v for k, v in series["nrr"].items()}},
-                                        y_format=".0%", target=grr_target),
+                                        y_format=".1%", target=grr_target),
     }
     if bridge_total:
         figures["bridge"] = charts.waterfall(bridge_total, currency=ctx.config.reporting_currency)
