@@ -19,9 +19,7 @@ import base64
 import hashlib
 import hmac
 import math
-import os
 import secrets
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -31,6 +29,7 @@ from sqlalchemy import select
 from tenure.http.auth import Access, Principal, check_csrf, client_ip, ensure_can, identify, policy
 from tenure.http.context import AppContext, get_context
 from tenure.http.problems import Problem
+from tenure.notify.signing import SECRET_FILE, project_secret  # noqa: F401 - SECRET_FILE: tests name the file
 from tenure.state import audit, sessions
 from tenure.state.login_throttle import lockout
 from tenure.state.models import User
@@ -60,30 +59,11 @@ def _secure(request: Request) -> bool:
     return is_https(request)
 
 
-_KEYS: dict[str, bytes] = {}
-SECRET_FILE = ".tenure_secret"
-
-
 def secret_key(ctx: AppContext) -> bytes:
-    """The key signing login form tokens: `secret_key` (TENURE_SECRET_KEY) when configured;
-    otherwise a random key kept in `.tenure_secret` beside tenure.yaml (mode 0600), created on
-    first use, so every server process of the project shares it."""
-    if ctx.config.secret_key:
-        return ctx.config.secret_key.encode()
-    path = Path(ctx.config.base_dir) / SECRET_FILE
-    key = _KEYS.get(str(path))
-    if key is None:
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as out:
-                out.write(secrets.token_urlsafe(48))
-        except FileExistsError:
-            pass
-        key = path.read_text(encoding="utf-8").strip().encode()
-        if not key:
-            raise RuntimeError(f"{SECRET_FILE} is empty: delete it, or set TENURE_SECRET_KEY")
-        _KEYS[str(path)] = key
-    return key
+    """The key signing login form tokens: the project secret (`secret_key` / TENURE_SECRET_KEY, else
+    the random key in `.tenure_secret` beside tenure.yaml, shared by every process of the project;
+    tenure.notify.signing.project_secret, which also signs unsubscribe links)."""
+    return project_secret(ctx.config)
 
 
 def _sign(key: bytes, nonce: str) -> str:

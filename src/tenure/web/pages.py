@@ -317,6 +317,7 @@ def data_page(request: Request, acc: Access = Depends(page_access), ctx: AppCont
     from tenure.http.cache import cached
     from tenure.ingest.identity import list_identities
     from tenure.portfolio.freshness import freshness
+    from tenure.notify.outbox import panel as outbox_panel
 
     acc.records("data_quality")
     runs = list_runs(ctx.config, limit=50)
@@ -330,6 +331,7 @@ def data_page(request: Request, acc: Access = Depends(page_access), ctx: AppCont
     review = {s: list_identities(wh, status=s) for s in ("ambiguous", "unmatched")}
     fresh = cached(ctx, ("web", "freshness"), lambda: freshness(wh))  # scans the facts: once per data version
     return render(request, "data.html", title="Data",
+                  outbox=outbox_panel(ctx.config),
                   runs=runs, reasons=reasons, quarantine=recent, freshness=fresh,
                   quarantine_total=sum(r["rows"] for r in reasons),
                   review={k: v[:200] for k, v in review.items()}, review_totals={k: len(v) for k, v in review.items()})
