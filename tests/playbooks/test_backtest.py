@@ -42,3 +42,24 @@ def test_backtest_of_a_non_risk_playbook_has_no_churn_figures(company):
     # on 05-31 B's renewal (2026-07-15) is 45 days away (T-60); on 06-30, 15 days (T-30)
     assert [(d["as_of"], d["accounts"]) for d in res["by_date"]] == [("2026-05-31", ["B"]), ("2026-06-30", ["B"])]
     assert res["firings"] == 2
+
+
+def test_a_churned_account_counts_although_today_it_is_no_customer(company):
+    """C churns when its line ends on 04-30. Red on 04-30, it fires then and churns within 30 days:
+    precision 1 of 2 (C and F fired on 04-30) and recall 1 of 1. The audience `status: customer`
+    is today's status (C is churned now), so the backtest leaves it out and says so."""
+    wh, config = company
+    from tests.playbooks.pb_company import EARLIER, put
+
+    put(wh, "health_scores", account_id=["C"], as_of=[EARLIER], segment=["SMB"], score=[20.0], band=["red"])
+    try:
+        pb, _ = parse(RED + "audience: [{field: status, eq: customer}, {field: segment, in: [SMB, Mid-Market]}]\n",
+                      "red.yaml")
+        res = backtest(wh, config, pb, months=3, horizon=30, as_of=AS_OF)
+    finally:
+        wh.raw_sql("DELETE FROM health_scores WHERE account_id = 'C'")
+    assert res["audience_not_applied"] == ["status eq customer"]
+    assert [(d["as_of"], d["accounts"]) for d in res["by_date"]] == [("2026-04-30", ["C", "F"])]  # B: Enterprise
+    q = res["churn"]
+    assert (q["fired_evaluable"], q["fired_churned"], q["churned"], q["churned_caught"]) == (2, 1, 1, 1)
+    assert (q["precision"], q["recall"]) == (0.5, 1.0)

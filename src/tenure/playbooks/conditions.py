@@ -23,6 +23,9 @@ from tenure.warehouse.expr import ibis, ir
 # the account fields a condition may name: every account_summary column
 ACCOUNT_FIELDS: tuple[str, ...] = tuple(ACCOUNT_SUMMARY.column_names)
 OPS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "is_null")
+# account fields that describe who the account is rather than how it is doing on a day
+STATIC_FIELDS = frozenset({"account_id", "name", "domain", "segment", "region", "industry", "tier", "owner",
+                           "owner_name"})
 
 
 class Condition(BaseModel):
@@ -59,6 +62,10 @@ class Condition(BaseModel):
             if value is not None:
                 out.append((op, value))
         return out
+
+    def is_static(self) -> bool:
+        """Does it hold the same on every day (a custom attribute or a descriptive field)?"""
+        return self.attribute is not None or self.field in STATIC_FIELDS
 
     @property
     def subject(self) -> str:

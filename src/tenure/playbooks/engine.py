@@ -50,19 +50,23 @@ TEXT = dt.String(nullable=True)
 
 # -- 1. evaluation in the warehouse ------------------------------------------------------------
 
-def occurrences_expr(wh: Any, config: Any, books: Sequence[Playbook], as_of: date) -> ir.Table | None:
+def occurrences_expr(wh: Any, config: Any, books: Sequence[Playbook], as_of: date, *,
+                     static_audience: bool = False) -> ir.Table | None:
     """Every occurrence of every trigger of `books` on `as_of`, audience applied, per contact where
     a playbook says so: one Ibis expression (one query) with the trigger columns plus playbook,
-    trigger_id, trigger_type, clears and dedupe_key."""
+    trigger_id, trigger_type, clears and dedupe_key. `static_audience` (backtests) applies only
+    the audience conditions that do not change with the day (account_summary holds today's
+    status, ARR, health and risk, which say nothing about a past day)."""
     inp = Inputs(wh, config, as_of)
     parts = []
     for pb in books:
+        audience = [c for c in pb.audience if c.is_static()] if static_audience else pb.audience
         for trig in pb.trigger_params:
             t = occurrences(inp, trig)
             if t is None:
                 continue
-            if pb.audience:
-                t = t.filter(t.account_id.isin(matching_accounts(wh, pb.audience).account_id))
+            if audience:
+                t = t.filter(t.account_id.isin(matching_accounts(wh, audience).account_id))
             if pb.per == "contact":
                 t = _per_contact(wh, t, pb.contact_roles, as_of)
             parts.append(t.mutate(playbook=ibis.literal(pb.name).cast(TEXT),

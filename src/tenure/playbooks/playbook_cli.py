@@ -240,7 +240,9 @@ def backtest_cmd(name: str = typer.Argument(..., help="playbook name"),
         t.add_row(m["as_of"], str(m["fired"]), ", ".join(m["accounts"][:8]) + (" ..." if len(m["accounts"]) > 8 else ""))
     console.print(t)
     q = res.get("churn")
-    if q:
+    if q and q.get("message"):
+        console.print(f"churn within {horizon} days: {q['message']} (use more --months)", highlight=False)
+    elif q:
         p = "n/a" if q["precision"] is None else f"{q['precision'] * 100:.1f}%"
         rc = "n/a" if q["recall"] is None else f"{q['recall'] * 100:.1f}%"
         console.print(f"churn within {horizon} days: {q['fired_churned']} of {q['fired_evaluable']} firings were on "
