@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -54,14 +55,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _worker(folder: Path, failpoint: str | None) -> tuple[float, int]:
+def _worker(folder: Path, failpoint: str | None) -> tuple[float, int, float]:
+    """Run `tenure worker --once`: (wall seconds, exit code, CPU seconds of the worker process)."""
     env = {k: v for k, v in os.environ.items() if k != "TENURE_FAILPOINTS"}
     if failpoint:
         env["TENURE_FAILPOINTS"] = failpoint
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", "from tenure.cli import main; main()", "worker", "--once",
                            "--json", "--config", str(folder / "tenure.yaml")], env=env, capture_output=True, text=True)
-    return time.perf_counter() - t0, proc.returncode
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, proc.returncode, cpu
 
 
 def main(argv: list[str]) -> int:
@@ -117,12 +123,12 @@ def main(argv: list[str]) -> int:
 
             runs = []
             failpoint = f"after_send:{args.kill_after}" if args.kill_after else None
-            seconds, code = _worker(folder, failpoint)
-            runs.append({"seconds": round(seconds, 2), "exit": code})
+            seconds, code, cpu = _worker(folder, failpoint)
+            runs.append({"seconds": round(seconds, 2), "exit": code, "cpu_seconds": round(cpu, 2)})
             if args.kill_after:
                 time.sleep(0.6)  # the killed claim's backoff (retry_base_seconds)
-                seconds, code = _worker(folder, None)
-                runs.append({"seconds": round(seconds, 2), "exit": code})
+                seconds, code, cpu = _worker(folder, None)
+                runs.append({"seconds": round(seconds, 2), "exit": code, "cpu_seconds": round(cpu, 2)})
             deliver_s = sum(r["seconds"] for r in runs)
             with session(config) as s:
                 by_status = dict(s.execute(select(OutboxMessage.status, func.count())
@@ -146,6 +152,8 @@ def main(argv: list[str]) -> int:
         "enqueue_seconds": round(enqueue_s, 2), "enqueue_per_second": round(args.emails / enqueue_s),
         "worker_runs": runs, "deliver_seconds": round(deliver_s, 2),
         "delivered_per_second": round(args.emails / deliver_s),
+        "worker_cpu_ms_per_email": round(1000 * sum(r["cpu_seconds"] for r in runs) / args.emails, 2),
+        "load_average_1m_at_end": round(os.getloadavg()[0], 1),
         "received": sum(got.values()), "lost": len(expected - set(got)),
         "duplicated": sum(n - 1 for n in got.values() if n > 1),
         "unexpected_message_ids": len(set(got) - expected),
@@ -154,7 +162,8 @@ def main(argv: list[str]) -> int:
     name = ("worker" + ("-postgres" if args.state == "postgres" else "") + ("-kill" if args.kill_after else "")
             + (f"-mark{args.mark_every}" if args.mark_every != 1 else ""))
     path = write_results(name, results)
-    for k in ("emails", "enqueue_per_second", "deliver_seconds", "delivered_per_second", "received", "lost",
+    for k in ("emails", "enqueue_per_second", "deliver_seconds", "delivered_per_second", "worker_cpu_ms_per_email",
+              "load_average_1m_at_end", "received", "lost",
               "duplicated", "unexpected_message_ids", "outbox_by_status"):
         print(f"{k:>24}: {results[k]}")
     print(f"results: {path}")
