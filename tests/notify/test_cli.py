@@ -36,7 +36,8 @@ def test_worker_once_delivers_and_outbox_lists_replays_and_releases(tmp_path: Pa
     result = runner.invoke(app, ["worker", "--once", "--json", "--config", str(cfg_path)])
     assert result.exit_code == 0, result.output
     ran = json.loads(result.output)
-    assert [(o["name"], o["status"]) for o in ran] == [("deliver-outbox", "succeeded")]
+    ran = [o for o in ran if o["name"] == "deliver-outbox"]  # other stages' jobs may run too
+    assert [o["status"] for o in ran] == ["succeeded"]
     assert ran[0]["result"]["sent"] == 1 and ran[0]["result"]["dead"] == 1
     assert len(list((tmp_path / "mail").glob("*.eml"))) == 1
 
@@ -65,7 +66,8 @@ def test_worker_once_delivers_and_outbox_lists_replays_and_releases(tmp_path: Pa
         held = s.get(OutboxMessage, held_id)
         assert (held.status, held.released_by, held.payload["subject"]) == ("sent", "jane", "Hello")
     status = json.loads(runner.invoke(app, ["worker", "--status", "--json", "--config", str(cfg_path)]).output)
-    assert [(r["name"], r["last_status"], r["runs"]) for r in status] == [("deliver-outbox", "succeeded", 1)]
+    mine = [(r["name"], r["last_status"], r["runs"]) for r in status if r["name"] == "deliver-outbox"]
+    assert mine == [("deliver-outbox", "succeeded", 1)]  # other stages' jobs are listed too
 
 
 def test_the_long_running_worker_delivers_and_stops_cleanly_on_sigterm(tmp_path: Path):
