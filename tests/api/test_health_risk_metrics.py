@@ -43,9 +43,11 @@ def test_explain_sums_to_the_metric(api, auth):
     assert abs(sum(a["contribution"] for a in ex["accounts"]) - metric["value"]) < 0.01
     mine = api.get(f"{V1}/metrics/churned_arr/explain", params={"period": "2026-Q2"}, headers=auth("csm01")).json()
     assert all(a["owner"] == "csm01" for a in mine["accounts"])
-    # exactly the book's share of the company-wide list (an empty answer would pass the line above)
-    assert {a["account_id"] for a in mine["accounts"]} == {a["account_id"] for a in ex["accounts"]
-                                                           if a["owner"] == "csm01"}
+    # exactly what the CCO sees for that owner, and not nothing (an empty answer passes the line above)
+    theirs = api.get(f"{V1}/metrics/churned_arr/explain", params={"period": "2026-Q2", "where": "owner:csm01"},
+                     headers=h).json()
+    assert {a["account_id"] for a in mine["accounts"]} == {a["account_id"] for a in theirs["accounts"]}
+    assert mine["accounts"] and {a["account_id"] for a in mine["accounts"]} <= {a["account_id"] for a in ex["accounts"]}
     other = api.get(f"{V1}/metrics/churned_arr/explain", params={"where": "owner:csm03"}, headers=auth("csm01"))
     assert other.status_code == 403
 
