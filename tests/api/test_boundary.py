@@ -113,7 +113,8 @@ def test_the_public_login_form_has_a_small_cap(demo_site):
     assert status == 413 and read == 0
 
 
-def test_ordinary_requests_still_work(api, auth, demo_site):
+def test_ordinary_requests_still_work(writable_site):
+    api, auth = writable_site.api, writable_site.auth  # its own copy: the upload is recorded
     assert api.get(f"{V1}/accounts", headers=auth("admin")).status_code == 200
     r = api.post(f"{V1}/ingest/activities", files={"file": ("tiny.csv", b"activity_id,account_id,kind,at,with_exec\n",
                                                              "text/csv")}, headers=auth("admin"))
@@ -153,7 +154,9 @@ def test_hsts_behind_a_trusted_proxy(tmp_path):
 
 # -- no server paths in errors --------------------------------------------------------------------------
 
-def test_ingest_errors_and_runs_name_only_the_users_file(api, auth, demo_site):
+def test_ingest_errors_and_runs_name_only_the_users_file(writable_site):
+    demo_site = writable_site  # its own copy: the uploads are recorded
+    api, auth = demo_site.api, demo_site.auth
     secret_dirs = {str(demo_site.dir), str(demo_site.config.runs_dir), "/tmp/", "uploads/"}
     r = api.post(f"{V1}/ingest/usage_events", files={"file": ("my usage.parquet", b"this is not parquet at all\n" * 20,
                                                               "application/octet-stream")}, headers=auth("admin"))
