@@ -506,6 +506,21 @@ metrics:
     - {metric: nrr, op: ">=", value: 1.10, grain: year, where: {segment: Enterprise}}
     - {metric: grr, op: ">=", value: 0.90, grain: year}
 
+tasks:
+  # the task (CTA) vocabulary (docs/playbooks.md "Tasks")
+  types:                         # type -> allowed reasons (empty: any) and days until due
+    risk: {reasons: [health_red, risk_high, signal, missed_cadence, sponsor_left], due_days: 3}
+    renewal: {reasons: [t120, t90, t60, t30], due_days: 14}
+    expansion: {reasons: [usage_growth, seat_limit], due_days: 14}
+    onboarding: {reasons: [milestone_overdue, kickoff], due_days: 7}
+    lifecycle: {reasons: [], due_days: 7}
+  priorities: {urgent: 4, high: 24, normal: 72, low: 168}   # SLA in hours
+  outcomes: [resolved, saved, renewed, expanded, no_response, not_needed, churned, other]
+  max_bulk: 1000                 # most tasks one bulk action changes
+
+# operating_model:               # engagement models and cadences, CSM capacity by touch level, teams
+#   ...                          # (docs/playbooks.md "Operating model"; `tenure demo` writes an example)
+
 notify:
   # how the outbox delivers emails and webhooks (docs/operations.md "The worker and the outbox")
   # smtp: {host: smtp.example.com, port: 587, security: starttls, username: tenure}  # password: TENURE_SMTP_PASSWORD
@@ -523,21 +538,6 @@ worker:
   poll_seconds: 5                # `tenure worker` looks for due jobs at least this often
   lease_seconds: 60              # one worker runs a job at a time; a dead worker's lease expires
   jobs: {}                       # overrides, e.g. {deliver-outbox: {every_seconds: 10}}
-
-tasks:
-  # the task (CTA) vocabulary (docs/playbooks.md "Tasks")
-  types:                         # type -> allowed reasons (empty: any) and days until due
-    risk: {reasons: [health_red, risk_high, signal, missed_cadence, sponsor_left], due_days: 3}
-    renewal: {reasons: [t120, t90, t60, t30], due_days: 14}
-    expansion: {reasons: [usage_growth, seat_limit], due_days: 14}
-    onboarding: {reasons: [milestone_overdue, kickoff], due_days: 7}
-    lifecycle: {reasons: [], due_days: 7}
-  priorities: {urgent: 4, high: 24, normal: 72, low: 168}   # SLA in hours
-  outcomes: [resolved, saved, renewed, expanded, no_response, not_needed, churned, other]
-  max_bulk: 1000                 # most tasks one bulk action changes
-
-# operating_model:               # engagement models and cadences, CSM capacity by touch level, teams
-#   ...                          # (docs/playbooks.md "Operating model"; `tenure demo` writes an example)
 """
 
 
