@@ -8,6 +8,7 @@ and the pages at phone width without sideways scrolling."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -33,14 +34,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def live_url(demo_site):
-    """Uvicorn in a background thread serving the shared demo app (lifespan off: the app's
-    context belongs to the session fixture)."""
+@contextlib.contextmanager
+def _serve(app):
+    """Uvicorn in a background thread serving `app` (lifespan off: the app's context belongs to
+    the fixture that built it)."""
     import uvicorn
 
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(demo_site.app, host="127.0.0.1", port=port, log_level="warning",
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            lifespan="off", access_log=False))
     thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
     thread.start()
@@ -49,9 +50,30 @@ def live_url(demo_site):
         if time.time() > deadline or not thread.is_alive():
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def live_url(demo_site):
+    """The shared (read-only) demo app, served."""
+    with _serve(demo_site.app) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def writable_live(module_site):
+    """This module's own copy of the demo, served, for flows that write (notes): (url, site, books)."""
+    from tenure.portfolio.accounts import AccountFilter, list_accounts
+
+    wh = module_site.app.state.ctx.warehouse()
+    books = {owner: [r["account_id"] for r in list_accounts(wh, AccountFilter(owners=[owner]), page_size=500).rows]
+             for owner in ("csm01", "csm02", "csm03")}
+    with _serve(module_site.app) as url:
+        yield url, module_site, books
 
 
 @pytest.fixture(scope="module")
@@ -107,8 +129,8 @@ def _charts_drawn(page, *ids: str) -> None:
         page.wait_for_selector(f"#{chart_id} svg.main-svg", timeout=TIMEOUT_MS)
 
 
-def test_cco_and_csm_daily_flow(browser, live_url, demo_site, books):
-    base = live_url
+def test_cco_and_csm_daily_flow(browser, writable_live):
+    base, demo_site, books = writable_live  # the flow adds a note: its own copy of the demo
     context = browser.new_context(viewport={"width": 1366, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
@@ -222,13 +244,13 @@ def test_pages_fit_a_phone(browser, live_url, demo_site, books, path):
     context.close()
 
 
-def test_everything_works_without_javascript(browser, live_url, demo_site, books):
+def test_everything_works_without_javascript(browser, writable_live):
     """Progressive enhancement: with JavaScript off (so no htmx, no charts) a CSM still logs in,
     filters its portfolio, adds a note and logs out; charts fall back to their data tables."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
-    base = live_url
+    base, demo_site, books = writable_live  # adds a note: its own copy of the demo
     _login(page, base, "csm02", demo_site.passwords["csm02"], start="/accounts")
     page.get_by_label("Segment").select_option("Enterprise")
     page.get_by_role("button", name="Filter").click()
