@@ -70,3 +70,19 @@ def test_the_schema_is_published(api, path):
         assert "ProblemDetails" in spec["components"]["schemas"]
         accounts = spec["paths"]["/api/v1/accounts"]["get"]
         assert {"200", "401", "403", "422"} <= set(accounts["responses"])
+
+
+def test_a_dimension_name_with_control_characters_or_quotes_is_refused_before_any_sql():
+    """Schemathesis found `by=\\0` reaching DuckDB as a quoted identifier (a 500) once an upload had
+    created an attribute of that name: dimension names are checked at the door."""
+    import pytest as _pytest
+
+    from tenure.api.routers.common import dimensions_of
+    from tenure.http.problems import Problem
+
+    assert dimensions_of("segment, region") == ["segment", "region"]
+    assert dimensions_of("plan tier") == ["plan tier"]
+    for bad in ("\0", 'seg"ment', "a;b\n"):
+        with _pytest.raises(Problem) as err:
+            dimensions_of(bad)
+        assert err.value.status == 422

@@ -3,6 +3,8 @@ tenure.access, handed to each route by `tenure.http.auth.allowed`.)"""
 
 from __future__ import annotations
 
+import re
+
 import math
 from datetime import date
 from typing import Any
@@ -39,6 +41,9 @@ def period_of(text: str):
     return p
 
 
+_DIMENSION = re.compile(r"[\w .\-]{1,100}")
+
+
 def dimensions_of(by: str | None) -> list[str]:
     """`segment,region` -> ['segment', 'region'] (unknown names are refused by the metrics layer)."""
     dims = [d.strip() for d in (by or "").split(",") if d.strip()]
@@ -46,6 +51,10 @@ def dimensions_of(by: str | None) -> list[str]:
         raise Problem(422, f"group by at most {MAX_DIMENSIONS} dimensions", kind="invalid-input")
     if len(set(dims)) != len(dims):
         raise Problem(422, "a dimension is listed twice in 'by'", kind="invalid-input")
+    for d in dims:
+        if not _DIMENSION.fullmatch(d):
+            raise Problem(422, f"'by': {d[:40]!r} is not a dimension name (letters, digits, spaces, '_', '-', '.')",
+                          kind="invalid-input")
     return dims
 
 

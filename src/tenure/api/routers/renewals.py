@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from tenure.api.routers.common import plain_rows
-from tenure.api.schemas import COMMON_PROBLEMS, Band, problem_responses
+from tenure.api.schemas import COMMON_PROBLEMS, Band, UtcDateTime, problem_responses
 from tenure.http.auth import Access, allowed, client_ip, open_account
 from tenure.http.context import AppContext, get_context
 
@@ -44,8 +44,8 @@ class RenewalRow(BaseModel):
     amount_override: float | None = None
     next_step: str | None = None
     call_set_by: str | None = None
-    call_set_at: datetime | None = None
-    last_touch_at: datetime | None = Field(None, description="the latest activity or note")
+    call_set_at: UtcDateTime | None = None
+    last_touch_at: UtcDateTime | None = Field(None, description="the latest activity or note")
     last_touch: str | None = Field(None, description="its kind (qbr, call, note, ...)")
     open_renewal_stage: str | None = None
 
@@ -89,7 +89,7 @@ class CallOut(BaseModel):
     currency: str | None = None
     next_step: str | None = None
     set_by: str | None = None
-    set_at: datetime | None = None
+    set_at: UtcDateTime | None = None
 
 
 @router.get("", response_model=RenewalPage, summary="Upcoming renewals in the book of business")

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from tenure.api.routers.common import paginated
-from tenure.api.schemas import COMMON_PROBLEMS, Paginated, problem_responses
+from tenure.api.schemas import COMMON_PROBLEMS, Paginated, UtcDateTime, problem_responses
 from tenure.http.auth import Access, allowed
 from tenure.http.context import AppContext, get_context
 from tenure.playbooks import tasks as service
@@ -33,7 +33,7 @@ class TaskComment(BaseModel):
     id: int
     author: str
     body: str
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class TaskOut(BaseModel):
@@ -51,18 +51,18 @@ class TaskOut(BaseModel):
     state: State
     owner: str | None = None
     queue: str | None = None
-    due_at: datetime | None = None
-    sla_due_at: datetime | None = None
-    snoozed_until: datetime | None = None
+    due_at: UtcDateTime | None = None
+    sla_due_at: UtcDateTime | None = None
+    snoozed_until: UtcDateTime | None = None
     outcome: str | None = None
     checklist: list[ChecklistItem] = Field(default_factory=list)
     playbook: str | None = None
     playbook_version: int | None = None
     dedupe_key: str | None = None
     created_by: str
-    created_at: datetime
-    updated_at: datetime
-    closed_at: datetime | None = None
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+    closed_at: UtcDateTime | None = None
     close_reason: str | None = None
     overdue: bool
     sla_breached: bool
