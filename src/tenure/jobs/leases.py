@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from tenure.errors import TenureError
 from tenure.jobs.db import session as session_scope
 from tenure.state.models import WorkerLease, utcnow
+from tenure.warehouse.processes import pid_alive
 
 
 class LeaseLost(TenureError):
@@ -42,15 +43,6 @@ def holder_id() -> str:
     return f"{_host()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
 
 def holder_gone(holder: str | None) -> bool:
     """True when `holder` is a process on this host that has ended."""
@@ -59,7 +51,7 @@ def holder_gone(holder: str | None) -> bool:
     parts = holder.rsplit(":", 2)
     if len(parts) != 3 or not parts[1].isdigit():
         return False
-    return parts[0] == _host() and not _pid_alive(int(parts[1]))
+    return parts[0] == _host() and not pid_alive(int(parts[1]))
 
 
 @dataclass

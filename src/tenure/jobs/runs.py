@@ -21,6 +21,7 @@ from tenure.errors import TenureError
 from tenure.jobs.versions import lock_data_version
 from tenure.jobs.db import session as session_scope
 from tenure.state.models import JobRun, JobStep, utcnow
+from tenure.warehouse.processes import pid_alive
 
 HEARTBEAT_SECONDS = 10.0
 STALE_SECONDS = 60.0
@@ -41,21 +42,9 @@ def _host() -> str:
     return socket.gethostname()[:255]
 
 
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
-
-
 def _is_stale(run: JobRun, now: datetime, stale_seconds: float) -> str | None:
     """Why an active run is dead, or None if it may still be alive."""
-    if run.host == _host() and run.pid and not _pid_alive(run.pid):
+    if run.host == _host() and run.pid and not pid_alive(run.pid):
         return f"its process (pid {run.pid} on {run.host}) ended before the run finished"
     seen = run.heartbeat_at or run.started_at or run.created_at
     if seen is not None and (now - seen).total_seconds() > stale_seconds:

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from tenure.state.db import session_scope
 from tenure.state.models import IngestRun
-from tenure.warehouse.processes import _alive as process_alive
+from tenure.warehouse.processes import pid_alive as process_alive
 
 STATUSES = ("running", "loaded", "partial", "rejected", "failed")
 STALE_AFTER = timedelta(minutes=10)

@@ -295,7 +295,7 @@ class Snapshots:
             name = p.name
             if ".tmp-" in name:
                 pid = name.rsplit("-", 1)[-1]
-                if pid.isdigit() and _alive(int(pid)) and int(pid) != os.getpid():
+                if pid.isdigit() and pid_alive(int(pid)) and int(pid) != os.getpid():
                     continue
             elif not (name.endswith((".duckdb", ".duckdb.wal")) and name[:6].isdigit()
                       and int(name[:6]) <= current_seq - KEEP_SNAPSHOTS):
@@ -340,7 +340,10 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int | None) -> bool:
+    """Whether a process with this id runs on this host (one owned by another user counts)."""
+    if not pid:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
