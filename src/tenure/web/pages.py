@@ -29,7 +29,7 @@ from tenure.state.runs import list_runs
 from tenure.web import charts
 from tenure.web.login import page_access, page_writer
 from tenure.web.login import router as login_router
-from tenure.web.render import error_page, render
+from tenure.web.render import error_page, query_url, render
 
 __all__ = ["error_page", "router"]
 
@@ -138,12 +138,7 @@ class PortfolioParams:
     def url(self, base: str = "/accounts", **change: Any) -> str:
         values = {**self.filters(), "sort": self.sort, "order": self.order, "page": self.page, "size": self.size}
         values.update(change)
-        values = {k: v for k, v in values.items() if v not in (None, "")}
-        if values.get("page") == 1:
-            values.pop("page")
-        if values.get("size") == 50:
-            values.pop("size")
-        return base + ("?" + urlencode(values) if values else "")
+        return query_url(base, values, {"page": 1, "size": 50})
 
 
 def _choice_pairs(options: dict[str, list]) -> dict[str, list[tuple[str, str]]]:

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -222,3 +223,10 @@ def error_page(request: Request, status: int, detail: str):
     except Exception:  # the error page itself must not fail
         return HTMLResponse(f"<!doctype html><title>Error {status}</title><h1>Error {status}</h1>",
                             status_code=status)
+
+
+def query_url(base: str, values: dict[str, Any], defaults: dict[str, Any]) -> str:
+    """`base?query` of a filtered, paged list: empty values and values at their default are left
+    out, so the first page of an unfiltered list is just `base`."""
+    kept = {k: v for k, v in values.items() if v not in (None, "") and defaults.get(k, object()) != v}
+    return base + ("?" + urlencode(kept) if kept else "")

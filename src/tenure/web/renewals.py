@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -23,7 +23,7 @@ from tenure.http.context import AppContext, get_context
 from tenure.schema.health import BANDS
 from tenure.web.login import page_access, page_writer
 from tenure.web.pages import _csv_safe  # the one formula-injection guard of the CSV exports
-from tenure.web.render import render
+from tenure.web.render import query_url, render
 
 __all__ = ["RenewalParams", "router"]
 
@@ -54,12 +54,7 @@ class RenewalParams:
     def url(self, base: str = "/renewals", **change: Any) -> str:
         values = {**self.filters(), "page": self.page, "size": self.size}
         values.update(change)
-        values = {k: v for k, v in values.items() if v not in (None, "")}
-        if values.get("page") == 1:
-            values.pop("page")
-        if values.get("size") == 50:
-            values.pop("size")
-        return base + ("?" + urlencode(values) if values else "")
+        return query_url(base, values, {"page": 1, "size": 50})
 
     def renewal_filter(self, acc: Access):
         from tenure.portfolio.renewals import RenewalFilter
