@@ -75,6 +75,39 @@ def spark_session(master: str = "local[2]"):
         )
 
 
+def _read_impossible_dates_as_missing(connection: Any) -> None:
+    """PostgreSQL keeps BC and five-digit years, which Python's date cannot hold, and psycopg
+    raises on reading one: a single stored row that predates the ingest boundary (which now
+    rejects such dates) would fail every query that reads it and take a page down. On tenure's
+    connections those values read as missing (NULL) instead, as they do through DuckDB's reader."""
+    import psycopg
+    import psycopg.adapt
+    import psycopg.postgres
+
+    for name in ("date", "timestamp", "timestamptz"):
+        oid = psycopg.postgres.types[name].oid
+        for fmt in (psycopg.pq.Format.TEXT, psycopg.pq.Format.BINARY):
+            base = connection.adapters.get_loader(oid, fmt)
+            if base is None or getattr(base, "tolerant", False):
+                continue
+
+            class Tolerant(psycopg.adapt.Loader):  # psycopg's C loaders cannot be subclassed: wrap one
+                format = fmt
+                tolerant = True
+
+                def __init__(self, oid: int, context: Any = None, _base: Any = base) -> None:
+                    super().__init__(oid, context)
+                    self._inner = _base(oid, context)
+
+                def load(self, data: Any) -> Any:
+                    try:
+                        return self._inner.load(data)
+                    except psycopg.DataError:
+                        return None
+
+            connection.adapters.register_loader(oid, Tolerant)
+
+
 class Warehouse:
     """A connection to the warehouse engine named by `url`."""
 
@@ -114,7 +147,7 @@ class Warehouse:
             # JIT off for tenure's sessions: its health and metric queries are wide CASE
             # expressions that PostgreSQL's JIT compiles for seconds and then runs in milliseconds
             # (health scoring of a two-account company: 26.7 s with JIT, 0.6 s without)
-            return ibis.postgres.connect(
+            con = ibis.postgres.connect(
                 host=parsed.hostname or "127.0.0.1",
                 port=parsed.port or 5432,
                 user=parsed.username or "postgres",
@@ -122,6 +155,8 @@ class Warehouse:
                 database=(parsed.path or "/postgres").lstrip("/") or "postgres",
                 options="-c jit=off",
             )
+            _read_impossible_dates_as_missing(con.con)
+            return con
         # pyspark
         master = urlparse(url).netloc or "local"
         if master == "local":
