@@ -12,7 +12,7 @@ SRC = Path(__file__).parents[1] / "src"
 
 # Stages, top first: a module imports only from its own stage and the stages above it.
 STAGES = [
-    ("errors", "config"), ("schema",), ("warehouse",), ("state",), ("jobs",), ("notify",), ("ingest",),
+    ("errors", "config", "formats"), ("schema",), ("warehouse",), ("state",), ("jobs",), ("notify",), ("ingest",),
     ("metrics",), ("health",), ("predict",), ("forecast",), ("insight",), ("playbooks",), ("voc",),
     ("governance",), ("access",), ("portfolio",), ("report",), ("privacy",), ("simulate",), ("http",),
     ("api",), ("web",),

@@ -268,8 +268,9 @@ class Timeline(Page):
 
 
 def timeline_page(wh: Warehouse, account_id: str, kind: str | None = None, page: int = 1,
-                  page_size: int = 50) -> Timeline:
-    """One page of the account's events (of one kind, if given), newest first. One query."""
+                  page_size: int = 50, currency: str = "USD") -> Timeline:
+    """One page of the account's events (of one kind, if given), newest first. One query.
+    `currency`: the reporting currency, in which ARR movements are written."""
     page, page_size = max(1, int(page)), max(1, min(int(page_size), 2000))
     values = {"id": account_id, **({"kind": kind} if kind else {})}
     rows = ask(wh, ("timeline", bool(kind)), lambda P: _timeline_expr(wh, P, bool(kind)), values,
@@ -281,10 +282,11 @@ def timeline_page(wh: Warehouse, account_id: str, kind: str | None = None, page:
         rows_for_counts = rows
     counts = {k: int(rows_for_counts[0][f"n_{k}"]) for k in KINDS} if rows_for_counts else {k: 0 for k in KINDS}
     total = counts.get(kind, 0) if kind else sum(counts.values())
-    return Timeline(rows=[describe_event(r) for r in rows], total=total, page=page, page_size=page_size,
+    return Timeline(rows=[describe_event(r, currency) for r in rows], total=total, page=page, page_size=page_size,
                     counts=counts)
 
 
-def timeline(wh: Warehouse, account_id: str, limit: int = 200, kind: str | None = None) -> list[dict]:
+def timeline(wh: Warehouse, account_id: str, limit: int = 200, kind: str | None = None,
+             currency: str = "USD") -> list[dict]:
     """The account's newest `limit` events (of one kind, if given), newest first."""
-    return timeline_page(wh, account_id, kind, 1, max(1, min(int(limit), 2000))).rows
+    return timeline_page(wh, account_id, kind, 1, max(1, min(int(limit), 2000)), currency).rows

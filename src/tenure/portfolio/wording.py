@@ -7,15 +7,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from tenure.formats import money_exact
+
 BAND_ORDER = {"red": 0, "yellow": 1, "green": 2}
 DATE_KINDS = {"contract", "milestone", "signal", "churn", "opportunity", "invoice"}  # timeline kinds dated by day
-
-
-def money(v: float | None) -> str:
-    """1234.5 -> "1,234.5", 1200 -> "1,200", None -> ""."""
-    if v is None:
-        return ""
-    return f"{int(v):,}" if v == int(v) else f"{v:,.2f}".rstrip("0").rstrip(".")
 
 
 def describe_change(r: dict) -> dict:
@@ -33,26 +28,31 @@ def describe_change(r: dict) -> dict:
             "detail": f"{r['risk_before']:.0%} -> {r['risk_now']:.0%} since {r['before']}"}
 
 
-def describe_event(r: dict) -> dict:
+def describe_event(r: dict, currency: str = "USD") -> dict:
     """A timeline row {"at", "kind", "id", "a", "b", "c", "value"} (the columns each kind fills
     are listed in `portfolio.account360`) as {"at", "kind", "id", "title", "detail", "value",
-    "tag", plus kind-specific keys}."""
+    "tag", plus kind-specific keys}. Money is written with its currency: a line's, an
+    opportunity's or an invoice's own, and `currency` (the reporting currency) for ARR movements."""
     kind, a, b, c, v = r["kind"], r["a"], r["b"], r["c"], r["value"]
     at = r["at"]
     if kind in DATE_KINDS and isinstance(at, datetime):
         at = at.date()
     out: dict[str, Any] = {"at": at, "kind": kind, "id": r["id"], "title": "", "detail": "", "value": v, "tag": None}
     if kind == "contract":
+        line_currency = (c or "").split()[-1] if (c or "").strip() else currency
         if a == "start":
-            out.update(title=f"Contract line starts: {b}", detail=f"{(c or '').strip()}, ARR {money(v)}".strip(", "),
+            out.update(title=f"Contract line starts: {b}",
+                       detail=f"{(c or '').strip()}, ARR {money_exact(v, line_currency, None)}".strip(", "),
                        line_id=r["id"], arr=v, tag="start")
         elif a in ("end", "end_auto"):
             how = " (auto-renew cancelled)" if a == "end_auto" else " (fixed term)"
-            out.update(title=f"Contract line ends: {b}", detail=f"{(c or '').strip()}, ARR {money(v)}{how}",
+            out.update(title=f"Contract line ends: {b}",
+                       detail=f"{(c or '').strip()}, ARR {money_exact(v, line_currency, None)}{how}",
                        line_id=r["id"], arr=v, tag="end")
         else:
-            out.update(title=f"ARR {a}: {'+' if (v or 0) >= 0 else '-'}{money(abs(v or 0))}",
-                       detail=f"ARR {money(float(b))} -> {money(float(c))} in the month" if b and c else "",
+            out.update(title=f"ARR {a}: {'+' if (v or 0) >= 0 else '-'}{money_exact(abs(v or 0), currency, None)}",
+                       detail=(f"ARR {money_exact(float(b), currency, None)} -> {money_exact(float(c), currency, None)} "
+                               "in the month") if b and c else "",
                        tag=a, change=v)
     elif kind == "ticket":
         out.update(title=f"Ticket: {a or '(no subject)'}", detail=f"{b or 'normal'} priority, {c or ''}".strip(", "),
@@ -73,10 +73,11 @@ def describe_event(r: dict) -> dict:
     elif kind == "churn":
         out.update(title=f"Churned: {(a or '').replace('_', ' ')}", detail=b or "", category=a, tag=a)
     elif kind == "opportunity":
-        out.update(title=f"{(a or '').capitalize()} opportunity: {b}", detail=f"{money(v)} {c or ''}".strip(),
+        out.update(title=f"{(a or '').capitalize()} opportunity: {b}",
+                   detail=money_exact(v, c, None) if v is not None else "",
                    opportunity_id=r["id"], amount=v, stage=b, tag=a)
     elif kind == "invoice":
-        out.update(title=f"Invoice {money(v)} {a or ''}".strip(),
+        out.update(title=f"Invoice {money_exact(v, a, None)}" if v is not None else "Invoice",
                    detail=(f"paid {b}" if b else "unpaid") + (f", due {c}" if c else ""),
                    invoice_id=r["id"], amount=v, paid=b is not None, tag="paid" if b else "unpaid")
     return out

@@ -231,7 +231,8 @@ def account_page(request: Request, account_id: str, kind: str | None = Query(Non
         raise Problem(422, f"kind must be one of {', '.join(KINDS)}")
     wh = ctx.warehouse()
     # the timeline: one page of events, counted per kind in the engine
-    events = timeline_page(wh, account_id, kind=kind, page=page, page_size=TIMELINE_PAGE_SIZE)
+    events = timeline_page(wh, account_id, kind=kind, page=page, page_size=TIMELINE_PAGE_SIZE,
+                           currency=ctx.config.reporting_currency)
     timeline = dict(a={"account_id": account_id}, items=events.rows, kind=kind, kinds=TIMELINE_KINDS,
                     counts=events.counts, tl=events, tl_url=lambda k=kind, n=1: _timeline_url(account_id, k, n))
     if _hx(request) and request.headers.get("hx-target") == "timeline":

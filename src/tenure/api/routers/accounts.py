@@ -91,7 +91,8 @@ def timeline(account_id: str = AccountId, kind: str | None = Query(None, max_len
     from tenure.portfolio.account360 import timeline as account_timeline
 
     open_account(acc, ctx, account_id)
-    return account_timeline(ctx.warehouse(), account_id, limit=limit, kind=kind or None)
+    return account_timeline(ctx.warehouse(), account_id, limit=limit, kind=kind or None,
+                            currency=ctx.config.reporting_currency)
 
 
 @router.get("/accounts/{account_id}/usage", response_model=list[UsageDay], responses=ACCOUNT_RESPONSES)
