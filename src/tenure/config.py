@@ -319,6 +319,112 @@ class PlaybookSettings(_Strict):
     evaluate_after_refresh: bool = Field(True, description="the worker runs the active playbooks after each refresh")
 
 
+CONDITION_KINDS = ("milestone", "active_users", "active_days", "events", "feature", "activity")
+
+
+class DoneWhen(_Strict):
+    """A milestone that completes itself from data (docs/onboarding.md "Data conditions"): exactly one
+    condition, evaluated in the warehouse for every account at once, from the contract start on.
+    The milestone is done on the first day the condition holds."""
+
+    milestone: str | None = Field(None, description="the milestones fact of this name is completed (another name "
+                                                    "than the plan milestone's own, e.g. an imported 'go_live')")
+    active_users: int | None = Field(None, ge=1, description="a day with at least this many active users "
+                                                             "(usage_daily.active_users)")
+    active_days: int | None = Field(None, ge=1, description="at least this many days with any usage")
+    events: int | None = Field(None, ge=1, description="at least this many usage events in total")
+    feature: str | None = Field(None, min_length=1, description="this feature used at least once, e.g. report_run "
+                                                                "for 'first report run' (usage_features)")
+    activity: str | None = Field(None, min_length=1, description="an activity of this kind, e.g. training or "
+                                                                 "meeting (activities.kind)")
+
+    @field_validator("activity")
+    @classmethod
+    def _kind(cls, v: str | None) -> str | None:
+        kinds = ("meeting", "ebr", "qbr", "call", "email", "onsite", "training", "other")
+        if v is not None and v not in kinds:
+            raise ValueError(f"unknown activity kind {v!r}; kinds are {', '.join(kinds)}")
+        return v
+
+    def model_post_init(self, __context: Any) -> None:
+        given = [k for k in CONDITION_KINDS if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one condition of {', '.join(CONDITION_KINDS)} (got "
+                             f"{', '.join(given) or 'none'})")
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in CONDITION_KINDS if getattr(self, k) is not None)
+
+    @property
+    def value(self) -> Any:
+        return getattr(self, self.kind)
+
+
+class PlanMilestone(_Strict):
+    """One milestone of an onboarding plan."""
+
+    name: str = Field(..., min_length=1, max_length=100,
+                      description="milestone name; a milestones fact of this name completes it")
+    due_days: int = Field(..., ge=0, le=3650, description="due this many days after the contract start")
+    required: bool = Field(True, description="required milestones decide on track / behind / stuck; optional "
+                                             "ones are shown and counted but never make an account late")
+    done_when: DoneWhen | None = Field(None, description="also done when this data condition holds")
+
+
+class OnboardingPlan(_Strict):
+    """The milestones an account of the plan's segments works through while it onboards."""
+
+    name: str = Field(..., min_length=1, max_length=100, description="plan name shown on the onboarding page")
+    segments: list[str] = Field(default_factory=list, description="segments it applies to; empty: every segment "
+                                                                  "without a plan of its own")
+    milestones: list[PlanMilestone] = Field(..., min_length=1, description="milestones, in order")
+
+    @field_validator("milestones")
+    @classmethod
+    def _unique(cls, v: list[PlanMilestone]) -> list[PlanMilestone]:
+        names = [m.name for m in v]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"milestone {dup[0]!r} is listed twice")
+        return v
+
+
+class OnboardingPlans(_Strict):
+    """Onboarding plans per segment (docs/onboarding.md). Which accounts are onboarding is decided once,
+    by `health.onboarding` (tenure.health.onboarding); a plan says what they should have done by when."""
+
+    plans: list[OnboardingPlan] = Field(default_factory=list, description="plans; each segment in at most one")
+    behind_after_days: int = Field(0, ge=0, description="behind: a required milestone overdue by more than this "
+                                                        "many days")
+    stuck_after_days: int = Field(30, ge=1, description="stuck: a required milestone overdue by more than this "
+                                                        "many days")
+
+    def model_post_init(self, __context: Any) -> None:
+        seen: dict[str, str] = {}
+        defaults = [p.name for p in self.plans if not p.segments]
+        if len(defaults) > 1:
+            raise ValueError(f"plans {defaults[0]!r} and {defaults[1]!r} both have no segments; only one may be "
+                             "the default plan")
+        names = [p.name for p in self.plans]
+        for p in self.plans:
+            if names.count(p.name) > 1:
+                raise ValueError(f"plan {p.name!r} is listed twice")
+            for seg in p.segments:
+                if seg in seen:
+                    raise ValueError(f"segment {seg!r} is in plans {seen[seg]!r} and {p.name!r}; give it one plan")
+                seen[seg] = p.name
+        if self.stuck_after_days <= self.behind_after_days:
+            raise ValueError("stuck_after_days must be more than behind_after_days")
+
+    def plan_for(self, segment: str | None) -> OnboardingPlan | None:
+        """The plan of a segment: the one listing it, else the default plan (no segments), else None."""
+        for p in self.plans:
+            if segment in p.segments:
+                return p
+        return next((p for p in self.plans if not p.segments), None)
+
+
 class Config(_Strict):
     """The whole of tenure.yaml."""
 
@@ -338,6 +444,8 @@ class Config(_Strict):
                                             description="engagement models, capacity, teams (docs/playbooks.md)")
     tasks: TaskSettings = Field(default_factory=TaskSettings, description="task types, priorities, outcomes")
     playbooks: PlaybookSettings = Field(default_factory=PlaybookSettings, description="playbook files")
+    onboarding_plans: OnboardingPlans = Field(default_factory=OnboardingPlans,
+                                              description="onboarding plans per segment (docs/onboarding.md)")
     notify: NotifySettings = Field(default_factory=NotifySettings, description="email and webhook delivery")
     worker: WorkerSettings = Field(default_factory=WorkerSettings, description="`tenure worker` schedules and leases")
     secret_key: str | None = Field(None, description="prefer the TENURE_SECRET_KEY environment variable")
