@@ -12,6 +12,10 @@ Accepted text forms (documented in docs/data-formats.md):
   money      a plain decimal number, rounded to cents; no thousands separators or symbols
   bool       true/false, t/f, yes/no, y/n, 1/0 (any case)
   currency   three letters (any case; stored upper-case)
+  timezone   an IANA time zone name known to the zoneinfo database (any case; stored in its
+             canonical spelling, e.g. europe/berlin -> Europe/Berlin)
+  locale     a well-formed BCP 47 tag: language, optional script, optional region, variants
+             (`_` counts as `-`; stored in canonical case, e.g. EN_us -> en-US, zh-hant-tw -> zh-Hant-TW)
   enum       any case; spaces and dashes count as underscores (Exec Sponsor -> exec_sponsor)
 """
 
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from datetime import date, timedelta
 from typing import Any
 
@@ -56,6 +61,8 @@ REASONS = {
     "bad_integer": "not a whole number",
     "bad_bool": "not true/false",
     "bad_currency": "not a 3-letter currency code",
+    "bad_timezone": "not an IANA time zone name (e.g. Europe/Berlin, America/New_York)",
+    "bad_locale": "not a BCP 47 language tag (e.g. en-US, de-DE, pt-BR, zh-Hant-TW)",
     "enum": "not one of the allowed values",
     "range": "outside the allowed range",
     "unknown_account": "account_id does not exist (load accounts first)",
@@ -82,6 +89,8 @@ TYPE_REASON = {
     "rate": "bad_number",
     "bool": "bad_bool",
     "currency": "bad_currency",
+    "timezone": "bad_timezone",
+    "locale": "bad_locale",
 }
 
 SQL_TYPES = {
@@ -95,7 +104,47 @@ SQL_TYPES = {
     "timestamp": "TIMESTAMP",
     "bool": "BOOLEAN",
     "currency": "VARCHAR",
+    "timezone": "VARCHAR",
+    "locale": "VARCHAR",
 }
+
+# A well-formed BCP 47 tag (RFC 5646 "langtag", lower-cased, without extlang or the 5-8 letter
+# languages reserved for future registration, so "english" is refused): language, script,
+# region, variants, extensions, private use. Grandfathered tags are not accepted.
+LOCALE_PATTERN = (r"([a-z]{2,3})(-[a-z]{4})?(-([a-z]{2}|[0-9]{3}))?(-([a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*"
+                  r"(-[0-9a-wy-z](-[a-z0-9]{2,8})+)*(-x(-[a-z0-9]{1,8})+)?")
+
+
+@cache
+def time_zones() -> tuple[str, ...]:
+    """The IANA time zone names ingestion accepts: those the zoneinfo database (the tzdata
+    package where the system has none) can load, the same that send emails (tenure.notify)."""
+    from zoneinfo import available_timezones
+
+    return tuple(sorted(z for z in available_timezones()
+                        if z not in ("Factory", "localtime") and not z.startswith(("posix/", "right/"))))
+
+
+def _timezone_expr(t: str) -> str:
+    """The canonical zone name of the text (any case), NULL when it is not one."""
+    zones = time_zones()
+    canon = "[" + ", ".join(lit(z) for z in zones) + "]"
+    lower = "[" + ", ".join(lit(z.lower()) for z in zones) + "]"
+    return f"{canon}[list_position({lower}, LOWER({t}))]"
+
+
+def _locale_expr(t: str) -> str:
+    """The tag in canonical case (language lower, script title, region upper), NULL when it is not
+    well formed. Subtags after the language are cased only before the first singleton."""
+    norm = f"REPLACE(LOWER({t}), '_', '-')"
+    parts = f"string_split({norm}, '-')"
+    # position of the first singleton (extension or private use), or past the end
+    first_single = f"COALESCE(list_position(list_transform({parts}, x -> LENGTH(x) = 1), TRUE), 99)"
+    cased = (f"array_to_string(list_transform({parts}, (x, i) -> CASE "
+             f"WHEN i = 1 OR i >= {first_single} THEN x "
+             f"WHEN LENGTH(x) = 4 AND regexp_full_match(x, '[a-z]{{4}}') THEN UPPER(x[1]) || x[2:] "
+             f"WHEN LENGTH(x) = 2 THEN UPPER(x) ELSE x END), '-')")
+    return f"CASE WHEN regexp_full_match({norm}, {lit(LOCALE_PATTERN)}) THEN {cased} END"
 
 
 @dataclass(frozen=True)
@@ -168,6 +217,10 @@ def parse_expr(column: Column, source_type: str | None) -> str:
         return t
     if column.type == "currency":
         return f"CASE WHEN regexp_full_match(UPPER({t}), '[A-Z]{{3}}') THEN UPPER({t}) END"
+    if column.type == "timezone":
+        return _timezone_expr(t)
+    if column.type == "locale":
+        return _locale_expr(t)
     if column.type == "bool":
         if st == "BOOLEAN":
             return c

@@ -62,6 +62,10 @@ CONTACTS = Table(
         C("role", "string", "relationship role", enum=("exec_sponsor", "champion", "user", "billing", "admin", "other")),
         C("active_from", "date", "first day the contact held this role"),
         C("active_to", "date", "last day the contact held this role (empty = still there)"),
+        C("timezone", "timezone", "where the contact lives, as an IANA time zone (e.g. Europe/Berlin); automated "
+          "emails arrive within the send window of this zone (empty: notify.default_timezone)", personal=True),
+        C("locale", "locale", "the contact's language and region, a BCP 47 tag (e.g. de-DE, en-GB, pt-BR)",
+          personal=True),
         UPDATED_AT,
         *lineage_columns(),
     ),

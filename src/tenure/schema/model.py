@@ -19,7 +19,10 @@ from typing import Literal
 #  timestamp  instant, stored as UTC without time zone
 #  bool       true/false (files may say true/false, yes/no, 1/0, t/f)
 #  currency   ISO 4217 code, 3 upper-case letters
-LogicalType = Literal["string", "int", "float", "money", "rate", "date", "month", "timestamp", "bool", "currency"]
+#  timezone   IANA time zone name, e.g. Europe/Berlin (stored as text, in its canonical spelling)
+#  locale     BCP 47 language tag, e.g. de-DE or zh-Hant-TW (stored as text, canonical case)
+LogicalType = Literal["string", "int", "float", "money", "rate", "date", "month", "timestamp", "bool", "currency",
+                      "timezone", "locale"]
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ IBIS_TYPES: dict[str, dt.DataType] = {
     "timestamp": dt.Timestamp(),
     "bool": dt.Boolean(),
     "currency": dt.String(),
+    "timezone": dt.String(),
+    "locale": dt.String(),
 }
 
 

@@ -69,4 +69,9 @@ STEPS: tuple[Step, ...] = (
     add_column("accounts", "owner_name"),
     add_column("accounts_versions", "owner_name"),
     add_column("account_summary", "owner_name"),
+    # versions 17-20: contacts' time zone and locale (emails in the recipient's send window)
+    add_column("contacts", "timezone"),
+    add_column("contacts", "locale"),
+    add_column("contacts_versions", "timezone"),
+    add_column("contacts_versions", "locale"),
 )
