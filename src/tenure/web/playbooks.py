@@ -1,0 +1,173 @@
+"""The playbooks pages: /playbooks (every playbook with its lifecycle status, version, last run and
+what it did: occurrences fired, tasks, outbox messages) and /playbooks/{name} (its results, its
+experiment, a preview of what it would do now and, on request, its backtest); plus starting an
+active playbook by hand on one account from the account page (POST /accounts/{id}/playbooks,
+CSRF-checked, audited).
+
+Every figure is the playbooks stage's own: `tenure.playbooks.results.overview` and
+`playbook_results` (what `tenure playbooks list|results --json` print), `engine.preview` (`tenure
+playbooks preview`), `backtest.backtest` (`tenure playbooks backtest`), `engine.start_manually`
+(`tenure playbooks start`). This module only scopes and arranges them.
+
+Scope (tenure.access): a playbook's counts name no account, so every reader sees them; the
+accounts a preview or backtest lists are limited to the principal's book of business, and the page
+says how many are outside it. Lifecycle (draft, active, paused, retired) is set in the playbook's
+file (reviewable config), so the pages show it and do not change it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from tenure.http.auth import Access, client_ip, open_account
+from tenure.http.context import AppContext, get_context
+from tenure.web.login import page_access, page_writer
+from tenure.web.render import ENV, render
+
+__all__ = ["playbook_detail", "playbook_rows", "router"]
+
+router = APIRouter(include_in_schema=False)
+
+BACKTEST_MONTHS = (6, 12, 24)
+PREVIEW_ROWS = 200  # accounts listed per preview table; the heading counts them all
+
+
+def _total(counts: dict[str, int]) -> int:
+    return int(sum(counts.values()))
+
+
+def playbook_rows(config: Any) -> list[dict]:
+    """One row per valid playbook file: `overview`'s row (status, version, triggers, steps, last
+    run, enrolments, open tasks) with the totals of `playbook_results` (occurrences fired, tasks,
+    outbox messages; counted in the state DB)."""
+    from tenure.playbooks.results import overview, playbook_results
+
+    rows = []
+    for row in overview(config):
+        res = playbook_results(config, row["name"])  # no warehouse: counts only, no experiment
+        rows.append({**row, "fired": _total(res["occurrences"]), "started": int(res["occurrences"].get("started", 0)),
+                     "tasks": _total(res["tasks"]), "messages": _total(res["messages"]),
+                     "occurrences": res["occurrences"], "task_states": res["tasks"],
+                     "message_states": res["messages"]})
+    return rows
+
+
+def _in_book(rows: list[dict], owners: list[str] | None) -> list[dict]:
+    if owners is None:
+        return rows
+    keep = set(owners)
+    return [r for r in rows if r.get("owner") in keep]
+
+
+def _accounts_in_book(wh: Any, ids: list[str], owners: list[str] | None) -> set[str]:
+    """Which of `ids` the book covers (one query; every id when the book is everything)."""
+    if owners is None or not ids:
+        return set(ids) if owners is None else set()
+    s = wh.table("account_summary")
+    t = wh.to_pyarrow(s.filter(s.account_id.isin(ids) & s.owner.isin(owners)).select("account_id"))
+    return set(t.column("account_id").to_pylist())
+
+
+def playbook_detail(wh: Any, config: Any, name: str, owners: list[str] | None) -> dict:
+    """One playbook's page data: `results` (playbook_results with its experiment), `preview` (the
+    engine's preview: the run's report and the occurrences) with its account lists limited to
+    `owners` (None = all), and the counts before limiting."""
+    from tenure.playbooks.engine import preview
+    from tenure.playbooks.results import playbook_results
+
+    results = playbook_results(config, name, wh=wh)
+    report = preview(wh, config, name)
+    run = report["playbooks"][0] if report["playbooks"] else {}
+    occurrences = report.get("occurrences", [])
+    started = run.get("accounts", [])
+    return {"results": results, "preview": report, "run": run,
+            "occurrences": _in_book(occurrences, owners), "occurrences_total": len(occurrences),
+            "started": _in_book(started, owners), "started_total": len(started)}
+
+
+def backtest_view(ctx: AppContext, wh: Any, name: str, months: int, owners: list[str] | None) -> dict:
+    """`tenure playbooks backtest NAME --months M` (cached per data version and playbook content),
+    with each month's accounts limited to the book."""
+    from tenure.http.cache import cached
+    from tenure.playbooks.backtest import backtest
+    from tenure.playbooks.spec import find, load_playbooks
+
+    pb = find(load_playbooks(ctx.config), name)
+    res = cached(ctx, ("web", "playbook-backtest", name, pb.content_hash, months),
+                 lambda: backtest(wh, ctx.config, pb, months=months))
+    every = sorted({a for m in res["by_date"] for a in m["accounts"]})
+    seen = _accounts_in_book(wh, every, owners)
+    by_date = [{**m, "accounts": [a for a in m["accounts"] if a in seen], "all_accounts": len(m["accounts"])}
+               for m in res["by_date"]]
+    return {**res, "by_date": by_date, "accounts_in_book": len(seen)}
+
+
+@router.get("/playbooks", response_class=HTMLResponse)
+def playbooks_page(request: Request, acc: Access = Depends(page_access), ctx: AppContext = Depends(get_context)):
+    from tenure.playbooks.spec import playbooks_folder, validate_folder
+
+    _, problems = validate_folder(playbooks_folder(ctx.config), ctx.config.tasks)
+    return render(request, "playbooks.html", title="Playbooks", rows=playbook_rows(ctx.config),
+                  problems=problems, folder=ctx.config.playbooks.folder)
+
+
+@router.get("/playbooks/{name}", response_class=HTMLResponse)
+def playbook_page(request: Request, name: str, backtest: int | None = Query(None, ge=1, le=60),
+                  acc: Access = Depends(page_access), ctx: AppContext = Depends(get_context)):
+    """One playbook: results, experiment, preview; `?backtest=12` replays the last 12 months."""
+    from tenure.playbooks.spec import find, load_playbooks
+
+    pb = find(load_playbooks(ctx.config), name)  # 404 naming the playbooks there are
+    wh = ctx.warehouse()
+    view = playbook_detail(wh, ctx.config, name, acc.owners)
+    bt = backtest_view(ctx, wh, name, backtest, acc.owners) if backtest else None
+    return render(request, "playbook.html", title=f"Playbook {name}", pb=pb, backtest=bt,
+                  backtest_months=BACKTEST_MONTHS, preview_rows=PREVIEW_ROWS, **view)
+
+
+# -- started by hand, from the account page --------------------------------------------------------
+
+def start_panel(request: Request, account_id: str) -> dict[str, Any]:
+    """The account page's playbook panel: the active playbooks one may start, and this account's
+    enrolments (newest first) with who started them. A template global, so the account page's
+    route does not need to know about playbooks."""
+    from sqlalchemy import select
+
+    from tenure.playbooks.spec import playbooks_folder, validate_folder
+    from tenure.state.models import PlaybookEnrolment
+
+    ctx: AppContext = request.app.state.ctx
+    books, _ = validate_folder(playbooks_folder(ctx.config), ctx.config.tasks)
+    with ctx.db() as session:
+        rows = session.execute(select(PlaybookEnrolment.playbook, PlaybookEnrolment.status, PlaybookEnrolment.arm,
+                                      PlaybookEnrolment.started_by, PlaybookEnrolment.started_at,
+                                      PlaybookEnrolment.exit_reason)
+                               .where(PlaybookEnrolment.account_id == account_id)
+                               .order_by(PlaybookEnrolment.started_at.desc(), PlaybookEnrolment.id.desc())
+                               .limit(20)).all()
+    return {"active": [(b.name, b.title or b.name) for b in books if b.status == "active"],
+            "enrolments": [dict(r._mapping) for r in rows]}
+
+
+ENV.globals["playbook_panel"] = start_panel
+
+
+@router.post("/accounts/{account_id}/playbooks")
+def start_playbook(request: Request, account_id: str, playbook: str = Form(..., min_length=1, max_length=100),
+                   acc: Access = Depends(page_writer), ctx: AppContext = Depends(get_context)):
+    """Start an active playbook by hand on an account in the principal's book (the engine's
+    `start_manually`: an account already in the playbook is not started twice); audited."""
+    from tenure.playbooks.engine import start_manually
+    from tenure.state import audit
+
+    open_account(acc, ctx, account_id)  # 404 / 403
+    res = start_manually(ctx.warehouse(), ctx.config, playbook, [account_id], actor=acc.who.username)
+    with ctx.db() as session:
+        audit.record(session, acc.who.username, "start", "playbook", playbook, None,
+                     {"account_id": account_id, "version": res["version"], "started": res["started"],
+                      "holdout": res["holdout"], "skipped": res["skipped"], "tasks": res["tasks"],
+                      "emails": res["emails"]}, ip=client_ip(request))
+    return RedirectResponse(f"/accounts/{account_id}#playbooks", status_code=303)
