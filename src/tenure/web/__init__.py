@@ -14,16 +14,20 @@ def mount(app) -> None:
     from fastapi.staticfiles import StaticFiles
 
     from tenure.web.capacity import router as capacity_router
+    from tenure.web.onboarding import router as onboarding_router
     from tenure.web.pages import router
     from tenure.web.playbooks import router as playbooks_router
     from tenure.web.renewals import router as renewals_router
     from tenure.web.tasks import router as tasks_router
+    from tenure.web.unsubscribe import router as unsubscribe_router
 
     app.include_router(router)
     app.include_router(renewals_router)
     app.include_router(tasks_router)
     app.include_router(playbooks_router)
     app.include_router(capacity_router)
+    app.include_router(onboarding_router)
+    app.include_router(unsubscribe_router)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
 
 
