@@ -18,6 +18,7 @@ file (reviewable config), so the pages show it and do not change it.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -130,6 +131,17 @@ def playbook_page(request: Request, name: str, backtest: int | None = Query(None
 
 # -- started by hand, from the account page --------------------------------------------------------
 
+OUTCOMES = {  # what starting by hand did, as the account page says it (the engine's skip reasons)
+    "started": "Started {name} on this account: its first steps ran.",
+    "holdout": "{name}: this account is in the experiment's holdout, so it is recorded but nothing is done.",
+    "already_fired": "{name} was already started on this account today: nothing new.",
+    "already_enrolled": "This account is already in {name}: not started twice.",
+    "cooldown": "{name} ran on this account recently (its cooldown): not started.",
+    "capped": "{name} would start more accounts than its max_per_run: nothing done.",
+    "not_started": "{name} was not started.",
+}
+
+
 def start_panel(request: Request, account_id: str) -> dict[str, Any]:
     """The account page's playbook panel: the active playbooks one may start, and this account's
     enrolments (newest first) with who started them. A template global, so the account page's
@@ -148,8 +160,12 @@ def start_panel(request: Request, account_id: str) -> dict[str, Any]:
                                .where(PlaybookEnrolment.account_id == account_id)
                                .order_by(PlaybookEnrolment.started_at.desc(), PlaybookEnrolment.id.desc())
                                .limit(20)).all()
+    q = request.query_params
+    done = None
+    if q.get("playbook") and q.get("outcome") in OUTCOMES:  # the start form's answer (303 back here)
+        done = OUTCOMES[q["outcome"]].format(name=q["playbook"])
     return {"active": [(b.name, b.title or b.name) for b in books if b.status == "active"],
-            "enrolments": [dict(r._mapping) for r in rows]}
+            "enrolments": [dict(r._mapping) for r in rows], "done": done}
 
 
 ENV.globals["playbook_panel"] = start_panel
@@ -170,4 +186,7 @@ def start_playbook(request: Request, account_id: str, playbook: str = Form(..., 
                      {"account_id": account_id, "version": res["version"], "started": res["started"],
                       "holdout": res["holdout"], "skipped": res["skipped"], "tasks": res["tasks"],
                       "emails": res["emails"]}, ip=client_ip(request))
-    return RedirectResponse(f"/accounts/{account_id}#playbooks", status_code=303)
+    outcome = ("capped" if res["capped"] else "started" if res["started"] else "holdout" if res["holdout"]
+               else next(iter(sorted(res["skipped"])), "not_started"))
+    query = urlencode({"playbook": playbook, "outcome": outcome})
+    return RedirectResponse(f"/accounts/{account_id}?{query}#playbooks", status_code=303)
