@@ -150,3 +150,19 @@ def test_plans_are_validated_with_the_field_named(tmp_path, plans, words):
     with pytest.raises(ConfigError) as err:
         config_from_dict({"onboarding_plans": plans}, base_dir=tmp_path, env={})
     assert words in str(err.value) and "onboarding_plans" in str(err.value)
+
+
+def test_behind_and_stuck_are_early_warning_signals(company):
+    from tenure.health.signals import record_signals, signals
+
+    wh, config = company
+    got = {(r["account_id"], r["signal"]): r for r in wh.to_pyarrow(signals(wh, config, AS_OF)).to_pylist()
+           if r["signal"].startswith("onboarding_")}
+    assert set(got) == {("B", "onboarding_stuck"), ("D", "onboarding_behind")}
+    assert got[("B", "onboarding_stuck")]["severity"] == "high"
+    assert got[("D", "onboarding_behind")]["severity"] == "medium"
+    assert got[("B", "onboarding_stuck")]["detail"] == ("onboarding stuck: 0 of 4 required milestones done (3 due), "
+                                                         "22 days late (plan enterprise)")
+    record_signals(wh, config, AS_OF)
+    hs = wh.table("health_signals")
+    assert int(wh.execute(hs.filter(hs.signal.startswith("onboarding_")).count())) == 2

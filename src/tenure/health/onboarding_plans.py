@@ -44,6 +44,13 @@ MILESTONE_STATES = ("done", "overdue", "due")
 _TEXT, _DAY = dt.String(nullable=True), dt.Date(nullable=True)
 
 
+def _as_date(v: ir.Value) -> ir.DateValue:
+    """A day from date +/- interval arithmetic: Ibis types it a date, which some engines (DuckDB)
+    return as a timestamp, so a plain cast to date is dropped as a no-op; going through timestamp
+    keeps it."""
+    return v.cast("timestamp").cast("date")
+
+
 def _fact_key(name: str) -> str:
     return f"milestone:{name}"
 
@@ -148,7 +155,7 @@ def plan_milestones(wh: Warehouse, plans: OnboardingPlans, accounts: ir.Table, a
         m = m.left_join(first, ["account_id", "milestone"]).drop("account_id_right", "milestone_right")
     else:
         m = m.mutate(completed_on=ibis.null("date"))
-    due_on = (m.start + m.due_days.cast("int32").as_interval("D")).cast("date")
+    due_on = _as_date(m.start + m.due_days.cast("int32").as_interval("D"))
     m = m.mutate(due_on=due_on)
     today = ibis.literal(as_of)
     done = m.completed_on.notnull()
@@ -199,7 +206,7 @@ def onboarding_accounts(wh: Warehouse, config: Config, as_of: date) -> ir.Table:
     account_id, segment, arr, start (the first day with ARR)."""
     f = account_features(wh, config, as_of)
     f = f.filter(f.in_onboarding == 1)
-    start = (ibis.literal(as_of) - f.days_since_first_arr.cast("int32").as_interval("D")).cast("date")
+    start = _as_date(ibis.literal(as_of) - f.days_since_first_arr.cast("int32").as_interval("D"))
     return f.select("account_id", "segment", "arr", start=start)
 
 

@@ -9,7 +9,8 @@ least `spike_ratio` x the monthly average of the 90 days before, and at least 3)
 within `renewal_window_days` with no open renewal opportunity, and a missed cadence (a touch the
 account's engagement model owes, e.g. a QBR every 90 days, with no such activity in that time:
 tenure.health.engagement; one signal per account listing every touch missed), and a missing
-executive sponsor where the account's engagement model requires one."""
+executive sponsor where the account's engagement model requires one, and an onboarding account
+behind (medium) or stuck (high) on its onboarding plan (tenure.health.onboarding_plans)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from datetime import date, timedelta
 from tenure.config import Config
 from tenure.health.engagement import missed_cadences, missing_sponsors
 from tenure.health.features import account_features
+from tenure.health.onboarding_plans import onboarding_status
 from tenure.warehouse import Warehouse
 from tenure.warehouse.writes import upsert_arrow
 from tenure.warehouse.expr import dt, ibis, ir
@@ -84,6 +86,15 @@ def signals(wh: Warehouse, config: Config, as_of: date) -> ir.Table:
     nosponsor = missing_sponsors(wh, config.operating_model, f, as_of)
     out.append(ev(nosponsor, "sponsor_missing", ibis.literal(as_of), "medium",
                   "no active executive sponsor (engagement model " + nosponsor.engagement_model + " requires one)"))
+    plan = onboarding_status(wh, config, as_of)
+    if plan is not None:
+        for status, severity in (("behind", "medium"), ("stuck", "high")):
+            late = plan.filter(plan.status == status)
+            out.append(ev(late, f"onboarding_{status}", ibis.literal(as_of), severity,
+                          f"onboarding {status}: " + late.required_done.cast("string") + " of "
+                          + late.required.cast("string") + " required milestones done ("
+                          + late.required_due.cast("string") + " due), " + late.slippage_days.cast("string")
+                          + " days late (plan " + late.plan + ")"))
     result = out[0]
     for part in out[1:]:
         result = result.union(part)

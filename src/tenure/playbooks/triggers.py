@@ -285,6 +285,31 @@ def onboarding_overdue(inp: Inputs, p: OnboardingOverdue) -> ir.Table:
                  detail="milestone " + m.milestone + " overdue by " + _text(overdue) + " days")
 
 
+class OnboardingStatus(TriggerParams):
+    """An onboarding account behind or stuck on its onboarding plan (tenure.yaml `onboarding_plans`,
+    tenure.health.onboarding_plans); the value is the days of slippage."""
+
+    type: Literal["onboarding_status"] = "onboarding_status"
+    statuses: list[Literal["behind", "stuck"]] = Field(default_factory=lambda: ["behind", "stuck"],
+                                                       description="the statuses that fire (behind, stuck)")
+
+
+def onboarding_status(inp: Inputs, p: OnboardingStatus) -> ir.Table | None:
+    from tenure.health.onboarding_plans import onboarding_status as plan_status
+
+    st = plan_status(inp.wh, inp.config, inp.as_of)
+    if st is None:
+        return None
+    plans = inp.config.onboarding_plans
+    st = st.filter(st.status.isin(list(p.statuses)))
+    after = ibis.ifelse(st.status == "stuck", plans.stuck_after_days, plans.behind_after_days)
+    began = (inp.day - (st.slippage_days - after - 1).cast("int32").as_interval("D")).cast("timestamp").cast("date")
+    return _rows(st, key="onboarding/" + st.status + "/" + _text(st.start), subject=st.status, occurred_on=began,
+                 value=st.slippage_days, detail="onboarding " + st.status + " on plan " + st.plan + ": "
+                 + _text(st.required_done) + " of " + _text(st.required) + " required milestones done, "
+                 + _text(st.slippage_days) + " days late")
+
+
 class Survey(EventParams):
     type: Literal["survey"] = "survey"
     kind: Literal["nps", "csat", "ces"] = "nps"
@@ -434,6 +459,8 @@ for _t in (
                 "the renewal date is `days` away (T-120/90/60/30; the tightest window reached)"),
     TriggerType("onboarding_overdue", OnboardingOverdue, onboarding_overdue, "state",
                 "an onboarding milestone is past its due date and not completed"),
+    TriggerType("onboarding_status", OnboardingStatus, onboarding_status, "state",
+                "an onboarding account is behind or stuck on its onboarding plan"),
     TriggerType("survey", Survey, survey, "event", "a detractor NPS or a low CSAT/CES answer", risk=True),
     TriggerType("usage_limit", UsageLimit, usage_limit, "state", "usage at or over the plan's seats"),
     TriggerType("contact_left", ContactLeft, contact_left, "event", "an executive sponsor or champion left",
