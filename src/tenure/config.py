@@ -78,6 +78,10 @@ class WebSettings(_Strict):
     trust_forwarded_proto: bool = Field(
         False, description="trust X-Forwarded-Proto from a reverse proxy (for HSTS and secure cookies)")
     hsts_max_age: int = Field(31_536_000, ge=0, description="Strict-Transport-Security max-age on https")
+    public_url: str | None = Field(
+        None, pattern=r"^https?://[^\s?#]+$", description="the address people reach `tenure serve` at, e.g. "
+        "https://tenure.example.com: links in emails point there (the unsubscribe page, when "
+        "notify.unsubscribe_url is not set)")
 
 
 class Target(_Strict):

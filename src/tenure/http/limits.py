@@ -24,7 +24,9 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
-PUBLIC = {("POST", "/login")}
+# the login form, and the unsubscribe page (its signed token is the credential; RFC 8058 one-click
+# POSTs come from mail clients without a session)
+PUBLIC = {("POST", "/login"), ("POST", "/unsubscribe")}
 MB = 1 << 20
 
 

@@ -33,16 +33,26 @@ def message_id(idempotency_key: str, from_address: str) -> str:
     return f"<{idempotency_key}@{domain}>"
 
 
+def unsubscribe_page(config: Any) -> str | None:
+    """The unsubscribe page's URL: `notify.unsubscribe_url`, else /unsubscribe under
+    `web.public_url` (tenure serve's own page, tenure.web.unsubscribe), else None."""
+    if config.notify.unsubscribe_url:
+        return config.notify.unsubscribe_url
+    public = getattr(getattr(config, "web", None), "public_url", None)
+    return f"{public.rstrip('/')}/unsubscribe" if public else None
+
+
 def unsubscribe_links(config: Any, address: str, category: str | None) -> list[str]:
     """The List-Unsubscribe URIs for an address and category (empty when none is configured)."""
     settings = config.notify
-    if not (settings.unsubscribe_url or settings.unsubscribe_mailto):
+    page = unsubscribe_page(config)
+    if not (page or settings.unsubscribe_mailto):
         return []
     token = unsubscribe_token(project_secret(config), address, category)
     links = []
-    if settings.unsubscribe_url:
-        sep = "&" if "?" in settings.unsubscribe_url else "?"
-        links.append(f"{settings.unsubscribe_url}{sep}token={quote(token)}")
+    if page:
+        sep = "&" if "?" in page else "?"
+        links.append(f"{page}{sep}token={quote(token)}")
     if settings.unsubscribe_mailto:
         links.append(f"mailto:{settings.unsubscribe_mailto}?subject={quote('unsubscribe ' + token)}")
     return links
@@ -73,7 +83,7 @@ def build_email(config: Any, msg: OutboxMessage) -> EmailMessage:
     links = unsubscribe_links(config, p["to"], msg.category)
     if links:
         email["List-Unsubscribe"] = ", ".join(f"<{u}>" for u in links)
-        if settings.unsubscribe_url:
+        if unsubscribe_page(config):
             email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
     email.set_content(p["text"])
     if p.get("html"):
