@@ -125,7 +125,10 @@ def playbook_page(request: Request, name: str, backtest: int | None = Query(None
     wh = ctx.warehouse()
     view = playbook_detail(wh, ctx.config, name, acc.owners)
     bt = backtest_view(ctx, wh, name, backtest, acc.owners) if backtest else None
+    from tenure.portfolio.accounts import owner_names
+
     return render(request, "playbook.html", title=f"Playbook {name}", pb=pb, backtest=bt,
+                  owner_names=owner_names(wh, acc.owners),
                   backtest_months=BACKTEST_MONTHS, preview_rows=PREVIEW_ROWS, **view)
 
 
