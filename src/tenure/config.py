@@ -429,6 +429,67 @@ class OnboardingPlans(_Strict):
         return next((p for p in self.plans if not p.segments), None)
 
 
+class SuccessTaskTemplate(_Strict):
+    """One task of a success plan template; created as a task (tenure.playbooks.tasks) when the plan starts."""
+
+    key: str = Field(..., pattern=r"^[a-z0-9_-]{1,50}$", description="names the task inside the template "
+                                                                      "(depends_on refers to it)")
+    title: str = Field(..., min_length=1, max_length=255, description="the task's title")
+    type: str = Field("lifecycle", description="task type (tenure.yaml tasks.types)")
+    reason: str | None = Field(None, description="task reason (one of the type's reasons)")
+    priority: str = Field("normal", description="task priority (tenure.yaml tasks.priorities)")
+    due_days: int = Field(14, ge=0, le=3650, description="due this many days after the plan starts")
+    depends_on: list[str] = Field(default_factory=list, description="keys of tasks that must be done (or "
+                                                                    "skipped) first; until then it is blocked")
+
+
+class SuccessObjectiveTemplate(_Strict):
+    """One objective of a success plan template (what the customer wants to achieve)."""
+
+    title: str = Field(..., min_length=1, max_length=255, description="the objective, in the customer's words")
+    due_days: int | None = Field(None, ge=0, le=3650, description="target date: this many days after the start")
+    tasks: list[SuccessTaskTemplate] = Field(default_factory=list, description="the work toward it")
+
+
+class SuccessPlanTemplate(_Strict):
+    """A success plan template (docs/onboarding.md "Success plans")."""
+
+    title: str = Field(..., min_length=1, max_length=255, description="the plan's title")
+    description: str = Field("", description="a sentence for the CSM")
+    objectives: list[SuccessObjectiveTemplate] = Field(..., min_length=1, description="objectives, in order")
+
+    def model_post_init(self, __context: Any) -> None:
+        keys = [t.key for o in self.objectives for t in o.tasks]
+        dup = sorted({k for k in keys if keys.count(k) > 1})
+        if dup:
+            raise ValueError(f"task key {dup[0]!r} is used twice")
+        deps = {t.key: t.depends_on for o in self.objectives for t in o.tasks}
+        for key, on in deps.items():
+            unknown = [d for d in on if d not in deps]
+            if unknown:
+                raise ValueError(f"task {key!r} depends on unknown task {unknown[0]!r}; tasks are {', '.join(deps)}")
+        state: dict[str, int] = {}  # 1: visiting, 2: done
+
+        def visit(k: str, path: list[str]) -> None:
+            if state.get(k) == 2:
+                return
+            if state.get(k) == 1:
+                raise ValueError("tasks depend on each other in a circle: " + " -> ".join([*path, k]))
+            state[k] = 1
+            for d in deps[k]:
+                visit(d, [*path, k])
+            state[k] = 2
+
+        for k in deps:
+            visit(k, [])
+
+
+class SuccessPlanSettings(_Strict):
+    """Success plans for accounts beyond onboarding: templates a CSM starts a plan from."""
+
+    templates: dict[str, SuccessPlanTemplate] = Field(default_factory=dict, description="template name -> template")
+
+
 class Config(_Strict):
     """The whole of tenure.yaml."""
 
@@ -450,6 +511,8 @@ class Config(_Strict):
     playbooks: PlaybookSettings = Field(default_factory=PlaybookSettings, description="playbook files")
     onboarding_plans: OnboardingPlans = Field(default_factory=OnboardingPlans,
                                               description="onboarding plans per segment (docs/onboarding.md)")
+    success_plans: SuccessPlanSettings = Field(default_factory=SuccessPlanSettings,
+                                               description="success plan templates (docs/onboarding.md)")
     notify: NotifySettings = Field(default_factory=NotifySettings, description="email and webhook delivery")
     worker: WorkerSettings = Field(default_factory=WorkerSettings, description="`tenure worker` schedules and leases")
     secret_key: str | None = Field(None, description="prefer the TENURE_SECRET_KEY environment variable")

@@ -500,3 +500,54 @@ class RenewalCall(Base):
     set_by: Mapped[str] = mapped_column(String(100), nullable=False, doc="username of who set it last")
     set_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     set_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+# -- success plans (migration 0010; tenure.playbooks.success_plans) ------------------------------------
+
+SUCCESS_PLAN_STATUSES = ("active", "achieved", "abandoned")
+OBJECTIVE_STATUSES = ("open", "achieved", "dropped")
+
+
+class SuccessPlan(Base):
+    """A success plan on one account beyond onboarding: objectives and the tasks toward them."""
+
+    __tablename__ = "success_plans"
+    __table_args__ = (Index("ix_success_plans_account_status", "account_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    title: Mapped[str] = mapped_column(String(255), nullable=False)
+    template: Mapped[str | None] = mapped_column(String(100), doc="the tenure.yaml template it was made from")
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="active")
+    owner: Mapped[str | None] = mapped_column(String(100))
+    created_by: Mapped[str] = mapped_column(String(100), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class SuccessObjective(Base):
+    """An objective of a success plan."""
+
+    __tablename__ = "success_objectives"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("success_plans.id"), nullable=False, index=True)
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    title: Mapped[str] = mapped_column(String(255), nullable=False)
+    target_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="open")
+    achieved_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class SuccessPlanTask(Base):
+    """A task of a success plan, under an objective, with the plan tasks it waits for."""
+
+    __tablename__ = "success_plan_tasks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("success_plans.id"), nullable=False, index=True)
+    objective_id: Mapped[int | None] = mapped_column(ForeignKey("success_objectives.id"))
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), nullable=False, unique=True)
+    step_key: Mapped[str | None] = mapped_column(String(100), doc="the template's task key")
+    depends_on: Mapped[list | None] = mapped_column(JSON, doc="task ids that must be done or skipped first")
