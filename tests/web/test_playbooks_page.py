@@ -12,6 +12,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tests.web.conftest import csrf_of
+from tests.web.test_bad_rows import bad_site  # noqa: F401 (a fixture: this test's site with bad stored rows)
 from tenure.web.render import number
 
 NAME = "at-risk-save"  # the shipped playbook with a holdout; the demo enables and runs the library
@@ -177,3 +178,17 @@ def test_only_an_active_playbook_starts(writable_site, writable_login, books):
     r = c.post(f"/accounts/{books['csm01'][0]}/playbooks", data={"playbook": "renewal",
                                                                  "csrf_token": csrf_of(page.text)})
     assert r.status_code == 422 and "only an active playbook can be started" in r.text
+
+
+def test_signed_out_the_pages_send_to_login_and_the_form_does_nothing(client, books):
+    for path in ("/playbooks", f"/playbooks/{NAME}", "/capacity"):
+        r = client.get(path, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login?next="), path
+    r = client.post(f"/accounts/{books['csm01'][0]}/playbooks", data={"playbook": "renewal"}, follow_redirects=False)
+    assert r.status_code in (303, 401, 403)
+
+
+def test_the_pages_survive_rows_that_predate_the_boundary(bad_site):
+    client, _ = bad_site
+    for path in ("/playbooks", f"/playbooks/{NAME}", f"/playbooks/{NAME}?backtest=6", "/capacity"):
+        assert client.get(path).status_code == 200, path
