@@ -129,3 +129,28 @@ def test_bad_templates_are_refused_naming_the_template(tmp_path, template, words
     with pytest.raises(ConfigError) as err:
         config_from_dict({"success_plans": {"templates": {"adoption": template}}}, base_dir=tmp_path, env={})
     assert words in str(err.value) and "success_plans.templates.adoption" in str(err.value)
+
+
+def test_migration_0010_up_down_up(state_url):
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from tenure.state.db import _alembic_config, current_revision, make_engine, upgrade
+    from tenure.state.models import Base
+
+    tables = ("success_plans", "success_objectives", "success_plan_tasks")
+
+    def names() -> set[str]:
+        return set(inspect(make_engine(state_url)).get_table_names())
+
+    upgrade(state_url, "0010")
+    assert set(tables) <= names()
+    cols = {t: {c["name"] for c in inspect(make_engine(state_url)).get_columns(t)} for t in tables}
+    assert cols == {t: set(Base.metadata.tables[t].columns.keys()) for t in tables}
+    with make_engine(state_url).begin() as connection:
+        cfg = _alembic_config(state_url)
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, "0009")
+    assert current_revision(state_url) == "0009" and not set(tables) & names()
+    upgrade(state_url, "0010")
+    assert set(tables) <= names()
