@@ -72,14 +72,26 @@ def _accounts_in_book(wh: Any, ids: list[str], owners: list[str] | None) -> set[
     return set(t.column("account_id").to_pylist())
 
 
-def playbook_detail(wh: Any, config: Any, name: str, owners: list[str] | None) -> dict:
+def playbook_detail(ctx: AppContext, wh: Any, name: str, owners: list[str] | None) -> dict:
     """One playbook's page data: `results` (playbook_results with its experiment), `preview` (the
     engine's preview: the run's report and the occurrences) with its account lists limited to
-    `owners` (None = all), and the counts before limiting."""
-    from tenure.playbooks.engine import preview
-    from tenure.playbooks.results import playbook_results
+    `owners` (None = all), and the counts before limiting.
 
-    results = playbook_results(config, name, wh=wh)
+    The experiment (`experiment_results`, what `playbook_results` adds given a warehouse: seconds
+    on a big book) is cached per data version, playbook content and enrolments per arm, so a new
+    enrolment or new data measures it again."""
+    from tenure.http.cache import cached
+    from tenure.playbooks.engine import preview
+    from tenure.playbooks.experiments import experiment_results
+    from tenure.playbooks.results import playbook_results
+    from tenure.playbooks.spec import find, load_playbooks
+
+    config = ctx.config
+    results = playbook_results(config, name)
+    if "experiment" in results:  # the playbook holds accounts out
+        pb = find(load_playbooks(config), name)
+        key = ("web", "playbook-experiment", name, pb.content_hash, tuple(sorted(results["arms"].items())))
+        results["experiment"] = cached(ctx, key, lambda: experiment_results(wh, config, name))
     report = preview(wh, config, name)
     run = report["playbooks"][0] if report["playbooks"] else {}
     occurrences = report.get("occurrences", [])
@@ -123,7 +135,7 @@ def playbook_page(request: Request, name: str, backtest: int | None = Query(None
 
     pb = find(load_playbooks(ctx.config), name)  # 404 naming the playbooks there are
     wh = ctx.warehouse()
-    view = playbook_detail(wh, ctx.config, name, acc.owners)
+    view = playbook_detail(ctx, wh, name, acc.owners)
     bt = backtest_view(ctx, wh, name, backtest, acc.owners) if backtest else None
     from tenure.portfolio.accounts import owner_names
 
