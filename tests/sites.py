@@ -173,7 +173,8 @@ def check_unchanged(test: str, before: SiteFingerprint, after: SiteFingerprint) 
               "fixture (its own copy) instead of demo_site/api/auth.")
 
 
-def build_ingested_company(folder: Path, accounts: int, months: int, seed: int) -> None:
+def build_ingested_company(folder: Path, accounts: int, months: int, seed: int,
+                            save_effect: float = 0.0) -> None:
     """A simulated company ingested into a DuckDB warehouse in `folder` (with a tenure.yaml, so
     the CLI runs there), through the real ingest path and with its later changes loaded oldest
     first (facts as known); no demo compute (metrics, health, risk, refresh), for tests that
@@ -190,7 +191,7 @@ def build_ingested_company(folder: Path, accounts: int, months: int, seed: int) 
     write_default_config(folder)
     config = load_config(folder / "tenure.yaml")
     company = folder / "company"
-    simulate_company(company, accounts=accounts, months=months, seed=seed)
+    simulate_company(company, accounts=accounts, months=months, seed=seed, save_effect=save_effect)
     upgrade(config)
     wh = connect(config=config)
     try:

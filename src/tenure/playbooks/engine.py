@@ -157,15 +157,17 @@ class _Run:
         self.wh, self.config, self.session, self.as_of, self.now = wh, config, session, as_of, now
         self.run_id, self.actor = run_id, actor
         self._accounts: dict[str, dict] = {}
+        self._asked: set[str] = set()  # every account load_accounts was asked for, found or not
         self._contacts: dict[str, list[dict]] = {}
         self._csm: dict[str, dict] = {}
         self._conditions: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
 
     # warehouse lookups for the accounts this run acts on (one query each, for all of them)
     def load_accounts(self, ids: Iterable[str]) -> None:
-        ids = sorted({i for i in ids if i not in self._accounts})
+        ids = sorted({i for i in ids if i not in self._asked})
         if not ids:
             return
+        self._asked.update(ids)
         s = self.wh.table("account_summary")
         for r in self.wh.to_pyarrow(s.filter(s.account_id.isin(ids))).to_pylist():
             self._accounts[r["account_id"]] = r
@@ -195,7 +197,9 @@ class _Run:
         k = "|".join(c.model_dump_json() for c in conditions)
         domain, matched = self._conditions.get(k, (frozenset(), frozenset()))
         if account_id not in domain:
-            domain = frozenset({*domain, *self._accounts, account_id})
+            # the accounts asked for, not only those found in account_summary: an account missing
+            # from it would otherwise cost one query per account
+            domain = frozenset({*domain, *self._asked, account_id})
             m = matching_accounts(self.wh, conditions)
             m = m.filter(m.account_id.isin(sorted(domain)))
             matched = frozenset(self.wh.to_pyarrow(m).column("account_id").to_pylist())

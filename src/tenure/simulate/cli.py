@@ -19,6 +19,9 @@ def simulate_command(
     seed: int = typer.Option(7, "--seed", help="random seed: the same seed gives the same files"),
     out: Path = typer.Option(Path("company"), "--out", help="folder to write the files into"),
     end: str = typer.Option("2026-10-31", "--end", help="last day of the simulated history"),
+    save_effect: float = typer.Option(0.0, "--save-effect", min=0.0, max=1.0,
+                                      help="relative cut in the churn probability of accounts the at-risk save "
+                                           "playbook treats (a known effect for its experiment)"),
 ) -> None:
     """Simulate a realistic B2B SaaS company (accounts, contracts, usage, tickets, NPS, ...)."""
     from tenure.errors import InputError
@@ -32,7 +35,8 @@ def simulate_command(
                   console=console, transient=True) as bar:
         task = bar.add_task("simulating", total=months + 8)
         summary = simulate_company(out, accounts, months, seed, end=end_date,
-                                   progress=lambda adv, total, desc: bar.update(task, advance=adv, description=desc))
+                                   progress=lambda adv, total, desc: bar.update(task, advance=adv, description=desc),
+                                   save_effect=save_effect)
     table = Table(title=f"simulated company in {out} ({summary.start} .. {summary.end})")
     table.add_column("file")
     table.add_column("rows", justify="right")

@@ -14,6 +14,15 @@ champion's departure is recorded days to weeks late; some users' roles are edite
 solved), one folder per half-year. Loading the main files, then the change folders in order,
 builds real versions.
 
+The shipped at-risk save playbook has a real, known effect (`save_effect`, off by default): month
+by month the simulator applies a proxy of the playbook's trigger (latent health falling below
+`SAVE_RED`, the band turning red) with its audience, cooldown and exit (latent health back to
+`SAVE_GREEN`), and the playbook's own stable assignment (tenure.playbooks.engine.holdout_arm, read
+from the shipped file); while an account is enrolled in the treatment arm its churn probability at
+each renewal decision is multiplied by 1 - save_effect. `_truth/save_play.parquet` holds, per
+account and month, the renewal schedule, the untreated churn probability and the one applied, so a
+test can compute the effect an experiment should find (docs/playbooks.md, Experiments).
+
 Everything is vectorized with NumPy/Arrow (loops run over months, never over events), usage
 events stream to Parquet part files month by month, and the same seed gives the same bytes.
 """
@@ -86,6 +95,12 @@ CSM_FIRST = np.array(["Dana", "Luis", "Priya", "Tom", "Aiko", "Marta", "Kwame", 
 CSM_LAST = np.array(["Whitfield", "Moreno", "Raman", "Becker", "Tanaka", "Kowalski", "Mensah", "Rossi", "Carter",
                      "Silva", "Iyer", "Martin", "Haddad", "Berg", "Vogel", "Cohen", "Novak", "Ali", "Park",
                      "Petrova", "Okafor", "Dubois", "Lund"])
+# The at-risk save play's proxy in latent health: red below SAVE_RED (half the accounts scored
+# at latent 0.25 are in the default scorecard's red band, half at 0.6 in its green one), green again
+# at SAVE_GREEN; restarts at least SAVE_COOLDOWN
+# months apart (the playbook's 60-day cooldown); audience ARR >= SAVE_MIN_ARR.
+SAVE_RED, SAVE_GREEN, SAVE_COOLDOWN, SAVE_MIN_ARR = 0.25, 0.6, 2, 1000.0
+SAVE_PLAYBOOK = "at_risk_save.yaml"
 CHURN_CATEGORIES = np.array(["poor_adoption", "product_gap", "champion_left", "price", "budget", "competitor"])
 
 
@@ -187,9 +202,31 @@ def _contact_sites(rng: np.random.Generator, region: np.ndarray, ci: np.ndarray)
             pa.array(np.where(missing, None, locales[site]), pa.string()))
 
 
+def _save_playbook():
+    """The shipped at-risk save playbook (its name, holdout and salt decide the arms)."""
+    from tenure.playbooks.spec import load_file
+
+    return load_file(Path(__file__).parents[1] / "playbooks" / "library" / SAVE_PLAYBOOK)
+
+
+def _arms(pb, account_ids: list[str]) -> np.ndarray:
+    """1 treatment / 2 holdout by the engine's own stable hash (once per account, when it first fires)."""
+    from tenure.playbooks.engine import holdout_arm
+
+    return np.array([1 if holdout_arm(pb, a) == "treatment" else 2 for a in account_ids], np.int8)
+
+
 def simulate_company(out_dir: str | Path, accounts: int = 2000, months: int = 36, seed: int = 7,
-                     end: date = date(2026, 10, 31), progress: Progress | None = None) -> SimulationSummary:
-    """Write a synthetic company into out_dir; see the module docstring and docs/simulator.md."""
+                     end: date = date(2026, 10, 31), progress: Progress | None = None,
+                     save_effect: float = 0.0) -> SimulationSummary:
+    """Write a synthetic company into out_dir; see the module docstring and docs/simulator.md.
+    `save_effect` (0 to 1): the relative cut in the churn probability of accounts the at-risk save
+    playbook treats, while they are enrolled (0: no effect; the company is the same either way
+    until a treated account is saved)."""
+    if not 0.0 <= save_effect <= 1.0:
+        from tenure.errors import InputError
+
+        raise InputError(f"save_effect {save_effect!r} must be between 0 and 1 (a share of the churn probability)")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -261,6 +298,14 @@ def simulate_company(out_dir: str | Path, accounts: int = 2000, months: int = 36
     opps: list[dict[str, np.ndarray]] = []
     churn_rows: list[dict[str, np.ndarray]] = []
     cause = np.full(n, "", dtype=object)
+    # the at-risk save play (see the module docstring): enrolment state and the truth it leaves
+    saving = np.zeros(n, bool)        # enrolled by the proxy trigger, until green again
+    save_last = np.full(n, -10_000)   # month of the last start (cooldown)
+    save_arm = np.zeros(n, np.int8)   # 0 unknown, 1 treatment, 2 holdout (hashed when first fired)
+    save_pb = _save_playbook() if save_effect > 0 else None
+    due_kept = np.zeros((n, M), bool)  # a renewal decision this month if the account were still a customer
+    p_base = np.zeros((n, M), np.float32)
+    p_used = np.zeros((n, M), np.float32)
 
     def emit(mask: np.ndarray, start_m, end_m, amount, product: str, open_end: bool = False) -> None:
         if not mask.any():
@@ -311,6 +356,10 @@ def simulate_company(out_dir: str | Path, accounts: int = 2000, months: int = 36
         base_p = np.where(term == 1, 0.012, 0.09)
         logit = np.log(base_p / (1 - base_p)) + 7.0 * (0.55 - h_lag) + np.where(champion_left >= m - 3, 0.8, 0)
         p_churn = 1 / (1 + np.exp(-logit))
+        p_base[:, m] = p_churn
+        due_kept[:, m] = ((m - line_start) % term == 0) & (m > line_start)
+        p_churn = np.where(saving & (save_arm == 1), p_churn * (1.0 - save_effect), p_churn)
+        p_used[:, m] = p_churn
         churn = due & (rng.random(n) < p_churn)
         up = due & ~churn & (h_lag > 0.65) & (rng.random(n) < np.where(term == 1, 0.02, 0.45))
         down = due & ~churn & (h_lag < 0.45) & (rng.random(n) < np.where(term == 1, 0.02, 0.35))
@@ -339,6 +388,17 @@ def simulate_company(out_dir: str | Path, accounts: int = 2000, months: int = 36
         addon_arr = np.where(add, np.round(arr * rng.uniform(0.1, 0.3, n), -1), addon_arr)
         opps.append({"i": idx[add], "kind": np.full(add.sum(), "expansion"), "amount": addon_arr[add],
                      "close": np.full(add.sum(), m), "status": np.full(add.sum(), "won")})
+
+        # the save play's proxy trigger on this month's health; it acts from next month's decisions
+        prev = latent[:, m - 1] if m else h
+        saving &= h < SAVE_GREEN
+        start_save = (active & (arr >= SAVE_MIN_ARR) & (h < SAVE_RED) & ((prev >= SAVE_RED) | (m == 0))
+                      & ~saving & (m - save_last >= SAVE_COOLDOWN))
+        saving |= start_save
+        save_last = np.where(start_save, m, save_last)
+        if save_pb is not None:
+            new_arm = start_save & (save_arm == 0)
+            save_arm[new_arm] = _arms(save_pb, acct_ids.filter(pa.array(new_arm)).to_pylist())
 
         # --- usage events of the month (streamed) --------------------------------------------
         season = 0.75 if month_start.astype(object).month == 12 else 1.0
@@ -714,6 +774,13 @@ def simulate_company(out_dir: str | Path, accounts: int = 2000, months: int = 36
                              "month": pa.array(np.tile(months_d, n)),
                              "latent_health": pa.array(np.round(latent.ravel(), 4))}),
                    truth / "latent_monthly.parquet", compression="zstd")
+    pq.write_table(pa.table({"account_id": acct_ids.take(pa.array(np.repeat(idx, M))),
+                             "month": pa.array(np.tile(months_d, n)),
+                             "renewal_due": pa.array(due_kept.ravel()),
+                             "churn_probability": pa.array(p_base.ravel()),
+                             "churn_probability_applied": pa.array(p_used.ravel())}).filter(
+                                 pa.array(due_kept.ravel())),
+                   truth / "save_play.parquet", compression="zstd")
     _write_csv(truth / "accounts_truth.csv", pa.table({
         "account_id": acct_ids, "segment": pa.array(SEGMENTS[seg]), "churned": pa.array(churned),
         "churn_month": pc.if_else(pa.array(churned), _date_str(_month_start(base, np.maximum(churn_month, 0))),
