@@ -19,8 +19,8 @@ Per account, on the as-of day:
 
     plan_milestones(wh, plans, accounts, as_of) -> ir.Table   one row per account x plan milestone
     plan_status(wh, plans, accounts, as_of) -> ir.Table       one row per account with a plan
-    onboarding_accounts(wh, config, as_of) -> ir.Table        account_id, segment, arr, start
-    onboarding_status(wh, config, as_of) -> ir.Table          plan_status of onboarding_accounts
+    onboarding_accounts(wh, config, as_of, features=None) -> ir.Table   account_id, segment, arr, start
+    onboarding_status(wh, config, as_of, features=None) -> ir.Table     plan_status of onboarding_accounts
 
 `accounts` is any table with account_id, segment and start (date); accounts whose segment has no
 plan are left out.
@@ -201,17 +201,19 @@ def plan_status(wh: Warehouse, plans: OnboardingPlans, accounts: ir.Table, as_of
         next_milestone=agg.next_milestone, next_due_on=agg.next_due_on)
 
 
-def onboarding_accounts(wh: Warehouse, config: Config, as_of: date) -> ir.Table:
+def onboarding_accounts(wh: Warehouse, config: Config, as_of: date, features: ir.Table | None = None) -> ir.Table:
     """The accounts onboarding on `as_of` (the `in_onboarding` feature, the one definition):
-    account_id, segment, arr, start (the first day with ARR)."""
-    f = account_features(wh, config, as_of)
+    account_id, segment, arr, start (the first day with ARR). `features`: account_features of the
+    same day when the caller has built them already."""
+    f = features if features is not None else account_features(wh, config, as_of)
     f = f.filter(f.in_onboarding == 1)
     start = _as_date(ibis.literal(as_of) - f.days_since_first_arr.cast("int32").as_interval("D"))
     return f.select("account_id", "segment", "arr", start=start)
 
 
-def onboarding_status(wh: Warehouse, config: Config, as_of: date) -> ir.Table | None:
+def onboarding_status(wh: Warehouse, config: Config, as_of: date,
+                      features: ir.Table | None = None) -> ir.Table | None:
     """plan_status of the accounts onboarding on `as_of`; None when no plan is configured."""
     if not config.onboarding_plans.plans:
         return None
-    return plan_status(wh, config.onboarding_plans, onboarding_accounts(wh, config, as_of), as_of)
+    return plan_status(wh, config.onboarding_plans, onboarding_accounts(wh, config, as_of, features), as_of)

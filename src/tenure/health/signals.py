@@ -86,7 +86,7 @@ def signals(wh: Warehouse, config: Config, as_of: date) -> ir.Table:
     nosponsor = missing_sponsors(wh, config.operating_model, f, as_of)
     out.append(ev(nosponsor, "sponsor_missing", ibis.literal(as_of), "medium",
                   "no active executive sponsor (engagement model " + nosponsor.engagement_model + " requires one)"))
-    plan = onboarding_status(wh, config, as_of)
+    plan = onboarding_status(wh, config, as_of, features=f)
     if plan is not None:
         for status, severity in (("behind", "medium"), ("stuck", "high")):
             late = plan.filter(plan.status == status)
