@@ -106,6 +106,16 @@ RENEWAL_ENDPOINTS = (
     ("DELETE", "/renewals/{r03}/call", None, WRITES_A03, 204),
 )
 
+# the outbox: administrators only (an email's payload names its CSM by address, not by user). {held}
+# is an email held for review, {dead} a dead letter; each admin write changes it once, so these rows
+# run on a site of their own in tests/api/test_outbox_api.py (not the shared one).
+OUTBOX_ENDPOINTS = (
+    ("GET", "/outbox", None, ADMINS, 200),
+    ("GET", "/outbox?status=dead&page_size=5", None, ADMINS, 200),
+    ("POST", "/outbox/{held}/release", "release", ADMINS, 200),
+    ("POST", "/outbox/{dead}/replay", None, ADMINS, 200),
+)
+
 # each company-wide figure and record set (tenure.access) -> where it is shown: an API endpoint
 # of ENDPOINTS, or a page (checked in tests/web/test_pages.py)
 FIGURE_PLACES = {
@@ -192,7 +202,8 @@ def test_every_router_endpoint_is_in_the_matrix(demo_site):
 
     routes = {(m, shape(r.path.removeprefix("/api/v1"))) for r in demo_site.app.routes
               if isinstance(r, APIRoute) and r.path.startswith("/api/v1") for m in r.methods}
-    covered = {(m, shape(p)) for m, p, *_ in (*ENDPOINTS, *TASK_ENDPOINTS, *RENEWAL_ENDPOINTS)}
+    covered = {(m, shape(p)) for m, p, *_ in (*ENDPOINTS, *TASK_ENDPOINTS, *RENEWAL_ENDPOINTS,
+                                             *OUTBOX_ENDPOINTS)}
     assert routes - covered == set()
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from importlib import import_module
 
 # REST routers: each a module in tenure.api.routers with a `router` (paths relative to /api/v1)
-ROUTERS = ("accounts", "metrics", "health", "risk", "renewals", "ingest", "admin", "jobs", "tasks")
+ROUTERS = ("accounts", "metrics", "health", "risk", "renewals", "ingest", "admin", "jobs", "tasks", "outbox")
 
 
 def mount(app, prefix: str = "/api/v1") -> None:
