@@ -192,3 +192,40 @@ def test_the_pages_survive_rows_that_predate_the_boundary(bad_site):
     client, _ = bad_site
     for path in ("/playbooks", f"/playbooks/{NAME}", f"/playbooks/{NAME}?backtest=6", "/capacity"):
         assert client.get(path).status_code == 200, path
+
+
+def test_a_manager_starts_a_batch_in_its_book_and_nothing_outside_it(writable_site, writable_login, books):
+    site = writable_site
+    team = [a for a in (books["csm01"][:3] + books["csm02"][:3])
+            if "sponsor-change" not in {p for p, _ in _enrolments(site, a)[0]}]
+    assert len(team) >= 2
+    c = writable_login("manager")
+    page = c.get("/playbooks/sponsor-change").text
+    assert 'id="start-batch"' in page
+    token = csrf_of(page)
+    # one account outside the manager's book (csm03's): refused, and nothing is started for the others
+    r = c.post("/playbooks/sponsor-change/start", data={"accounts": " ".join([*team, books["csm03"][0]]),
+                                                        "csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 403 and books["csm03"][0] in r.text
+    assert not any(p == "sponsor-change" for a in team for p, _ in _enrolments(site, a)[0])
+    # an unknown id: a 404 that names it
+    r = c.post("/playbooks/sponsor-change/start", data={"accounts": f"{team[0]}, NO-SUCH-ID", "csrf_token": token})
+    assert r.status_code == 404 and "NO-SUCH-ID" in r.text
+    # the team's accounts (commas, spaces, new lines, a repeat): started once each, one audit entry
+    text = f"{team[0]},{team[0]}\n" + " ".join(team[1:])
+    r = c.post("/playbooks/sponsor-change/start", data={"accounts": text, "csrf_token": token},
+               follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/playbooks/sponsor-change?asked=")
+    answer = c.get(r.headers["location"]).text
+    assert all(("sponsor-change", "manager") in _enrolments(site, a)[0] for a in team)  # holdouts are enrolled too
+    audited = [x for _, n, x in _enrolments(site, team[0])[1] if n == "sponsor-change"]
+    assert len(audited) == 1 and audited[0]["accounts"] == team
+    assert audited[0]["started"] + audited[0]["holdout"] == len(team)
+    assert re.search(r'data-field="batch-started">([^<]+)<', answer).group(1) == number(audited[0]["started"])
+    assert f"Of {len(team)} accounts" in answer
+    # a viewer sees no form and may not post one
+    v = writable_login("viewer")
+    vpage = v.get("/playbooks/sponsor-change").text
+    assert 'id="start-batch"' not in vpage
+    assert v.post("/playbooks/sponsor-change/start", data={"accounts": team[0], "csrf_token": csrf_of(vpage)},
+                  follow_redirects=False).status_code == 403

@@ -139,9 +139,27 @@ def playbook_page(request: Request, name: str, backtest: int | None = Query(None
     bt = backtest_view(ctx, wh, name, backtest, acc.owners) if backtest else None
     from tenure.portfolio.accounts import owner_names
 
-    return render(request, "playbook.html", title=f"Playbook {name}", pb=pb, backtest=bt,
+    return render(request, "playbook.html", title=f"Playbook {name}", pb=pb, backtest=bt, batch=_batch_answer(request),
+                  batch_max=BATCH_MAX,
                   owner_names=owner_names(wh, acc.owners),
                   backtest_months=BACKTEST_MONTHS, preview_rows=PREVIEW_ROWS, **view)
+
+
+def _batch_answer(request: Request) -> dict | None:
+    """What the batch start form did (its 303 back to the page carries the counts)."""
+    q = request.query_params
+    if "asked" not in q:
+        return None
+
+    def n(key: str) -> int:
+        try:
+            return max(0, int(q.get(key, 0)))
+        except ValueError:
+            return 0
+
+    skipped = {k[len("skipped_"):]: n(k) for k in q if k.startswith("skipped_")}
+    return {"asked": n("asked"), "started": n("started"), "holdout": n("holdout"), "capped": bool(n("capped")),
+            "skipped": skipped}
 
 
 # -- started by hand, from the account page --------------------------------------------------------
@@ -205,3 +223,55 @@ def start_playbook(request: Request, account_id: str, playbook: str = Form(..., 
                else next(iter(sorted(res["skipped"])), "not_started"))
     query = urlencode({"playbook": playbook, "outcome": outcome})
     return RedirectResponse(f"/accounts/{account_id}?{query}#playbooks", status_code=303)
+
+
+BATCH_MAX = 500  # accounts per batch start (a playbook's max_per_run still applies)
+
+
+def _batch_ids(text: str) -> list[str]:
+    """Account ids from the batch form: separated by commas, spaces or new lines; repeats once."""
+    import re
+
+    return list(dict.fromkeys(x for x in re.split(r"[\s,;]+", text) if x))
+
+
+def _check_batch(acc: Access, wh: Any, ids: list[str]) -> None:
+    """Every id an account in the principal's book: a 422 naming unknown ids, the policy's 403
+    naming the first outside the book. One query for all of them."""
+    from tenure.errors import InputError, NotFoundError
+
+    if not ids:
+        raise InputError("name at least one account id (separated by commas, spaces or new lines)")
+    if len(ids) > BATCH_MAX:
+        raise InputError(f"{len(ids)} accounts: at most {BATCH_MAX} at a time")
+    s = wh.table("account_summary")
+    owners = {r["account_id"]: r["owner"] for r in
+              wh.to_pyarrow(s.filter(s.account_id.isin(ids)).select("account_id", "owner")).to_pylist()}
+    missing = [a for a in ids if a not in owners]
+    if missing:
+        raise NotFoundError(f"no account {', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}: "
+                            "check the ids (run `tenure refresh` if they were just loaded)")
+    for a in ids:  # the form's ids, at most BATCH_MAX
+        acc.account(a, owners[a])
+
+
+@router.post("/playbooks/{name}/start")
+def start_batch(request: Request, name: str, accounts: str = Form("", max_length=BATCH_MAX * 110),
+                acc: Access = Depends(page_writer), ctx: AppContext = Depends(get_context)):
+    """Start an active playbook by hand on a batch of accounts, all in the principal's book (the
+    engine's `start_manually`, as `tenure playbooks start NAME ID...`); one audit entry."""
+    from tenure.playbooks.engine import start_manually
+    from tenure.state import audit
+
+    wh = ctx.warehouse()
+    ids = _batch_ids(accounts)
+    _check_batch(acc, wh, ids)
+    res = start_manually(wh, ctx.config, name, ids, actor=acc.who.username)
+    with ctx.db() as session:
+        audit.record(session, acc.who.username, "start", "playbook", name, None,
+                     {"accounts": ids, "version": res["version"], "started": res["started"],
+                      "holdout": res["holdout"], "skipped": res["skipped"], "capped": res["capped"],
+                      "tasks": res["tasks"], "emails": res["emails"]}, ip=client_ip(request))
+    query = urlencode({"asked": len(ids), "started": res["started"], "holdout": res["holdout"],
+                       "capped": int(res["capped"]), **{f"skipped_{k}": v for k, v in sorted(res["skipped"].items())}})
+    return RedirectResponse(f"/playbooks/{name}?{query}#start", status_code=303)
