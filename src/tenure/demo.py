@@ -42,7 +42,8 @@ def run_demo(directory: Path, accounts: int, months: int, seed: int, quiet: bool
         sim = simulate_company(company, accounts, months, seed,
                                progress=lambda adv, total, desc: bar.update(task, advance=adv))
         summary["simulated"] = sim.rows
-        if add_operating_model(directory / "tenure.yaml", company / "accounts.csv"):
+        added = add_operating_model(directory / "tenure.yaml", company / "accounts.csv")
+        if add_onboarding_plans(directory / "tenure.yaml") or added:
             config = load_config(directory / "tenure.yaml")
         upgrade(config)
         wh = connect(config=config)
@@ -146,6 +147,39 @@ def add_operating_model(config_path: Path, accounts_csv: Path) -> bool:
     teams = "".join(f"    {name}: {{manager: {boss}, members: [{', '.join(members)}]}}\n"
                     for name, boss, members in (("east", "manager", east), ("west", "cco", west)) if members)
     config_path.write_text(text.rstrip("\n") + "\n\n" + DEMO_ENGAGEMENT + teams, encoding="utf-8")
+    return True
+
+
+DEMO_ONBOARDING = """\
+onboarding_plans:                # docs/onboarding.md (added by tenure demo)
+  behind_after_days: 0           # a required milestone overdue: behind
+  stuck_after_days: 21           # ... by more than three weeks: stuck
+  plans:
+    - name: enterprise
+      segments: [Enterprise]
+      milestones:
+        - {name: kickoff, due_days: 7, done_when: {activity: meeting}}
+        - {name: first_report, due_days: 21, done_when: {feature: report_run}}
+        - {name: integration, due_days: 30}
+        - {name: training, due_days: 45, required: false}
+        - {name: five_users, due_days: 45, required: false, done_when: {active_users: 5}}
+        - {name: first_value, due_days: 60}
+    - name: standard             # every other segment
+      milestones:
+        - {name: kickoff, due_days: 7}
+        - {name: first_report, due_days: 21, done_when: {feature: report_run}}
+        - {name: integration, due_days: 30}
+        - {name: first_value, due_days: 60}
+"""
+
+
+def add_onboarding_plans(config_path: Path) -> bool:
+    """Give the demo's tenure.yaml onboarding plans (once): Enterprise milestones that complete
+    themselves from data, and a standard plan for the other segments. Returns True when it added them."""
+    text = config_path.read_text(encoding="utf-8")
+    if "\nonboarding_plans:" in "\n" + text:
+        return False
+    config_path.write_text(text.rstrip("\n") + "\n\n" + DEMO_ONBOARDING, encoding="utf-8")
     return True
 
 

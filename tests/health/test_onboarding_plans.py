@@ -166,3 +166,17 @@ def test_behind_and_stuck_are_early_warning_signals(company):
     record_signals(wh, config, AS_OF)
     hs = wh.table("health_signals")
     assert int(wh.execute(hs.filter(hs.signal.startswith("onboarding_")).count())) == 2
+
+
+def test_the_demo_ships_plans_once(tmp_path):
+    from tenure.config import load_config, write_default_config
+    from tenure.demo import add_onboarding_plans
+
+    write_default_config(tmp_path)
+    assert add_onboarding_plans(tmp_path / "tenure.yaml") is True
+    text = (tmp_path / "tenure.yaml").read_text()
+    assert add_onboarding_plans(tmp_path / "tenure.yaml") is False
+    assert (tmp_path / "tenure.yaml").read_text() == text  # idempotent
+    plans = load_config(tmp_path / "tenure.yaml").onboarding_plans
+    assert [p.name for p in plans.plans] == ["enterprise", "standard"]
+    assert plans.plan_for("SMB").name == "standard" and plans.stuck_after_days == 21
