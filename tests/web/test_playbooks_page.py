@@ -229,3 +229,24 @@ def test_a_manager_starts_a_batch_in_its_book_and_nothing_outside_it(writable_si
     assert 'id="start-batch"' not in vpage
     assert v.post("/playbooks/sponsor-change/start", data={"accounts": team[0], "csrf_token": csrf_of(vpage)},
                   follow_redirects=False).status_code == 403
+
+
+def test_a_measured_experiment_shows_effect_interval_p_and_mde(writable_site, writable_login, monkeypatch):
+    """The demo's experiment has too little history to measure; the page's measured branch is shown
+    with the experiment module's own tests on hand-picked counts (40 of 100 treated churned, 55 of
+    100 held out: -15 pp)."""
+    from tenure.playbooks import experiments
+    from tenure.web.render import pct_points
+
+    churn = experiments._rate_test(40, 100, 55, 100, 30)
+    health = experiments._mean_test({"n": 50, "mean": 4.0, "var": 25.0}, {"n": 50, "mean": 1.0, "var": 25.0}, 30)
+    measured = {"playbook": NAME, "horizon_days": 180, "status": "measured", "message": "measured on hand-picked counts",
+                "churn": churn, "renewal": experiments._rate_test(3, 10, 4, 10, 30), "health_60d": health}
+    monkeypatch.setattr(experiments, "experiment_results", lambda wh, config, name: measured)
+    html = writable_login("cco").get(f"/playbooks/{NAME}").text
+    row = re.search(r'<tr data-outcome="churn">(.*?)</tr>', html, re.S).group(1)
+    assert pct_points(churn["effect"]) == "-15.0 pp" and pct_points(churn["effect"]) in row
+    assert pct_points(churn["ci_low"]) in row and pct_points(churn["ci_high"]) in row
+    assert f'{churn["p_value"]:.3f}' in row and pct_points(churn["mde"]) in row
+    assert "+3.0" in re.search(r'<tr data-outcome="health_60d">(.*?)</tr>', html, re.S).group(1)
+    assert "not enough data yet" in re.search(r'<tr data-outcome="renewal">(.*?)</tr>', html, re.S).group(1)
