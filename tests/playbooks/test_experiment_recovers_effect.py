@@ -170,3 +170,34 @@ def test_goals_of_accounts_missing_from_the_summary_cost_one_query(tmp_path_fact
     finally:
         wh.close()
     assert len(queries) < 10, f"{len(queries)} queries for {live} live enrolments"
+
+
+def test_recommendations_rest_on_the_experiment_split_by_segment_and_band(tmp_path_factory, planted):
+    """The evidence per (segment, band) is the experiment's own analysis split: its cells add up to
+    the experiment's sample sizes and churned counts; the planted play is suggested where its
+    interval is below 0 (SMB accounts enrolled while red, most of them) and nowhere it is not."""
+    from tenure.config import load_config
+    from tenure.playbooks.recommend import play_evidence, recommend
+    from tenure.warehouse import connect
+
+    res, _, _ = planted
+    site = _planted_site(tmp_path_factory)
+    config = load_config(site / "tenure.yaml")
+    wh = connect(config=config)
+    try:
+        ev = play_evidence(wh, config, horizon=HORIZON, as_of=END)
+    finally:
+        wh.close()
+    assert [p["name"] for p in ev["playbooks"]] == [NAME]
+    cells = ev["playbooks"][0]["cells"]
+    churn = res["churn"]
+    assert sum(c["treatment_n"] for c in cells) == churn["treatment_n"]
+    assert sum(c["holdout_n"] for c in cells) == churn["holdout_n"]
+    assert sum(c["treatment_rate"] * c["treatment_n"] for c in cells if c["treatment_n"]) == pytest.approx(
+        churn["treatment_rate"] * churn["treatment_n"])
+    smb = next(c for c in cells if (c["segment"], c["band"]) == ("SMB", "red"))
+    assert smb["status"] == "measured" and smb["ci_high"] < 0
+    accounts = [{"account_id": f"X{i}", "segment": c["segment"], "band": c["band"]} for i, c in enumerate(cells)]
+    for c, r in zip(cells, recommend(ev, accounts)):
+        proven = c["status"] == "measured" and c["ci_high"] < 0
+        assert (r["playbook"] == NAME) == proven, (c, r)

@@ -297,8 +297,10 @@ def cockpit_page(request: Request, acc: Access = Depends(page_access), ctx: AppC
     at_risk = list_accounts(wh, AccountFilter(owners=owners), sort="risk", descending=True, page_size=20)
     # each list shows at most 100 rows; its heading counts every row (counted in the engine)
     from tenure.portfolio.accounts import owner_names
+    from tenure.web.plays import play_suggestions
 
     return render(request, "cockpit.html", title="Cockpit", at_risk=at_risk, owner_names=owner_names(wh, owners),
+                  plays=play_suggestions(ctx, wh, at_risk.rows),
                   renew_90=renewals(wh, owners, within_days=90, limit=100),
                   renew_180=renewals(wh, owners, within_days=180, after_days=91, limit=100),
                   changes=changes_since(wh, owners, days=CHANGES_DAYS, limit=100), changes_days=CHANGES_DAYS)
