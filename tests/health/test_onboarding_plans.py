@@ -180,3 +180,26 @@ def test_the_demo_ships_plans_once(tmp_path):
     plans = load_config(tmp_path / "tenure.yaml").onboarding_plans
     assert [p.name for p in plans.plans] == ["enterprise", "standard"]
     assert plans.plan_for("SMB").name == "standard" and plans.stuck_after_days == 21
+
+
+def test_the_cli_lists_status_most_slipped_first(company, warehouse_url, tmp_path):
+    import json
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from tenure.cli import app
+
+    wh, config = company
+    wh.close()  # the command opens the warehouse itself
+    cfg = tmp_path / "tenure.yaml"
+    cfg.write_text(yaml.safe_dump({"warehouse": {"url": warehouse_url}, "onboarding_plans": PLANS}))
+    res = CliRunner().invoke(app, ["health", "onboarding", "--as-of", "2026-06-30", "--json", "--config", str(cfg)])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert [(r["account_id"], r["status"]) for r in out["accounts"]] == [
+        ("B", "stuck"), ("D", "behind"), ("A", "on_track"), ("C", "on_track")]
+    assert out["counts"] == {"on_track": 2, "behind": 1, "stuck": 1}
+    res = CliRunner().invoke(app, ["health", "onboarding", "--as-of", "2026-06-30", "--status", "late",
+                                   "--config", str(cfg)])
+    assert res.exit_code != 0 and "--status 'late': use one of on_track, behind, stuck" in str(res.exception)

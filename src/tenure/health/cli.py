@@ -226,6 +226,43 @@ def signals_cmd(days: int = typer.Option(30, "--days", min=1, help="signals date
     console.print(t)
 
 
+@app.command("onboarding")
+def onboarding_cmd(as_of: str = typer.Option(None, "--as-of", help="YYYY-MM-DD (default: latest data)"),
+                   status: str = typer.Option(None, "--status", help="only on_track, behind or stuck"),
+                   as_json: bool = typer.Option(False, "--json"), config_path: Path = ConfigOpt) -> None:
+    """Accounts onboarding on their onboarding plan (tenure.yaml onboarding_plans): on track, behind
+    or stuck, with progress and slippage, the most slipped first (docs/onboarding.md)."""
+    from tenure.health.onboarding_plans import STATUSES, onboarding_status
+
+    if status is not None and status not in STATUSES:
+        raise InputError(f"--status {status!r}: use one of {', '.join(STATUSES)}")
+    config, wh = _open(config_path, write=False)
+    try:
+        day = _as_of(wh, as_of)
+        st = onboarding_status(wh, config, day)
+        if st is None:
+            raise InputError("no onboarding plans: add onboarding_plans to tenure.yaml (docs/onboarding.md)")
+        if status:
+            st = st.filter(st.status == status)
+        rank = st.status.cases(("stuck", 0), ("behind", 1), else_=2)
+        rows = wh.to_pyarrow(st.order_by([rank, st.slippage_days.desc(), st.account_id])).to_pylist()
+    finally:
+        wh.close()
+    counts = {s: sum(r["status"] == s for r in rows) for s in STATUSES}
+    if as_json:
+        _dump({"as_of": str(day), "counts": counts, "accounts": rows})
+        return
+    console.print(f"onboarding on {day}: " + ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in counts.items()))
+    t = Table()
+    for c in ("account", "segment", "plan", "days", "status", "required done", "days late", "next", "due"):
+        t.add_column(c, justify="right" if c in ("days", "required done", "days late") else "left")
+    for r in rows:
+        t.add_row(r["account_id"], r["segment"] or "", r["plan"], str(r["days_since_start"]), r["status"],
+                  f"{r['required_done']}/{r['required']} ({r['required_due']} due)", str(r["slippage_days"]),
+                  r["next_milestone"] or "", str(r["next_due_on"] or ""))
+    console.print(t)
+
+
 def render_validation(report: dict) -> None:
     console.print(f"scorecard validation: {report['accounts_scored']:,} account-dates, churn within "
                   f"{report['horizon_days']} days {report['churn_rate']:.1%}; score AUC [bold]{report['score_auc']}"
