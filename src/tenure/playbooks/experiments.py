@@ -51,10 +51,12 @@ def enrolments(config: Any, name: str) -> pa.Table:
                      "started_on": pa.array([r[2] for r in rows], pa.date32())})
 
 
-def outcomes_expr(wh: Any, config: Any, enrolled: pa.Table, last_day: date, horizon: int) -> ir.Table | None:
+def outcomes_expr(wh: Any, config: Any, enrolled: pa.Table, last_day: date, horizon: int, *,
+                  churn_only: bool = False) -> ir.Table | None:
     """One row per enrolment with its outcomes (null where not yet measurable on `last_day`):
     churned (0/1), renewed (0/1), health_change (points). One ARR expression per distinct start
-    day, all in one query."""
+    day, all in one query. `churn_only`: account_id, arm, started_on and churned alone (the
+    renewal outcome costs a query and an ARR expression per distinct renewal date)."""
     if enrolled.num_rows == 0:
         return None
     e = ibis.memtable(enrolled)
@@ -74,6 +76,9 @@ def outcomes_expr(wh: Any, config: Any, enrolled: pa.Table, last_day: date, hori
         else:
             churned = ibis.null("int64")
         t = t.mutate(churned=churned)
+        if churn_only:
+            parts.append(t.select("account_id", "arm", "started_on", "churned"))
+            continue
         live = lines.filter((lines.start_date <= d) & (lines.end_date.isnull() | (lines.end_date >= d)))
         ren = live.mutate(renews=line_renewal_date(live, d)).group_by("account_id").aggregate(
             renewal_date=lambda x: x.renews.min())
@@ -81,6 +86,8 @@ def outcomes_expr(wh: Any, config: Any, enrolled: pa.Table, last_day: date, hori
         t = t.left_join(ren, t.account_id == ren.ra).drop("ra")
         parts.append(t.select("account_id", "arm", "started_on", "churned", "renewal_date"))
     u = union_all(parts)
+    if churn_only:
+        return u
     # renewal: the renewal date within the horizon and passed; renewed when ARR > 0 the day after
     due = u.filter(u.renewal_date.notnull() & (u.renewal_date <= u.started_on + ibis.interval(days=horizon))
                    & (u.renewal_date < last_day))

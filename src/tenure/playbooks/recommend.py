@@ -38,7 +38,7 @@ def cell_results(wh: Any, config: Any, name: str, *, horizon: int = 180, as_of: 
     # only enrolments whose horizon has passed can be measured (and each start day costs a query)
     enrolled = enrolled.filter(pc.less_equal(enrolled["started_on"], pa.scalar(last - timedelta(days=horizon),
                                                                              pa.date32())))
-    u = outcomes_expr(wh, config, enrolled, last, horizon)
+    u = outcomes_expr(wh, config, enrolled, last, horizon, churn_only=True)
     if u is None:
         return []
     u = u.filter(u.churned.notnull())
