@@ -27,3 +27,20 @@ def test_cockpit_says_there_is_no_evidence_yet(login, demo_site, username):
         assert f'href="/accounts/{r["account_id"]}"' in section
     assert section.count("not enough data yet for ") == len(risky)
     assert 'href="/playbooks/' not in section  # no play suggested without evidence
+
+
+def test_a_suggested_play_links_its_playbook_and_shows_the_evidence():
+    from tenure.playbooks.recommend import recommend
+    from tenure.web.render import ENV
+
+    cell = {"segment": "SMB", "band": "red", "status": "measured", "effect": -0.157, "ci_low": -0.242,
+            "ci_high": -0.072, "p_value": 0.0002, "treatment_n": 527, "holdout_n": 142}
+    evidence = {"horizon_days": 180, "playbooks": [{"name": "at-risk-save", "title": "At-risk save", "cells": [cell]}]}
+    plays = [{**s, "name": "Acme <Labs>"} for s in recommend(evidence, [{"account_id": "ACC1", "segment": "SMB",
+                                                                          "band": "red"}])]
+    raw = ENV.get_template("_play_suggestions.html").render(plays=plays)
+    assert '<a href="/accounts/ACC1">Acme &lt;Labs&gt;</a>' in raw  # names are escaped
+    page = html.unescape(raw)
+    assert '<strong><a href="/playbooks/at-risk-save">At-risk save</a></strong>' in page
+    assert "churn within 180 days -15.7 pp for SMB accounts enrolled while red (95% CI -24.2 pp to -7.2 pp" in page
+    assert "No red or high-risk accounts above." in ENV.get_template("_play_suggestions.html").render(plays=[])
