@@ -70,6 +70,9 @@ class Contact(BaseModel):
     role: str | None = None
     active_from: date | UtcDateTime | None = None
     active_to: date | UtcDateTime | None = None
+    timezone: str | None = Field(None, description="IANA time zone, e.g. Europe/Berlin (emails arrive within its "
+                                 "send window)")
+    locale: str | None = Field(None, description="BCP 47 language tag, e.g. de-DE")
 
 
 class AccountDetail(AccountRow):

@@ -75,7 +75,7 @@ def _header_parts(wh: Warehouse, P: Params) -> dict[str, ir.Table]:
     s = s.filter(s.account_id == account_id)
     c = table(wh, "contacts")
     c = c.filter(c.account_id == account_id).select("contact_id", "name", "email", "title", "role", "active_from",
-                                                    "active_to")
+                                                    "active_to", "timezone", "locale")
     at = table(wh, "account_attributes")
     at = at.filter(at.account_id == account_id).select("name", "value")
     ac = table(wh, "activities")
