@@ -15,6 +15,7 @@ from tests.web.conftest import HTML, login_token
 PAGES = ("/", "/accounts", "/accounts?sort=renewal_date&order=asc", "/accounts?sort=arr_at_risk",
          "/accounts/{id}", "/accounts/{id}?kind=contract", "/accounts/{id}?kind=ticket", "/accounts/{id}?kind=activity",
          "/accounts/{id}?kind=survey", "/accounts/{id}?kind=signal", "/accounts/{id}?page=2", "/cockpit", "/data",
+         "/onboarding",
          "/accounts.csv")
 
 
