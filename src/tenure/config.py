@@ -671,6 +671,7 @@ web:
   login_window_minutes: 15
   login_lockout_seconds: 60      # doubles with each further failure
   trust_forwarded_proto: false   # behind a TLS-terminating proxy that sets X-Forwarded-Proto: true
+  # public_url: https://tenure.example.com   # where people reach `tenure serve`: emails' unsubscribe links
 
 metrics:
   reactivation_window_days: null # null: any return after churn is reactivation; e.g. 90 like Maxio

@@ -31,7 +31,11 @@ def run_demo(directory: Path, accounts: int, months: int, seed: int, quiet: bool
     out = Console(quiet=quiet)
     directory.mkdir(parents=True, exist_ok=True)
     if not (directory / "tenure.yaml").exists():
-        write_default_config(directory)
+        path = write_default_config(directory)
+        # the demo's emails (.eml files) link to the unsubscribe page of the local `tenure serve`
+        path.write_text(path.read_text(encoding="utf-8").replace(
+            "  # public_url: https://tenure.example.com", "  public_url: http://127.0.0.1:8000        ", 1),
+            encoding="utf-8")
     config = load_config(directory / "tenure.yaml")
     company = directory / "company"
     started = time.perf_counter()

@@ -97,3 +97,21 @@ def test_a_forged_or_edited_token_does_nothing(module_site):
                              headers={"Content-Type": "application/x-www-form-urlencoded"}).status_code == 400
         assert site.api.post("/unsubscribe", data={"token": token, "scope": "all"}).status_code == 400
     assert _suppressed(site, "dee@delta.example") == set() and _suppressed(site, "eve@delta.example") == set()
+
+
+def test_the_demos_emails_link_to_its_own_unsubscribe_page(demo_site):
+    """`tenure demo` sets web.public_url to the local `tenure serve`, so the .eml files it writes
+    carry a List-Unsubscribe link that opens this page (read only: nothing is enqueued)."""
+    from fastapi.testclient import TestClient
+
+    config = demo_site.config
+    assert config.web.public_url == "http://127.0.0.1:8000"
+    msg = OutboxMessage(id=1, channel="email", idempotency_key="k" * 32, category="renewal",
+                        payload={"to": "fay@demo.example", "subject": "Hi", "text": "Hello"})
+    email = build_email(config, msg)
+    (url,) = re.findall(r"<([^>]+)>", email["List-Unsubscribe"])
+    assert url.startswith("http://127.0.0.1:8000/unsubscribe?token=")
+    parts = urlsplit(url)
+    with TestClient(demo_site.app) as client:
+        page = client.get(f"{parts.path}?{parts.query}")
+    assert page.status_code == 200 and "fay@demo.example" in page.text
