@@ -13,8 +13,8 @@ from tests.renewals_site import headers, renewals_site
 
 
 @pytest.fixture(scope="module")
-def site():
-    s = renewals_site()
+def site(demo_built):
+    s = renewals_site(demo_built)
     for owner in ("csm01", "csm03"):
         assert s.renewing[owner], f"the renewals site gives {owner} no renewal in the next year"
     s.api = TestClient(s.app, raise_server_exceptions=False)  # no lifespan: the site's context stays open

@@ -14,11 +14,11 @@ from tests.playbooks.site import build_task_site
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(demo_built, tmp_path_factory):
     """The task site (tests/playbooks/site.py) with a TestClient and headers(principal)."""
     from fastapi.testclient import TestClient
 
-    ns = build_task_site(tmp_path_factory.mktemp("tasks-site"))
+    ns = build_task_site(demo_built, tmp_path_factory.mktemp("tasks-site"))
     with TestClient(ns.app, raise_server_exceptions=False) as client:
         ns.api = client
         ns.headers = lambda who: {} if who == "anonymous" else {"Authorization": f"Bearer {ns.tokens[who]}"}

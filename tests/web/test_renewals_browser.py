@@ -20,10 +20,10 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def site_url():
+def site_url(demo_built):
     import uvicorn
 
-    site = renewals_site()
+    site = renewals_site(demo_built)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(site.app, host="127.0.0.1", port=port, log_level="warning",
                                            lifespan="off", access_log=False))

@@ -102,8 +102,8 @@ def test_the_band_table_is_tenure_health_validate(login, demo_site):
 # -- the forecast-call form, on a site of its own ---------------------------------------------------
 
 @pytest.fixture(scope="module")
-def site():
-    return renewals_site()
+def site(demo_built):
+    return renewals_site(demo_built)
 
 
 def _login(site, username: str) -> TestClient:

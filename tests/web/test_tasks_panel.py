@@ -17,8 +17,8 @@ from tests.web.conftest import HTML, csrf_of, login_token
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    ns = build_task_site(tmp_path_factory.mktemp("panel-site"))
+def site(demo_built, tmp_path_factory):
+    ns = build_task_site(demo_built, tmp_path_factory.mktemp("panel-site"))
     yield ns
     ns.app.state.ctx.close()
 
