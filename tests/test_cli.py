@@ -47,13 +47,13 @@ def test_ingest_exit_codes_and_json_and_rerun(tmp_project):
 def test_demo_loads_a_company_end_to_end_and_rerun_changes_nothing(tmp_path):
     from tenure.demo import run_demo
 
-    first = run_demo(tmp_path / "demo", accounts=120, months=12, seed=3, quiet=True)
+    first = run_demo(tmp_path / "demo", accounts=60, months=12, seed=3, quiet=True)
     loads = {(r["entity"], r["source"]): r for r in first["loads"]}
-    assert loads[("accounts", "demo")]["inserted"] == 120
+    assert loads[("accounts", "demo")]["inserted"] == 60
     assert loads[("usage_events", "demo")]["inserted"] > 1000
     assert all(r["rejected"] == 0 for k, r in loads.items() if k[1] == "demo"), first["loads"]
     assert first["identities"]["matched"] > 0
-    second = run_demo(tmp_path / "demo", accounts=120, months=12, seed=3, quiet=True)
+    second = run_demo(tmp_path / "demo", accounts=60, months=12, seed=3, quiet=True)
     assert all(r["inserted"] == 0 and r["updated"] == 0 for r in second["loads"]), second["loads"]
 
 

@@ -30,10 +30,10 @@ def company(demo_built, tmp_path_factory):
     return config, data
 
 
-def _all_metrics(wh, config):
+def _all_metrics(wh, config, periods=PERIODS):
     out = {}
     for m in METRICS:
-        for period in PERIODS:
+        for period in periods:
             by = ["segment"] if m.source != "bridge" or m.name in ("grr", "nrr", "arr") else []
             for r in compute(wh, config, m.name, period, by):
                 key = (m.name, period, tuple(sorted(r["group"].items())))
@@ -88,4 +88,6 @@ def test_spark_matches_duckdb(company, duckdb_results):
     for name in data:
         wh.drop_table(name)
     _copy(wh, data)
-    assert _normalize(_all_metrics(wh, config)) == _normalize(duckdb_results)
+    # one period: the periods differ only in the dates bound into the same SQL (PostgreSQL runs both)
+    spark = _normalize(_all_metrics(wh, config, PERIODS[1:]))
+    assert spark == {k: v for k, v in _normalize(duckdb_results).items() if k[1] in PERIODS[1:]}
