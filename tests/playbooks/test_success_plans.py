@@ -154,3 +154,30 @@ def test_migration_0010_up_down_up(state_url):
     assert current_revision(state_url) == "0009" and not set(tables) & names()
     upgrade(state_url, "0010")
     assert set(tables) <= names()
+
+
+def test_a_blocked_task_cannot_be_completed_or_skipped_by_hand(state_url):
+    """Before, tasks.transition closed a task whose dependencies were still open (the plan showed it
+    done while the work it waits for was not); now every way of closing it by hand is refused."""
+    with session_scope(state_url) as s:
+        pid = sp.start_plan(s, account_id="A1", template="adoption", settings=TEMPLATES, owner="csm01",
+                            actor="csm01", now=NOW).id
+    with session_scope(state_url) as s:
+        by_key = {t["step_key"]: t["id"] for o in sp.plan_view(s, pid)["objectives"] for t in o["tasks"]}
+    for state, outcome in (("done", "resolved"), ("skipped", None)):
+        with session_scope(state_url) as s, pytest.raises(ConflictError, match=rf"task {by_key['train']} is blocked"):
+            tasks.transition(s, by_key["train"], state, outcome=outcome, actor="csm01", now=NOW)
+    with session_scope(state_url) as s, pytest.raises(ConflictError, match=f"waits for success plan task"):
+        sp.finish_task(s, pid, by_key["review"], "done", outcome="resolved", actor="csm01", now=NOW)
+    with session_scope(state_url) as s, pytest.raises(ConflictError):
+        tasks.bulk(s, [by_key["train"], by_key["map"]], state="skipped", actor="csm01")  # train first: blocked
+    with session_scope(state_url) as s:
+        assert s.get(Task, by_key["train"]).state == "open" and s.get(Task, by_key["map"]).state == "open"
+        v = sp.finish_task(s, pid, by_key["map"], "done", outcome="resolved", actor="csm01", now=NOW)
+        assert v["progress"]["tasks_done"] == 1
+        v = sp.finish_task(s, pid, by_key["train"], "skipped", actor="csm01", now=NOW)  # map done: ready now
+        assert v["progress"]["tasks_blocked"] == 0
+        with pytest.raises(InputError, match="done or skipped"):
+            sp.finish_task(s, pid, by_key["review"], "open", actor="csm01")
+        assert _plan_audit(s, pid) == ["create", "task", "task"]
+        tasks.transition(s, by_key["ebr"], "in_progress", actor="csm01")  # no dependencies: always allowed

@@ -16,6 +16,8 @@ otherwise. One active plan per account and template. Every change writes an audi
              reason=None, due_at=None, priority="normal", actor, task_settings=None, now=None) -> Task
     set_objective(session, objective_id, status, *, actor, now=None) -> SuccessObjective
     close_plan(session, plan_id, status, *, actor, now=None) -> SuccessPlan  # closes its open tasks
+    finish_task(session, plan_id, task_id, state, *, outcome=None, comment=None, actor, task_settings=None,
+                now=None) -> dict   # done (with an outcome) or skipped; ConflictError while blocked
     plan_view(session, plan_id) -> dict        # objectives, tasks (blocked / ready), progress
     list_plans(session, *, owners=None, accounts=None, status=None) -> list[dict]
 """
@@ -35,7 +37,8 @@ from tenure.playbooks import tasks
 from tenure.state.models import (OBJECTIVE_STATUSES, SUCCESS_PLAN_STATUSES, AuditLog, SuccessObjective, SuccessPlan,
                                  SuccessPlanTask, Task, TASK_OPEN_STATES, utcnow)
 
-__all__ = ["add_task", "close_plan", "create_plan", "list_plans", "plan_view", "set_objective", "start_plan"]
+__all__ = ["add_task", "close_plan", "create_plan", "finish_task", "get_plan", "list_plans", "plan_view",
+           "set_objective", "start_plan"]
 
 FINISHED = ("done", "skipped")  # a dependency in one of these states no longer blocks
 
@@ -171,6 +174,35 @@ def close_plan(session: Session, plan_id: int, status: str, *, actor: str, now: 
     session.flush()
     _audit(session, actor, "close", plan_id, {"status": "active"}, {"status": status, "tasks_closed": closed})
     return plan
+
+
+def get_plan(session: Session, plan_id: int) -> SuccessPlan:
+    """The plan; NotFoundError when there is none."""
+    return _plan(session, plan_id)
+
+
+def finish_task(session: Session, plan_id: int, task_id: int, state: str, *, outcome: str | None = None,
+                comment: str | None = None, actor: str, task_settings: TaskSettings | None = None,
+                now: datetime | None = None) -> dict[str, Any]:
+    """Complete (state "done", with an outcome code) or skip (state "skipped") a task of an active
+    plan; audited on the task and on the plan. ConflictError while the task is blocked (a task it
+    depends on is neither done nor skipped: tenure.playbooks.tasks.transition refuses it) or the
+    plan is closed. Returns the plan as plan_view gives it."""
+    if state not in FINISHED:
+        raise InputError(f"a success plan task is finished as done or skipped, not {state!r}")
+    plan = _plan(session, plan_id)
+    link = session.scalar(select(SuccessPlanTask).where(SuccessPlanTask.task_id == task_id))
+    if link is None or link.plan_id != plan_id:
+        raise NotFoundError(f"task {task_id} is not a task of success plan {plan_id}")
+    if plan.status != "active":
+        raise ConflictError(f"success plan {plan_id} is {plan.status}; its tasks are closed")
+    before = tasks.get_task(session, task_id).state
+    tasks.transition(session, task_id, state, outcome=outcome, comment=comment, actor=actor,
+                     settings=task_settings, now=now)
+    if before != state:
+        _audit(session, actor, "task", plan_id, {"task_id": task_id, "state": before},
+               {"task_id": task_id, "state": state, "outcome": outcome})
+    return plan_view(session, plan_id)
 
 
 def _views(session: Session, plans: Sequence[SuccessPlan]) -> list[dict[str, Any]]:

@@ -28,8 +28,9 @@ from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from tenure.config import OperatingModel, TaskSettings
-from tenure.errors import InputError, NotFoundError
-from tenure.state.models import TASK_OPEN_STATES, TASK_STATES, AuditLog, Task, TaskComment, User, utcnow
+from tenure.errors import ConflictError, InputError, NotFoundError
+from tenure.state.models import (TASK_OPEN_STATES, TASK_STATES, AuditLog, SuccessPlanTask, Task, TaskComment,
+                                 User, utcnow)
 
 ASSIGNMENT_RULES = ("account_owner", "manager", "round_robin", "fewest_open", "queue")
 CLOSED_STATES = ("done", "skipped")
@@ -392,6 +393,16 @@ def add_comment(session: Session, task_id: int, body: str, *, actor: str) -> dic
     return {"id": c.id, "author": c.author, "body": c.body, "created_at": c.created_at}
 
 
+def waiting_for(session: Session, task_id: int) -> list[int]:
+    """The success plan tasks (tenure.playbooks.success_plans) this task still waits for: its
+    dependencies neither done nor skipped (empty for a task outside a plan)."""
+    deps = session.scalar(select(SuccessPlanTask.depends_on).where(SuccessPlanTask.task_id == task_id))
+    if not deps:
+        return []
+    return list(session.scalars(select(Task.id).where(Task.id.in_(list(deps)), Task.state.not_in(CLOSED_STATES))
+                                .order_by(Task.id)))
+
+
 def transition(session: Session, task_id: int, state: str, *, outcome: str | None = None,
                comment: str | None = None, snoozed_until: datetime | None = None, actor: str,
                settings: TaskSettings | None = None, now: datetime | None = None) -> Task:
@@ -411,6 +422,11 @@ def transition(session: Session, task_id: int, state: str, *, outcome: str | Non
         raise InputError(f"task {task_id}: an outcome is recorded when the task is done or skipped, not {state}")
     if state == "snoozed" and (snoozed_until is None or snoozed_until <= now):
         raise InputError(f"task {task_id}: snoozing needs a time in the future to wake it (snoozed_until)")
+    if state in CLOSED_STATES and task.state not in CLOSED_STATES:
+        waiting = waiting_for(session, task_id)
+        if waiting:
+            raise ConflictError(f"task {task_id} is blocked: it waits for success plan task(s) "
+                                f"{', '.join(map(str, waiting))}; finish or skip those first")
     before = _snapshot(task)
     task.state = state
     if state in CLOSED_STATES:
