@@ -60,6 +60,52 @@ def _bit_count(col: ir.IntegerValue, bits: int) -> ir.IntegerValue:
     return total
 
 
+def _usage(wh: Warehouse, d: date) -> ir.Table:
+    """Per account, one pass over the last 90 days of usage_daily (laid out by day, so only their
+    row groups are read): the last 30 days and the 60 before them as filtered aggregates."""
+    u = wh.table("usage_daily")
+    u90 = u.filter((u.day > d - timedelta(days=90)) & (u.day <= d))
+    in30 = u90.day > d - timedelta(days=30)
+    return u90.group_by("account_id").aggregate(
+        active_days_30=u90.day.count(where=in30), events_30=u90.events.sum(where=in30),
+        peak_users_30=u90.active_users.max(where=in30), mask_30=u90.feature_mask.bit_or(where=in30),
+        events_prior_60=u90.events.sum(where=~in30))
+
+
+def _seats(lines: ir.Table, d: date) -> ir.Table:
+    """One pass over the lines: seats and the next renewal (the one renewal-date rule,
+    tenure.metrics.renewals) of the live ones, and the first day with ARR (the customer's age)."""
+    started = lines.filter(lines.start_date <= d)
+    is_live = started.end_date.isnull() | (started.end_date >= d)
+    return started.group_by("account_id").aggregate(
+        seats=started.quantity.sum(where=is_live),
+        next_end=line_renewal_date(started, d).min(where=is_live),
+        first_arr_date=started.start_date.min(where=started.arr > 0))
+
+
+def _usage_trend(t: ir.Table) -> ir.FloatingValue:
+    """Events in the last 30 days over the pace of the 60 before (None without earlier events)."""
+    prior_avg = t.events_prior_60.fill_null(0) / 2.0
+    return ibis.ifelse(prior_avg > 0, t.events_30.fill_null(0) / prior_avg, ibis.null("float64"))
+
+
+def _seat_utilization(t: ir.Table) -> ir.FloatingValue:
+    """Peak daily users in the last 30 days over the live lines' seats."""
+    return ibis.ifelse(t.seats > 0, t.peak_users_30.fill_null(0) / t.seats.cast("float64"), ibis.null("float64"))
+
+
+def usage_features(wh: Warehouse, config: Config, as_of: date, known_at: date | datetime | None = None) -> ir.Table:
+    """account_id, seat_utilization, usage_trend, peak_users_30 of every account with ARR > 0 on
+    `as_of`: the same definitions as `account_features`, without the features that need the
+    other facts (tickets, surveys, contacts, ...), for the playbook triggers that read usage."""
+    base = arr_on(wh, config, as_of, known_at=known_at).filter(lambda t: t.arr > 0).select("account_id")
+    out = base.left_join(_usage(wh, as_of), "account_id").drop("account_id_right")
+    out = out.left_join(_seats(as_known(wh, "contract_lines", known_at), as_of), "account_id").drop(
+        "account_id_right")
+    return out.select("account_id", seat_utilization=_seat_utilization(out), usage_trend=_usage_trend(out),
+                      peak_users_30=out.peak_users_30.fill_null(0))
+
+
 def account_features(wh: Warehouse, config: Config, as_of: date, accounts: Sequence[str] | None = None,
                      known_at: date | datetime | None = None) -> ir.Table:
     """One row per account with ARR > 0 on `as_of`: account_id, segment, and every feature.
@@ -81,26 +127,9 @@ def account_features(wh: Warehouse, config: Config, as_of: date, accounts: Seque
     def days_ago(n: int) -> date:
         return d - timedelta(days=n)
 
-    u = wh.table("usage_daily")
     bits = int(wh.execute(wh.table("usage_features").count())) or 1
-    # one pass over the last 90 days (usage_daily is laid out by day, so only their row groups
-    # are read): the last 30 days and the 60 before them as filtered aggregates
-    u90 = u.filter((u.day > days_ago(90)) & (u.day <= d))
-    in30 = u90.day > days_ago(30)
-    usage = u90.group_by("account_id").aggregate(
-        active_days_30=u90.day.count(where=in30), events_30=u90.events.sum(where=in30),
-        peak_users_30=u90.active_users.max(where=in30), mask_30=u90.feature_mask.bit_or(where=in30),
-        events_prior_60=u90.events.sum(where=~in30))
-
-    lines = fact("contract_lines")
-    started = lines.filter(lines.start_date <= d)
-    is_live = started.end_date.isnull() | (started.end_date >= d)
-    # one pass over the lines: seats and the next renewal (the one renewal-date rule,
-    # tenure.metrics.renewals) of the live ones, and the first day with ARR (the customer's age)
-    seats = started.group_by("account_id").aggregate(
-        seats=started.quantity.sum(where=is_live),
-        next_end=line_renewal_date(started, d).min(where=is_live),
-        first_arr_date=started.start_date.min(where=started.arr > 0))
+    usage = _usage(wh, d)
+    seats = _seats(fact("contract_lines"), d)
 
     t = fact("tickets")
     t90 = t.filter((t.opened_at > days_ago(90)) & (t.opened_at < d + timedelta(days=1)))
@@ -147,17 +176,15 @@ def account_features(wh: Warehouse, config: Config, as_of: date, accounts: Seque
         out = out.left_join(part, "account_id").drop("account_id_right")
     zero = ibis.literal(0)
     events_30 = out.events_30.fill_null(0)
-    prior_avg = out.events_prior_60.fill_null(0) / 2.0
     age = ibis.literal(d).delta(out.first_arr_date, unit="day")
     return out.select(
         "account_id", "segment", "arr",
         active_days_30=out.active_days_30.fill_null(zero),
         events_30=events_30,
-        usage_trend=ibis.ifelse(prior_avg > 0, events_30 / prior_avg, ibis.null("float64")),
+        usage_trend=_usage_trend(out),
         features_used_30=_bit_count(out.mask_30.fill_null(0), bits),
         peak_users_30=out.peak_users_30.fill_null(0),
-        seat_utilization=ibis.ifelse(out.seats > 0, out.peak_users_30.fill_null(0) / out.seats.cast("float64"),
-                                     ibis.null("float64")),
+        seat_utilization=_seat_utilization(out),
         tickets_90=out.tickets_90.fill_null(0),
         urgent_tickets_90=out.urgent_tickets_90.fill_null(0),
         escalations_90=out.escalations_90.fill_null(0),

@@ -58,15 +58,17 @@ def occurrences_expr(wh: Any, config: Any, books: Sequence[Playbook], as_of: dat
     the audience conditions that do not change with the day (account_summary holds today's
     status, ARR, health and risk, which say nothing about a past day)."""
     inp = Inputs(wh, config, as_of)
+    wh = inp.wh  # table lookups cached for this evaluation
     parts = []
     for pb in books:
         audience = [c for c in pb.audience if c.is_static()] if static_audience else pb.audience
+        members = matching_accounts(wh, audience).account_id if audience else None  # once per playbook
         for trig in pb.trigger_params:
             t = occurrences(inp, trig)
             if t is None:
                 continue
-            if audience:
-                t = t.filter(t.account_id.isin(matching_accounts(wh, audience).account_id))
+            if members is not None:
+                t = t.filter(t.account_id.isin(members))
             if pb.per == "contact":
                 t = _per_contact(wh, t, pb.contact_roles, as_of)
             parts.append(t.mutate(playbook=ibis.literal(pb.name).cast(TEXT),

@@ -59,14 +59,38 @@ class EventParams(TriggerParams):
     within_days: int = Field(14, ge=1, le=3650, description="fire for events at most this many days old")
 
 
+class _Tables:
+    """The warehouse with each table's Ibis expression looked up once: every lookup asks the
+    database for the table's schema, and one evaluation names the same few tables dozens of
+    times (every trigger, audience and per-contact fan-out)."""
+
+    def __init__(self, wh: Any) -> None:
+        self.raw = wh
+        self._tables: dict[str, ir.Table] = {}
+
+    def table(self, name: str) -> ir.Table:
+        t = self._tables.get(name)
+        if t is None:
+            t = self._tables[name] = self.raw.table(name)
+        return t
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
+
+
 @dataclass
 class Inputs:
     """The warehouse and the evaluation day, with the shared expressions several triggers read
-    (built once per evaluation, so every playbook shares them)."""
+    (built once per evaluation, so every playbook shares them). `wh` is the warehouse with its
+    table lookups cached for the evaluation."""
 
     wh: Any
     config: Any
     as_of: date
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.wh, _Tables):
+            self.wh = _Tables(self.wh)
 
     @property
     def day(self) -> ir.DateScalar:
@@ -77,12 +101,12 @@ class Inputs:
 
     @cached_property
     def features(self) -> ir.Table:
-        """The health features (tenure.health.features: one definition of seat utilisation and
-        the usage trend) of every paying account on the day, computed in the warehouse once."""
-        from tenure.health.features import account_features
+        """The usage features (tenure.health.features: one definition of seat utilisation and
+        the usage trend) of every paying account on the day, computed in the warehouse once
+        (only those: the rest of the health features read every other fact table)."""
+        from tenure.health.features import usage_features
 
-        f = account_features(self.wh, self.config, self.as_of)
-        f = f.select("account_id", "seat_utilization", "usage_trend", "peak_users_30")
+        f = usage_features(self.wh.raw, self.config, self.as_of)
         # computed once per evaluation (one row per account) and shared by every trigger reading it,
         # instead of the engine recomputing every feature for each of them inside the one query
         return ibis.memtable(self.wh.to_pyarrow(f))
