@@ -116,6 +116,19 @@ OUTBOX_ENDPOINTS = (
     ("POST", "/outbox/{dead}/replay", None, ADMINS, 200),
 )
 
+# success plans: an account's plans are read with the account and worked by its CSM or its
+# manager (tenure.access through open_account). {p01} is an account of csm01's with a plan {plan01}
+# whose task {task01} is ready, {p03} one of csm03's. Writes change a site, so these rows run on a
+# site of their own in tests/api/test_success_plans_api.py (not the shared one).
+PLAN_ENDPOINTS = (
+    ("GET", "/accounts/{p01}/success-plans", None, SEES_A01, 200),
+    ("GET", "/accounts/{p03}/success-plans", None, SEES_A03, 200),
+    ("POST", "/accounts/{p01}/success-plans", "plan_start", WRITES_A01, 201),
+    ("POST", "/accounts/{p03}/success-plans", "plan_start", WRITES_A03, 201),
+    ("POST", "/success-plans/{plan01}/tasks/{task01}", "plan_skip", WRITES_A01, 200),
+    ("POST", "/success-plans/{plan03}/tasks/{task03}", "plan_skip", WRITES_A03, 200),
+)
+
 # each company-wide figure and record set (tenure.access) -> where it is shown: an API endpoint
 # of ENDPOINTS, or a page (checked in tests/web/test_pages.py)
 FIGURE_PLACES = {
@@ -203,7 +216,7 @@ def test_every_router_endpoint_is_in_the_matrix(demo_site):
     routes = {(m, shape(r.path.removeprefix("/api/v1"))) for r in demo_site.app.routes
               if isinstance(r, APIRoute) and r.path.startswith("/api/v1") for m in r.methods}
     covered = {(m, shape(p)) for m, p, *_ in (*ENDPOINTS, *TASK_ENDPOINTS, *RENEWAL_ENDPOINTS,
-                                             *OUTBOX_ENDPOINTS)}
+                                             *OUTBOX_ENDPOINTS, *PLAN_ENDPOINTS)}
     assert routes - covered == set()
 
 
