@@ -228,7 +228,9 @@ def register_tasks(app: typer.Typer) -> None:
 
 def register(app: typer.Typer) -> None:
     from tenure.playbooks.playbook_cli import register_playbooks
+    from tenure.playbooks.plans_cli import register_plans
 
     register_capacity(app)
     register_tasks(app)
     register_playbooks(app)
+    register_plans(app)
