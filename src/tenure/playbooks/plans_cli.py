@@ -5,22 +5,31 @@ audited under --user / TENURE_USER."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from tenure.playbooks.cli import ConfigOpt, UserOpt, _json, _who
-
 console = Console()
+ConfigOpt = typer.Option(None, "--config", help="tenure.yaml (default: nearest, or TENURE_CONFIG)")
+UserOpt = typer.Option(None, "--user", envvar="TENURE_USER",
+                       help="who you are (a tenure user name; default: the TENURE_USER environment variable)")
 plans_app = typer.Typer(help="Success plans: objectives and tasks that wait for each other.", no_args_is_help=True)
 JsonOpt = typer.Option(False, "--json", help="print the answer as JSON")
 
 
+def _json(payload) -> None:
+    typer.echo(json.dumps(payload, indent=2, default=str))
+
+
 def _actor(session, user: str | None) -> str:
+    """The audit actor: the user named by --user / TENURE_USER (it must exist), else "cli"."""
     if user:
-        _who(session, user, "this")  # a named user must exist
+        from tenure.state.users import get
+
+        get(session, user)
     return user or "cli"
 
 
