@@ -94,6 +94,25 @@ class Target(_Strict):
     where: dict[str, str] = Field(default_factory=dict, description="group filter, e.g. {segment: Enterprise}")
 
 
+class SurveyMetricSettings(_Strict):
+    """How nps, csat and ces aggregate (docs/metrics.md "Survey scores"); shown next to every value."""
+
+    window_days: int | None = Field(
+        None, ge=1,
+        description="responses counted: null = those answered within the period; N = the N days ending on the "
+                    "period's last day",
+    )
+    weighting: Literal["response", "contact", "account", "arr"] = Field(
+        "response",
+        description="response: every answer counts once; contact: each contact's latest answer in the window; "
+                    "account: each account weighs 1, split over its contacts' latest answers; arr: as account, "
+                    "weighted by the account's ARR on the window's last day",
+    )
+    csat_satisfied_min: int = Field(4, ge=1, le=5, description="CSAT answers at or above this (1-5) are satisfied")
+    bootstrap_resamples: int = Field(2000, ge=100, le=100_000, description="resamples for account/arr intervals")
+    bootstrap_seed: int = Field(0, description="seed of the bootstrap (same data, same interval)")
+
+
 class MetricsSettings(_Strict):
     reactivation_window_days: int | None = Field(
         None,
@@ -109,6 +128,7 @@ class MetricsSettings(_Strict):
     max_lifetime_years: float = Field(10.0, gt=0, description="lifetime cap used when ltv_zero_churn=cap")
     first_value_milestone: str = Field("first_value", description="milestone that marks time-to-value")
     targets: list[Target] = Field(default_factory=list)
+    surveys: SurveyMetricSettings = Field(default_factory=SurveyMetricSettings)
 
 
 # -- operating model and tasks (docs/playbooks.md "Operating model", "Tasks") ---------------------

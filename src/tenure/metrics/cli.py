@@ -73,19 +73,38 @@ def list_metrics(as_json: bool = typer.Option(False, "--json")) -> None:
 @app.command("compute")
 def compute_cmd(metric: str, period: str = typer.Option(..., "--period", help="2026-09, 2026-Q3, 2026, 2025-10..2026-09"),
                 by: str = typer.Option(None, "--by", help="dimension(s), comma-separated"),
+                vs: str = typer.Option(None, "--vs", help="an earlier period: the change and its significance"),
+                weighting: str = typer.Option(None, "--weighting", help="survey scores: response, contact, "
+                                              "account or arr (default: metrics.surveys.weighting)"),
+                window_days: int = typer.Option(None, "--window-days", help="survey scores: the N days ending on "
+                                                "the period's last day (default: metrics.surveys.window_days)"),
                 as_json: bool = typer.Option(False, "--json"), config_path: Path = ConfigOpt) -> None:
-    """A metric for a period, optionally by group, with numerator, denominator and target status."""
-    from tenure.metrics.compute import compute
+    """A metric for a period, optionally by group, with numerator, denominator and target status;
+    survey scores (nps, csat, ces) with n, a 95% interval, the window and the weighting."""
+    from tenure.metrics.compute import compare, compute
+    from tenure.metrics.registry import get_metric
 
+    m = get_metric(metric)
     config, wh = _open(config_path)
+    if weighting is not None or window_days is not None:
+        from tenure.errors import InputError
+
+        if m.source != "survey":
+            raise InputError("--weighting and --window-days apply to survey scores (nps, csat, ces)")
+        over = {k: v for k, v in (("weighting", weighting), ("window_days", window_days)) if v is not None}
+        surveys = config.metrics.surveys.model_validate({**config.metrics.surveys.model_dump(), **over})
+        config = config.model_copy(update={"metrics": config.metrics.model_copy(update={"surveys": surveys})})
     try:
-        rows = compute(wh, config, metric, period, _by(by))
+        rows = compare(wh, config, m, period, vs, _by(by)) if vs else compute(wh, config, m, period, _by(by))
     finally:
         wh.close()
     if as_json:
         _emit(rows)
         return
     dims = _by(by)
+    if m.source == "survey":
+        _survey_table(m, period, dims, rows, vs)
+        return
     t = Table(title=f"{metric} {period}")
     for c in (*dims, "value", "numerator", "denominator", "target", "status"):
         t.add_column(c, justify="right" if c in ("value", "numerator", "denominator") else "left")
@@ -96,6 +115,37 @@ def compute_cmd(metric: str, period: str = typer.Option(..., "--period", help="2
                   _fmt(r["denominator"], "number"), r["target"] or "",
                   f"[{style}]{r['status']}[/{style}]" if style else (r["status"] or ""))
     console.print(t)
+
+
+def _survey_table(m, period: str, dims: list[str], rows: list[dict], vs: str | None) -> None:
+    """A survey score with what it depends on next to it: n, the 95% interval, window, weighting."""
+    first = rows[0]
+    t = Table(title=f"{m.name} {period} (window {first['window']}, weighting {first['weighting']})")
+    cols = [*dims, "value", "n", "95% interval", "responses"]
+    if vs:
+        cols += [f"vs {vs}", "change", "p-value"]
+    for c in (*cols, "target", "status"):
+        t.add_column(c, justify="left" if c in dims or c in ("target", "status") else "right")
+
+    def f(v):
+        if v is None:
+            return "-"
+        return f"{float(v):.1%}" if m.unit == "ratio" else f"{float(v):,.1f}" if m.name == "nps" else f"{float(v):.2f}"
+
+    for r in rows:
+        ci = f"{f(r['ci_low'])} to {f(r['ci_high'])}" if r["ci_low"] is not None else "-"
+        cells = [*[str(r["group"][d]) for d in dims], f(r["value"]), f"{r['n']:,}", ci, f"{r['responses']:,}"]
+        if vs:
+            sig = "" if r.get("significant") is None else (" *" if r["significant"] else "")
+            p = f"{float(r['p_value']):.3f}{sig}" if r.get("p_value") is not None else "-"
+            chg = "-" if r.get("change") is None else (
+                f"{float(r['change']):+.1%}" if m.unit == "ratio" else f"{float(r['change']):+,.2f}")
+            cells += [f(r.get("previous")), chg, p]
+        t.add_row(*cells, r["target"] or "", r["status"] or "")
+    console.print(t)
+    method = next((r["ci_method"] for r in rows if r.get("ci_method")), None)
+    if method:
+        console.print(f"95% interval: {method}" + ("; * = significant at 5% (two-sided z-test)" if vs else ""))
 
 
 @app.command("bridge")

@@ -151,6 +151,8 @@ def compute(wh: Warehouse, config: Config, metric: str | Metric, period: str | P
         rows = bridge_rows(wh, config, q, by)
     elif m.source == "economics":
         rows = economics_rows(wh, config, q, by)
+    elif m.source == "survey":
+        return survey_metric_rows(wh, config, m, p, by)
     else:
         rows = ttv_rows(wh, config, q, by)
     out = metric_rows(config, m, p, q, rows, by)
@@ -158,6 +160,46 @@ def compute(wh: Warehouse, config: Config, metric: str | Metric, period: str | P
         out.append({"metric": m.name, "period": p.label, "measured_over": q.label, "group": {}, "value": None,
                     "numerator": None, "denominator": None, "unit": m.unit, "target": None, "status": None})
     return out
+
+
+def survey_metric_rows(wh: Warehouse, config: Config, m: Metric, p: Period, by: Sequence[str],
+                       settings=None) -> list[dict[str, Any]]:
+    """compute()'s rows for a survey score: the value with n, its 95% interval, the window and
+    the weighting (metrics/surveys.py); a period with no answers is one row with n = 0."""
+    from tenure.metrics.surveys import survey_rows, window
+
+    s = settings or config.metrics.surveys
+    out = [{"metric": m.name, "period": p.label, "measured_over": r["window"], "unit": m.unit, **r,
+            **evaluate_target(config, m, r["group"], r["value"], p.months)}
+           for r in survey_rows(wh, config, m.name, p, by, s)]
+    if not out:
+        w = window(p, s)
+        out.append({"metric": m.name, "period": p.label, "measured_over": w.label, "unit": m.unit, "group": {},
+                    "window": w.label, "window_first_day": w.first_day, "window_last_day": w.last_day,
+                    "weighting": s.weighting, "n": 0, "responses": 0, "value": None, "numerator": None,
+                    "denominator": 0, "se": None, "ci_low": None, "ci_high": None, "ci_method": None,
+                    "target": None, "status": None})
+    return out
+
+
+def compare(wh: Warehouse, config: Config, metric: str | Metric, period: str | Period, previous: str | Period,
+            by: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """compute() for `period`, each row with the same group's value in `previous`, the change,
+    and (when both values carry a standard error) its z statistic, two-sided p-value and whether
+    it is significant at 5%."""
+    from tenure.metrics.surveys import change
+
+    prev = {tuple(sorted(r["group"].items())): r for r in compute(wh, config, metric, previous, by)}
+    rows = compute(wh, config, metric, period, by)
+    for r in rows:
+        old = prev.get(tuple(sorted(r["group"].items())), {})
+        if "se" not in r:  # not a survey score: the change without a test
+            r.update({"previous": old.get("value"), "change": None if None in (r["value"], old.get("value"))
+                      else Decimal(r["value"]) - Decimal(old["value"]), "z": None, "p_value": None,
+                      "significant": None})
+        else:
+            r.update(change(r, old))
+    return rows
 
 
 def series(wh: Warehouse, config: Config, metric: str, first: str, last: str, by: Sequence[str] = ()):

@@ -18,9 +18,9 @@ Row = dict[str, Decimal | int | None]
 class Metric:
     name: str
     description: str
-    unit: Literal["currency", "ratio", "count", "months", "years", "days"]
+    unit: Literal["currency", "ratio", "count", "months", "years", "days", "score"]
     formula: str
-    source: Literal["bridge", "economics", "ttv"]
+    source: Literal["bridge", "economics", "ttv", "survey"]
     numerator: Callable[[Row], Decimal | int | None]
     denominator: Callable[[Row], Decimal | int | None] | None = None
     direction: Literal["up", "down"] = "up"
@@ -47,6 +47,7 @@ def _nrr_num(r: Row) -> Decimal:
 
 
 ECON_DIMS = "segment"
+SURVEY_DIMS = "any account attribute, custom attributes"
 
 METRICS: tuple[Metric, ...] = (
     Metric("arr", "Closing ARR: annual recurring revenue on the period's last day", "currency",
@@ -116,6 +117,17 @@ METRICS: tuple[Metric, ...] = (
     Metric("time_to_value_days", "Median days from account creation to the first-value milestone, for "
            "accounts created in the period", "days", "median(completed_at(first value) - created_at)", "ttv",
            lambda r: r["median_days"], direction="down", dimensions=ECON_DIMS),
+    # survey scores (metrics/surveys.py): window and weighting are metrics.surveys settings, each value
+    # carries n and a 95% interval; the value is formed there, so the numerator here is the value itself
+    Metric("nps", "Net Promoter Score (Reichheld 2003): promoters (9-10) minus detractors (0-6), in points "
+           "of the 0-10 answers counted", "score", "100 x (promoters - detractors) / respondents", "survey",
+           lambda r: r["value"], grain="window x group", dimensions=SURVEY_DIMS),
+    Metric("csat", "Customer satisfaction: share of satisfied answers (4-5 on the 1-5 scale, top two boxes)",
+           "ratio", "satisfied answers (score >= 4) / respondents", "survey", lambda r: r["value"],
+           grain="window x group", dimensions=SURVEY_DIMS),
+    Metric("ces", "Customer effort score: mean answer on the 1-7 scale (CES 2.0: 7 = strongly agree the "
+           "company made it easy)", "score", "mean score / respondents (1-7)", "survey", lambda r: r["value"],
+           grain="window x group", dimensions=SURVEY_DIMS),
 )
 
 REGISTRY: dict[str, Metric] = {m.name: m for m in METRICS}
