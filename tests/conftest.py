@@ -213,15 +213,20 @@ def module_site(demo_built: Path, tmp_path_factory: pytest.TempPathFactory):
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Order for xdist (--dist loadscope hands out modules in this order): one module that needs
     the demo company first, so one worker builds it while the others run every module that does
-    not need it; the other demo modules last, when the build is there to copy. Module order only:
-    tests keep their order inside a module."""
+    not need it; the other demo modules last, when the build is there to copy; in each group the
+    modules with a test marked slow first. Module order only: tests keep their order inside a module."""
     modules: dict[str, bool] = {}
+    slow: set[str] = set()
     for item in items:
         module = item.nodeid.split("::")[0]
         modules[module] = modules.get(module, False) or "demo_built" in getattr(item, "fixturenames", ())
+        if item.get_closest_marker("slow") is not None:
+            slow.add(module)
     first = next((m for m, demo in modules.items() if demo), None)
     rank = {m: 0 if m == first else (2 if demo else 1) for m, demo in modules.items()}
-    items.sort(key=lambda item: rank[item.nodeid.split("::")[0]])
+    # within each group the modules with slow tests go first: a long module handed out last keeps
+    # one worker busy while the others have finished
+    items.sort(key=lambda item: (rank[item.nodeid.split("::")[0]], item.nodeid.split("::")[0] not in slow))
 
 
 _SITE_BEFORE = pytest.StashKey[tuple]()

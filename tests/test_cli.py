@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from typer.testing import CliRunner
 
 from tenure.cli import app
@@ -44,6 +46,7 @@ def test_ingest_exit_codes_and_json_and_rerun(tmp_project):
     assert res.exit_code == 0 and json.loads(res.output)["unchanged"] == 1
 
 
+@pytest.mark.slow
 def test_demo_loads_a_company_end_to_end_and_rerun_changes_nothing(tmp_path):
     from tenure.demo import run_demo
 
@@ -57,6 +60,7 @@ def test_demo_loads_a_company_end_to_end_and_rerun_changes_nothing(tmp_path):
     assert all(r["inserted"] == 0 and r["updated"] == 0 for r in second["loads"]), second["loads"]
 
 
+@pytest.mark.slow
 def test_every_next_command_the_demo_suggests_works(writable_site, monkeypatch):
     """The demo's "Next:" list is what a new user types first: each command must succeed (in a
     copy of the demo the suite builds once, since some of them write)."""

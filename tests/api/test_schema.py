@@ -7,6 +7,7 @@ session's own tokens (both are in the permission matrix and the behaviour tests)
 
 from __future__ import annotations
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -39,6 +40,7 @@ def _operations(demo_site):
         yield result.ok()
 
 
+@pytest.mark.slow
 def test_api_conforms_to_its_schema(writable_site):
     """On its own copy of the demo: the generated POST/PUT/PATCH cases really write (users, notes,
     forecast calls, tasks, uploads)."""

@@ -30,6 +30,7 @@ def demo(tmp_path_factory):
     wh.close()
 
 
+@pytest.mark.slow
 def test_validation_report_on_simulated_history(demo):
     config, wh = demo
     report = validate(wh, config, horizon=180, dates=6)

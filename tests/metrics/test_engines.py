@@ -1,5 +1,5 @@
 """The same metric code on DuckDB, PostgreSQL and Spark (local mode) gives identical results,
-to the cent, on the demo company."""
+to the cent, on the demo company (survey scores also under ARR weighting, intervals included)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from tenure.metrics.registry import METRICS
 from tenure.warehouse import Warehouse
 from tests.sites import copy_site
 
-TABLES = ("accounts", "account_attributes", "contract_lines", "fx", "spend", "costs", "milestones")
+TABLES = ("accounts", "account_attributes", "contract_lines", "fx", "spend", "costs", "milestones",
+          "survey_responses")
 PERIODS = ("2026-Q2", "2025-11..2026-10")
 
 
@@ -37,7 +38,15 @@ def _all_metrics(wh, config, periods=PERIODS):
             by = ["segment"] if m.source != "bridge" or m.name in ("grr", "nrr", "arr") else []
             for r in compute(wh, config, m.name, period, by):
                 key = (m.name, period, tuple(sorted(r["group"].items())))
-                out[key] = (r["value"], r["numerator"], r["denominator"])
+                out[key] = (r["value"], r["numerator"], r["denominator"], r.get("n"), r.get("ci_low"),
+                            r.get("ci_high"))
+    # survey scores weighted by ARR: the per-account rows and the seeded bootstrap agree too
+    arr = config.model_copy(update={"metrics": config.metrics.model_copy(update={
+        "surveys": config.metrics.surveys.model_copy(update={"weighting": "arr", "window_days": 120})})})
+    for m in (m for m in METRICS if m.source == "survey"):
+        for r in compute(wh, arr, m.name, periods[-1], ["segment"]):
+            key = (f"{m.name}:arr", periods[-1], tuple(sorted(r["group"].items())))
+            out[key] = (r["value"], r["numerator"], r["denominator"], r["n"], r["ci_low"], r["ci_high"])
     return out
 
 
@@ -61,9 +70,9 @@ def duckdb_results(company):
 def _normalize(results):
     """Engines may return a median as float or decimal; amounts and counts must match exactly."""
     out = {}
-    for k, (v, n, d) in results.items():
+    for k, row in results.items():
         out[k] = tuple(None if x is None else (round(float(x), 6) if k[0] == "time_to_value_days" else str(x))
-                       for x in (v, n, d))
+                       for x in row)
     return out
 
 
@@ -78,6 +87,7 @@ def test_postgres_matches_duckdb(company, duckdb_results, pg_url):
         wh.close()
 
 
+@pytest.mark.slow
 @pytest.mark.spark
 def test_spark_matches_duckdb(company, duckdb_results):
     pytest.importorskip("pyspark")

@@ -19,6 +19,7 @@ def company(simulated):
     return simulated  # tests/predict/conftest.py: simulated, ingested, no demo compute
 
 
+@pytest.mark.slow
 def test_backtest_trains_only_on_the_past_and_separates_churners(company):
     _, config, wh = company
     cutoff = date(2026, 3, 31)

@@ -114,6 +114,7 @@ def test_time_split_trains_on_earlier_days_only():
     assert "cross-validation" in how and len(splits) == 3
 
 
+@pytest.mark.slow
 def test_evaluate_holds_tenure_against_plain_baselines(simulated):
     """Dated labels (each account's 180-day outcome on five days): split by time; tenure's best
     model within AUC_TOLERANCE of the best plain scikit-learn baseline, or above it."""
@@ -136,6 +137,7 @@ def test_evaluate_holds_tenure_against_plain_baselines(simulated):
     assert report["comparison"]["ok"] and report["tested_accounts"] < report["matched_accounts"]
 
 
+@pytest.mark.slow
 def test_evaluate_undated_labels_cross_validates_with_baselines(simulated):
     folder, config, wh = simulated
     truth = pd.read_csv(folder / "company" / "_truth" / "accounts_truth.csv")
