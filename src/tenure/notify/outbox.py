@@ -24,6 +24,7 @@ first), sent, dead (failed `notify.max_attempts` times; `replay` sends it again)
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -98,18 +99,53 @@ def enqueue(session: Session, *, channel: str, payload: dict[str, Any], dedupe_k
     already exists (enqueued earlier, whatever its status). `not_before` (naive UTC) delays the
     first attempt; `hold_for_review` keeps an email until `release`; `recipient_tz` (IANA name)
     decides the send window of an email (default `notify.default_timezone`)."""
+    return _insert_once(session, OutboxMessage, ["dedupe_key"], _message_row(
+        channel=channel, payload=payload, dedupe_key=dedupe_key, category=category, not_before=not_before,
+        hold_for_review=hold_for_review, recipient_tz=recipient_tz, now=utcnow()))
+
+
+def _message_row(*, channel: str, payload: dict[str, Any], dedupe_key: str, category: str | None = None,
+                 not_before: datetime | None = None, hold_for_review: bool = False,
+                 recipient_tz: str | None = None, now: datetime) -> dict[str, Any]:
+    """One outbox row, checked (InputError naming the field that is wrong)."""
     if not dedupe_key or len(dedupe_key) > 255:
         raise InputError(f"outbox: dedupe_key must be 1-255 characters (got {len(dedupe_key or '')})")
     recipient = _check_payload(channel, payload, dedupe_key)
     check_timezone(recipient_tz, f"outbox message {dedupe_key!r}: recipient_tz")
     if hold_for_review and channel != "email":
         raise InputError(f"outbox message {dedupe_key!r}: only emails can be held for review")
+    return dict(channel=channel, payload=dict(payload), dedupe_key=dedupe_key,
+                idempotency_key=idempotency_key(dedupe_key), category=category, recipient=recipient,
+                recipient_tz=recipient_tz, status="held_for_review" if hold_for_review else "pending", attempts=0,
+                next_attempt_at=not_before or now, created_at=now, updated_at=now)
+
+
+def enqueue_many(session: Session, messages: Sequence[dict[str, Any]], *, chunk: int = 500) -> list[int | None]:
+    """`enqueue` for many messages at once (a playbook run), in the caller's transaction: each item
+    has enqueue's keyword arguments. Returns, in the order of `messages`, the new row's id, or None
+    where the dedupe key exists already or repeats an earlier item (the first one is enqueued).
+    Every message is checked before anything is written; one INSERT .. ON CONFLICT DO NOTHING
+    per `chunk` messages, no savepoint."""
     now = utcnow()
-    return _insert_once(session, OutboxMessage, ["dedupe_key"], dict(
-        channel=channel, payload=dict(payload), dedupe_key=dedupe_key, idempotency_key=idempotency_key(dedupe_key),
-        category=category, recipient=recipient, recipient_tz=recipient_tz,
-        status="held_for_review" if hold_for_review else "pending", attempts=0,
-        next_attempt_at=not_before or now, created_at=now, updated_at=now))
+    rows = [_message_row(**m, now=now) for m in messages]
+    first: dict[str, int] = {}
+    for i, r in enumerate(rows):
+        first.setdefault(r["dedupe_key"], i)
+    unique = [rows[i] for i in sorted(first.values())]
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        raise OutboxError(f"the outbox supports SQLite and PostgreSQL state DBs, not {dialect}")
+    ids: dict[str, int] = {}
+    for start in range(0, len(unique), chunk):
+        stmt = (insert(OutboxMessage).values(unique[start:start + chunk])
+                .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                .returning(OutboxMessage.id, OutboxMessage.dedupe_key))
+        ids.update({key: i for i, key in session.execute(stmt)})
+    return [ids.get(r["dedupe_key"]) if first[r["dedupe_key"]] == n else None for n, r in enumerate(rows)]
 
 
 def _insert_once(session: Session, model: type, keys: list[str], values: dict[str, Any]) -> Any | None:

@@ -102,6 +102,7 @@ class ActionContext:
     csm: dict[str, Any] | None = None
     contacts: list[dict[str, Any]] = field(default_factory=list)  # the account's active contacts
     actor: str = "playbook"
+    batch: ActionBatch | None = None  # when set, tasks and outbox messages are written by batch.write
 
     @property
     def playbook_info(self) -> dict[str, Any]:
@@ -110,6 +111,60 @@ class ActionContext:
 
     def key(self, step: str, *parts: str) -> str:
         return bounded_key("|".join((self.occurrence_key, step, *parts)))
+
+
+class ActionBatch:
+    """The tasks and outbox messages of many enrolments' actions, written together: one INSERT ..
+    ON CONFLICT DO NOTHING per 500 tasks (with their audit entries) and per 500 messages, in the
+    caller's transaction, instead of a few statements per action. An action adds its row and the
+    item it returns; `write` fills in the items' ids (None where the dedupe key existed already or
+    repeats an earlier row of the batch, as one-by-one inserts would) and then runs the callbacks
+    added with `after` (the engine's step records, which need the task ids)."""
+
+    def __init__(self) -> None:
+        self._tasks: list[tuple[dict[str, Any], dict[str, Any], str]] = []
+        self._messages: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        self._after: list[Callable[[], None]] = []
+
+    def __len__(self) -> int:
+        return len(self._tasks) + len(self._messages) + len(self._after)
+
+    def add_task(self, row: dict[str, Any], item: dict[str, Any], actor: str) -> None:
+        self._tasks.append((row, item, actor))
+
+    def add_message(self, message: dict[str, Any], item: dict[str, Any]) -> None:
+        self._messages.append((message, item))
+
+    def after(self, fn: Callable[[], None]) -> None:
+        self._after.append(fn)
+
+    def write(self, session: Any, *, settings: Any = None, now: datetime | None = None) -> None:
+        from sqlalchemy import select
+
+        from tenure.notify.outbox import enqueue_many
+        from tenure.playbooks.tasks import create_tasks
+        from tenure.state.models import Task
+
+        tasks, messages, after = self._tasks, self._messages, self._after
+        self._tasks, self._messages, self._after = [], [], []
+        by_actor: dict[str, list[tuple[dict, dict]]] = {}
+        for row, item, actor in tasks:
+            by_actor.setdefault(actor, []).append((row, item))
+        for actor, pairs in by_actor.items():
+            ids = create_tasks(session, [r for r, _ in pairs], actor=actor, settings=settings, now=now)
+            made: dict[str, int] = {}
+            for start in range(0, len(ids), 500):
+                chunk = list(ids[start:start + 500])
+                for key, tid in session.execute(select(Task.dedupe_key, Task.id).where(Task.id.in_(chunk))):
+                    made[key] = tid
+            for row, item in pairs:
+                tid = made.pop(row["dedupe_key"], None)  # pop: a repeated key is not created twice
+                item.update(id=tid, created=tid is not None)
+        if messages:
+            for (_, item), mid in zip(messages, enqueue_many(session, [m for m, _ in messages])):
+                item["id"] = mid
+        for fn in after:
+            fn()
 
 
 # -- the built-in action types -----------------------------------------------------------------
@@ -161,6 +216,9 @@ def _owner_of(ctx: ActionContext, rule: str) -> tuple[str | None, str | None]:
     frame = pd.DataFrame({"account_id": [ctx.account.get("account_id")], "owner": [ctx.account.get("owner")]})
     if ctx.dry_run and head in ("round_robin", "fewest_open"):
         return f"({head} in team {rest})", None
+    if ctx.batch is not None and len(ctx.batch) and head in ("round_robin", "fewest_open"):
+        # these rules count the team's tasks in the state DB: the batch's tasks count too
+        ctx.batch.write(ctx.session, settings=getattr(ctx.config, "tasks", None), now=ctx.now)
     owner = assign_owners(ctx.session, frame, head, rest or None,
                           model=getattr(ctx.config, "operating_model", None)).iloc[0]
     return (owner, None) if owner else (None, "unassigned")
@@ -185,11 +243,15 @@ def create_task(ctx: ActionContext, p: CreateTask, step: str) -> list[dict]:
     if ctx.dry_run:
         return [{"kind": "task", "title": row["title"], "owner": owner or f"queue {queue}", "type": row["type"],
                  "priority": row["priority"]}]
+    item = {"kind": "task", "id": None, "title": row["title"], "owner": owner or f"queue {queue}", "created": False}
+    if ctx.batch is not None:
+        ctx.batch.add_task(row, item, ctx.actor)
+        return [item]
     from tenure.playbooks.tasks import create_tasks
 
     ids = create_tasks(ctx.session, [row], actor=ctx.actor, settings=getattr(ctx.config, "tasks", None), now=ctx.now)
-    return [{"kind": "task", "id": ids[0] if ids else None, "title": row["title"], "owner": owner or f"queue {queue}",
-             "created": bool(ids)}]
+    item.update(id=ids[0] if ids else None, created=bool(ids))
+    return [item]
 
 
 class SendEmail(ActionParams):
@@ -233,11 +295,9 @@ def send_email(ctx: ActionContext, p: SendEmail, step: str) -> list[dict]:
             payload = {k: v for k, v in payload.items() if v is not None}
         item = {"kind": "email", "to": r["email"], "subject": subject, "held_for_review": p.review}
         if not ctx.dry_run:
-            from tenure.notify.outbox import enqueue
-
-            msg = enqueue(ctx.session, channel="email", payload=payload, dedupe_key=ctx.key(step, r["email"]),
-                          category=p.category, hold_for_review=p.review, recipient_tz=r.get("timezone") or None)
-            item["id"] = msg.id if msg is not None else None
+            message = dict(channel="email", payload=payload, dedupe_key=ctx.key(step, r["email"]),
+                           category=p.category, hold_for_review=p.review, recipient_tz=r.get("timezone") or None)
+            _enqueue(ctx, message, item)
         out.append(item)
     if not out:
         out.append({"kind": "email", "skipped": f"no email address for {p.to}"})
@@ -265,11 +325,20 @@ def webhook(ctx: ActionContext, p: Webhook, step: str) -> list[dict]:
             "trigger": {k: (str(v) if v is not None else None) for k, v in ctx.trigger.items()}, "text": text}}
     item = {"kind": "webhook", "url": p.url, "format": p.format}
     if not ctx.dry_run:
-        from tenure.notify.outbox import enqueue
-
-        msg = enqueue(ctx.session, channel="webhook", payload=payload, dedupe_key=ctx.key(step))
-        item["id"] = msg.id if msg is not None else None
+        _enqueue(ctx, dict(channel="webhook", payload=payload, dedupe_key=ctx.key(step)), item)
     return [item]
+
+
+def _enqueue(ctx: ActionContext, message: dict[str, Any], item: dict[str, Any]) -> None:
+    """Add an outbox message (its id into `item`): now, or with the context's batch."""
+    item["id"] = None
+    if ctx.batch is not None:  # checked when the batch is written (InputError naming the dedupe key)
+        ctx.batch.add_message(message, item)
+        return
+    from tenure.notify.outbox import enqueue
+
+    msg = enqueue(ctx.session, **message)
+    item["id"] = msg.id if msg is not None else None
 
 
 class Escalate(ActionParams):
@@ -303,6 +372,10 @@ def escalate_level(ctx: ActionContext, p: Escalate, step: str, level: int) -> li
                     suffix=(f"level{level}",))
     item = {"kind": "task", "title": title, "owner": owner or f"queue {queue}", "escalation_level": level}
     if ctx.dry_run:
+        return [item]
+    if ctx.batch is not None:
+        item.update(id=None, created=False, due_at=row["due_at"].isoformat())
+        ctx.batch.add_task(row, item, ctx.actor)
         return [item]
     from tenure.playbooks.tasks import create_tasks
 

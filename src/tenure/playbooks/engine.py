@@ -35,7 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tenure.errors import InputError
-from tenure.playbooks.actions import ACTION_TYPES, ActionContext, Escalate, escalate_level
+from tenure.playbooks.actions import ACTION_TYPES, ActionBatch, ActionContext, Escalate, escalate_level
 from tenure.playbooks.conditions import Condition, matching_accounts
 from tenure.playbooks.records import lifecycle, version_of
 from tenure.playbooks.spec import Playbook, find, load_playbooks
@@ -163,6 +163,12 @@ class _Run:
         self._contacts: dict[str, list[dict]] = {}
         self._csm: dict[str, dict] = {}
         self._conditions: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        # the actions' tasks and outbox messages, inserted together by write_actions
+        self.batch = ActionBatch()
+
+    def write_actions(self) -> None:
+        """Insert the tasks and messages the steps run so far made, then record those steps."""
+        self.batch.write(self.session, settings=getattr(self.config, "tasks", None), now=self.now)
 
     # warehouse lookups for the accounts this run acts on (one query each, for all of them)
     def load_accounts(self, ids: Iterable[str]) -> None:
@@ -171,10 +177,11 @@ class _Run:
             return
         self._asked.update(ids)
         s = self.wh.table("account_summary")
-        for r in self.wh.to_pyarrow(s.filter(s.account_id.isin(ids))).to_pylist():
+        wanted = _id_table(ids)
+        for r in self.wh.to_pyarrow(s.filter(s.account_id.isin(wanted.account_id))).to_pylist():
             self._accounts[r["account_id"]] = r
         c = self.wh.table("contacts")
-        c = c.filter(c.account_id.isin(ids) & (c.active_from.isnull() | (c.active_from <= self.as_of))
+        c = c.filter(c.account_id.isin(wanted.account_id) & (c.active_from.isnull() | (c.active_from <= self.as_of))
                      & (c.active_to.isnull() | (c.active_to >= self.as_of)))
         cols = [x for x in ("contact_id", "account_id", "email", "name", "title", "role", "timezone", "locale")
                 if x in c.columns]
@@ -203,7 +210,7 @@ class _Run:
             # from it would otherwise cost one query per account
             domain = frozenset({*domain, *self._asked, account_id})
             m = matching_accounts(self.wh, conditions)
-            m = m.filter(m.account_id.isin(sorted(domain)))
+            m = m.filter(m.account_id.isin(_id_table(sorted(domain)).account_id))
             matched = frozenset(self.wh.to_pyarrow(m).column("account_id").to_pylist())
             self._conditions[k] = (domain, matched)
         return account_id in matched
@@ -215,7 +222,7 @@ class _Run:
         return ActionContext(session=self.session, config=self.config, playbook=pb, version=version,
                              enrolment_id=e.id, account=acc, contact=contact, trigger=trigger, occurrence_key=key,
                              now=self.now, csm=self._csm.get(acc.get("owner") or ""), contacts=contacts,
-                             actor=f"playbook:{pb.name}")
+                             actor=f"playbook:{pb.name}", batch=self.batch)
 
     # steps
     def advance(self, pb: Playbook, version: int, e: PlaybookEnrolment, trigger: dict, key: str,
@@ -245,12 +252,19 @@ class _Run:
             ctx = self.context(pb, version, e, trigger, key)
             kind = ACTION_TYPES[step.action]
             done = kind.run(ctx, step.params, path)
-            self._record(e, path, step.action, done, res)
-            if res.accounts and res.accounts[-1].get("enrolment") == e.id:
-                res.accounts[-1].setdefault("actions", []).extend(_jsonable(done))
+            entry = res.accounts[-1] if res.accounts and res.accounts[-1].get("enrolment") == e.id else None
+            # recorded once the batch is written: the step record names its task's id
+            self.batch.after(lambda e=e, path=path, action=step.action, done=done, entry=entry: self._after_step(
+                e, path, action, done, res, entry))
             path = _next(pb, path)
         e.status, e.step, e.finished_at = "completed", None, self.now
         e.exit_reason = e.exit_reason or "all steps done"
+
+    def _after_step(self, e: PlaybookEnrolment, path: str, action: str, done: list[dict], res: PlaybookResult,
+                    entry: dict | None) -> None:
+        self._record(e, path, action, done, res)
+        if entry is not None:
+            entry.setdefault("actions", []).extend(_jsonable(done))
 
     def _record(self, e: PlaybookEnrolment, path: str, action: str, done: list[dict], res: PlaybookResult,
                 level: int = 0) -> None:
@@ -293,6 +307,12 @@ class _Run:
             return 0
         ids = [t for ts in self.enrolment_tasks([e.id for e in enrolments]).values() for t in ts]
         return close_tasks(self.session, ids, reason, actor=f"playbook:{pb.name}", now=self.now)
+
+
+def _id_table(ids: Sequence[str]) -> ir.Table:
+    """Account ids as an in-memory table for an IN (subquery) filter: a literal list of thousands
+    of ids costs seconds to compile into SQL (every literal is an expression node)."""
+    return ibis.memtable({"account_id": list(ids)}, schema={"account_id": "string"})
 
 
 def _next(pb: Playbook, path: str) -> str | None:
@@ -392,25 +412,31 @@ def _start(r: _Run, pb: Playbook, version: int, rows: list[dict], res: PlaybookR
         res.skipped["capped"] += to_start
         return
     r.load_accounts(x["account_id"] for x, o in plan if o == "started")
+    # the occurrences, then the enrolments, each added together and flushed once (their ids)
+    occs = []
     for x, outcome in plan:
-        occ = PlaybookOccurrence(
+        occs.append(PlaybookOccurrence(
             dedupe_key=x["dedupe_key"], playbook=pb.name, version=version, trigger_id=x["trigger_id"],
             trigger_type=x["trigger_type"], account_id=x["account_id"], contact_id=x.get("contact_id"),
             subject=x["subject"] or "", occurrence_key=x["key"][:200], occurred_on=x.get("occurred_on"),
             value=x.get("value"), detail=x.get("detail"), clears=bool(x["clears"]),
-            outcome=outcome, run_id=r.run_id, created_at=r.now)
-        s.add(occ)
+            outcome=outcome, run_id=r.run_id, created_at=r.now))
         if outcome not in ("started", "holdout"):
             res.skipped[outcome] += 1
+    s.add_all(occs)
+    s.flush()
+    starts = []
+    for (x, outcome), occ in zip(plan, occs):
+        if outcome not in ("started", "holdout"):
             continue
-        s.flush()
-        e = PlaybookEnrolment(playbook=pb.name, version=version, account_id=x["account_id"],
-                              contact_id=x.get("contact_id"), occurrence_id=occ.id,
-                              arm="holdout" if outcome == "holdout" else "treatment", started_by=started_by,
-                              status="holdout" if outcome == "holdout" else "active",
-                              step=None if outcome == "holdout" else "0", started_at=r.now, started_on=r.as_of)
-        s.add(e)
-        s.flush()
+        starts.append((x, outcome, PlaybookEnrolment(
+            playbook=pb.name, version=version, account_id=x["account_id"], contact_id=x.get("contact_id"),
+            occurrence_id=occ.id, arm="holdout" if outcome == "holdout" else "treatment", started_by=started_by,
+            status="holdout" if outcome == "holdout" else "active", step=None if outcome == "holdout" else "0",
+            started_at=r.now, started_on=r.as_of)))
+    s.add_all([e for _, _, e in starts])
+    s.flush()
+    for x, outcome, e in starts:
         if outcome == "holdout":
             res.holdout += 1
             continue
@@ -420,6 +446,7 @@ def _start(r: _Run, pb: Playbook, version: int, rows: list[dict], res: PlaybookR
                              "contact_id": x.get("contact_id"), "trigger": x["trigger_id"],
                              "detail": x.get("detail"), "enrolment": e.id, "actions": []})
         r.advance(pb, version, e, _trigger_info(x), x["dedupe_key"], res)
+    r.write_actions()
 
 
 def _resume_waiting(r: _Run, pb: Playbook, version: int, res: PlaybookResult) -> None:
@@ -445,6 +472,7 @@ def _resume_waiting(r: _Run, pb: Playbook, version: int, res: PlaybookResult) ->
         e.status = "active"
         res.advanced += 1
         r.advance(pb, version, e, trig, key, res, resumed=w is not None)
+    r.write_actions()
 
 
 def _exit_and_clear(r: _Run, pb: Playbook, rows: list[dict], res: PlaybookResult) -> None:
@@ -512,6 +540,7 @@ def _escalate(r: _Run, pb: Playbook, version: int, res: PlaybookResult) -> None:
                 "subject": o.subject if o else "",
                 "detail": (o.detail if o else "") or ""}
         ctx = r.context(pb, version, e, trig, key)
+        ctx.batch = None  # written now: the record below names the new task
         done = escalate_level(ctx, p, sr.step, sr.level + 1)
         sr.escalated_at = r.now
         r._record(e, sr.step, "escalate", done, res, level=sr.level + 1)
