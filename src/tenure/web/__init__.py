@@ -18,6 +18,7 @@ def mount(app) -> None:
     from tenure.web.pages import router
     from tenure.web.playbooks import router as playbooks_router
     from tenure.web.renewals import router as renewals_router
+    from tenure.web.success_plans import router as success_plans_router
     from tenure.web.tasks import router as tasks_router
     from tenure.web.unsubscribe import router as unsubscribe_router
 
@@ -27,6 +28,7 @@ def mount(app) -> None:
     app.include_router(playbooks_router)
     app.include_router(capacity_router)
     app.include_router(onboarding_router)
+    app.include_router(success_plans_router)
     app.include_router(unsubscribe_router)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
 
