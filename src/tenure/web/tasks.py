@@ -31,27 +31,46 @@ PANEL_LIMIT = 50  # rows per section; each heading counts them all
 SNOOZE_DAYS = ((1, "1 day"), (3, "3 days"), (7, "1 week"))
 
 
+def _view(request: Request) -> str:
+    """The panel's view: "team" (?tasks=team) or "mine" (the default)."""
+    return "team" if request.query_params.get("tasks") == "team" else "mine"
+
+
 def task_panel(request: Request, error: str | None = None) -> dict[str, Any]:
     """The signed-in user's tasks for the cockpit: overdue, due in the next 7 days, later (each
-    soonest first, counted in the state DB), with the outcome codes and snooze choices."""
+    soonest first, counted in the state DB), with the outcome codes and snooze choices. A principal
+    whose task scope is more than its own (a manager: its team's CSMs, per Access.task_owners; the
+    CCO and administrators: everyone's) may switch to the team view (?tasks=team): the same
+    sections over every task in that scope, with open and overdue counts per owner."""
     who = getattr(request.state, "principal", None)
     ctx: AppContext = request.app.state.ctx
     empty = {"overdue": None, "week": None, "later": None, "outcomes": ctx.config.tasks.outcomes,
-             "snooze_days": SNOOZE_DAYS, "error": error, "owner": None, "snoozed": 0}
+             "snooze_days": SNOOZE_DAYS, "error": error, "owner": None, "snoozed": 0, "view": "mine",
+             "can_team": False, "by_owner": [], "q": ""}
     if who is None:
         return empty
+    from tenure.access import policy
     from tenure.state.users import get
 
     now = utcnow()
     week = now + timedelta(days=7)
+    scope = policy(who).task_owners  # None: every task
     with ctx.db() as session:
         me = service.owner_key(get(session, who.username))
-        mine = dict(session=session, owner=me, states=["open", "in_progress"], limit=PANEL_LIMIT, now=now)
+        can_team = scope is None or bool(set(scope) - {me, who.username})
+        view = "team" if can_team and _view(request) == "team" else "mine"
+        who_kw = dict(owners=scope) if view == "team" else dict(owner=me)
+        mine = dict(session=session, **who_kw, states=["open", "in_progress"], limit=PANEL_LIMIT, now=now)
         overdue = service.list_tasks(**mine, overdue=True)
         soon = service.list_tasks(**mine, due_from=now, due_before=week)
         later = service.list_tasks(**mine, due_from=week)
-        snoozed = service.list_tasks(session, owner=me, states=["snoozed"], limit=0, now=now).total
-    return {**empty, "overdue": overdue, "week": soon, "later": later, "snoozed": snoozed, "owner": me}
+        snoozed = service.list_tasks(session, **who_kw, states=["snoozed"], limit=0, now=now).total
+        by_owner = []
+        if view == "team":
+            by_owner = [r for r in service.summary(session, owners=scope, by=("owner",), now=now) if r["open"]]
+            by_owner.sort(key=lambda r: (-r["overdue"], -r["open"], r["owner"] or ""))
+    return {**empty, "overdue": overdue, "week": soon, "later": later, "snoozed": snoozed, "owner": me,
+            "view": view, "can_team": can_team, "by_owner": by_owner, "q": "?tasks=team" if view == "team" else ""}
 
 
 ENV.globals["task_panel"] = task_panel
@@ -66,7 +85,8 @@ def _respond(request: Request, error: str | None):
         return render(request, "_tasks_panel.html", panel_error=error)
     if error:
         raise Problem(422, error)
-    return RedirectResponse("/cockpit#tasks", status_code=303)
+    return RedirectResponse("/cockpit?tasks=team#tasks" if _view(request) == "team" else "/cockpit#tasks",
+                            status_code=303)
 
 
 def _work(request: Request, acc: Access, ctx: AppContext, task_id: int, change) -> str | None:
