@@ -232,7 +232,7 @@ def _weighted_rows(wh, config, kind, w: Window, r, by, s: SurveyMetricSettings, 
         cols = [part[c].astype(float).to_numpy()[keep] for c in ("k", "good", "bad", "s1")]
         value, se, low, high = bootstrap_interval(kind, weight[keep], *cols, resamples=s.bootstrap_resamples,
                                                   seed=_seed(s.bootstrap_seed, group))
-        den = sum((Decimal(str(v)) for v in part["weight"][keep]), Decimal(0))
+        den = sum((Decimal(str(v)) for v in part["weight"][keep]), Decimal(0)).quantize(Decimal("0.01"))
         out.append({**base, "group": group, "n": n, "responses": responses, "value": _q(value),
                     "numerator": _q(value * float(den) / (100 if kind == "nps" else 1)), "denominator": den,
                     "se": _q(se), "ci_low": _q(low), "ci_high": _q(high),
