@@ -183,6 +183,23 @@ SURVEY_RESPONSES = Table(
     checks=(RowCheck("score_in_kind_range", ("kind", "score"), "score within the range of its kind"),),
 )
 
+SURVEY_INVITATIONS = Table(
+    "survey_invitations",
+    "Survey invitations sent: the denominator of the response rate (a response answers the invitation "
+    "of the same account, contact, kind and survey sent at or before it).",
+    (
+        C("invitation_id", "string", "invitation id (natural key)", nullable=False, in_file="required"),
+        C("account_id", "string", "master account id", nullable=False, in_file="required", references=ACCOUNT_REF),
+        C("contact_id", "string", "who was asked", personal=True),
+        C("kind", "string", "survey kind", nullable=False, in_file="required", enum=SURVEY_KINDS),
+        C("sent_at", "timestamp", "when sent", nullable=False, in_file="required", event_time=True),
+        C("survey_id", "string", "survey or campaign id (as on the responses)"),
+        C("channel", "string", "email, link or in-app"),
+        *lineage_columns(),
+    ),
+    key=("invitation_id",),
+)
+
 OPPORTUNITY_KINDS = ("new", "renewal", "expansion")
 OPPORTUNITY_STATUSES = ("open", "won", "lost")
 
@@ -291,6 +308,7 @@ FACT_TABLES: tuple[Table, ...] = (
     USAGE_EVENTS,
     TICKETS,
     SURVEY_RESPONSES,
+    SURVEY_INVITATIONS,
     OPPORTUNITIES,
     ACTIVITIES,
     MILESTONES,

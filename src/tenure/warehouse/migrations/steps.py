@@ -74,4 +74,6 @@ STEPS: tuple[Step, ...] = (
     add_column("contacts", "locale"),
     add_column("contacts_versions", "timezone"),
     add_column("contacts_versions", "locale"),
+    # version 21: survey invitations, the denominator of survey_response_rate
+    create_table("survey_invitations"),
 )
