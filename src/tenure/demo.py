@@ -15,7 +15,7 @@ console = Console()
 
 # Load order: accounts first (every other entity references them), then the rest.
 LOAD_ORDER = ("accounts", "fx", "contacts", "contract_lines", "invoices", "tickets", "survey_responses",
-              "opportunities", "activities", "milestones", "churn_reasons", "spend", "costs")
+              "survey_invitations", "opportunities", "activities", "milestones", "churn_reasons", "spend", "costs")
 
 
 def run_demo(directory: Path, accounts: int, months: int, seed: int, quiet: bool = False) -> dict:

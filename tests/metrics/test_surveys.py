@@ -212,3 +212,40 @@ def test_cli_shows_window_weighting_and_interval(tmp_path):
 def test_make_config_default_settings(tmp_path):
     c = make_config(tmp_path)
     assert c.metrics.surveys.weighting == "response" and c.metrics.surveys.window_days is None
+
+
+def invitations(wh, config, rows):
+    """rows: (invitation_id, account_id, contact_id|None, kind, survey_id, sent_at)."""
+    t = pa.table({"invitation_id": [r[0] for r in rows], "account_id": [r[1] for r in rows],
+                  "contact_id": pa.array([r[2] for r in rows], pa.string()), "kind": [r[3] for r in rows],
+                  "survey_id": [r[4] for r in rows], "sent_at": [r[5] for r in rows]})
+    res = ingest_table(wh, config, "survey_invitations", t, source="test", file_label="invitations")
+    assert res.rejected == 0, res.rejected_by_reason
+
+
+def test_response_rate(warehouse, mconfig):
+    """June: 4 invitations. c1 answers (twice: one answered invitation), c2 answers the wrong survey,
+    c3's answer came before the invitation, B's contact-less invitation is answered without a contact.
+    May's invitation answered in June counts for May."""
+    load(warehouse, mconfig, [("A", "Enterprise"), ("B", "SMB")])
+    invitations(warehouse, mconfig, [
+        ("I1", "A", "c1", "nps", "s6", "2025-06-01 09:00:00"),
+        ("I2", "A", "c2", "nps", "s6", "2025-06-01 09:00:00"),
+        ("I3", "A", "c3", "nps", "s6", "2025-06-10 09:00:00"),
+        ("I4", "B", None, "nps", "s6", "2025-06-01 09:00:00"),
+        ("I0", "A", "c1", "nps", "s5", "2025-05-01 09:00:00"),
+    ])
+    t = pa.table({"response_id": ["R1", "R1b", "R2", "R3", "R4", "R0"], "account_id": ["A", "A", "A", "A", "B", "A"],
+                  "contact_id": pa.array(["c1", "c1", "c2", "c3", None, "c1"], pa.string()),
+                  "kind": ["nps"] * 6, "score": [9, 10, 3, 5, 8, 7], "survey_id": ["s6", "s6", "s7", "s6", "s6", "s5"],
+                  "responded_at": ["2025-06-02 10:00:00", "2025-06-03 10:00:00", "2025-06-02 10:00:00",
+                                   "2025-06-09 10:00:00", "2025-06-05 10:00:00", "2025-06-02 10:00:00"]})
+    assert ingest_table(warehouse, mconfig, "survey_responses", t, source="test", file_label="s").rejected == 0
+    [r] = compute(warehouse, mconfig, "survey_response_rate", "2025-06")
+    assert (r["value"], r["numerator"], r["denominator"], r["n"]) == (Decimal("0.5"), 2, 4, 4)
+    assert r["weighting"] == "invitation" and r["ci_method"] == "Wilson score"
+    assert compute(warehouse, mconfig, "survey_response_rate", "2025-05")[0]["value"] == Decimal("1")
+    rows = {x["group"]["segment"]: x for x in compute(warehouse, mconfig, "survey_response_rate", "2025-06",
+                                                       ["segment"])}
+    assert rows["Enterprise"]["value"] == Decimal("0.333333") and rows["SMB"]["value"] == Decimal("1")
+    assert compute(warehouse, mconfig, "survey_response_rate", "2025-07")[0]["n"] == 0

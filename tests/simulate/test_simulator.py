@@ -37,7 +37,7 @@ def test_same_seed_same_bytes_other_seed_differs(company, tmp_path):
 def test_files_have_exactly_the_schema_columns(company):
     out, summary = company
     for name in ("accounts", "contacts", "contract_lines", "invoices", "tickets", "survey_responses",
-                 "opportunities", "activities", "milestones", "churn_reasons", "spend", "costs", "fx"):
+                 "survey_invitations", "opportunities", "activities", "milestones", "churn_reasons", "spend", "costs", "fx"):
         with open(out / f"{name}.csv", newline="") as f:
             header = next(csv.reader(f))
         schema_cols = [c.name for c in TABLES[name].file_columns]
@@ -46,6 +46,21 @@ def test_files_have_exactly_the_schema_columns(company):
         assert all(c.name in header for c in TABLES[name].columns if c.in_file == "required"), name
     events = pq.ParquetFile(next((out / "usage_events").glob("*.parquet"))).schema_arrow.names
     assert events == ["account_id", "user_id", "ts", "feature", "quantity"]
+
+
+def test_every_survey_response_answers_an_earlier_invitation(company):
+    """Responses are a subset of invitations (same account and survey, sent before the answer),
+    so the demo's survey_response_rate is a real share below 1."""
+    import pandas as pd
+
+    out, summary = company
+    r = pd.read_csv(out / "survey_responses.csv")
+    i = pd.read_csv(out / "survey_invitations.csv")
+    assert i.invitation_id.is_unique and not i.duplicated(["account_id", "survey_id"]).any()
+    m = r.merge(i, on=["account_id", "survey_id"], how="left")
+    assert m.invitation_id.notna().all() and len(m) == len(r)
+    assert (pd.to_datetime(m.sent_at) <= pd.to_datetime(m.responded_at)).all()
+    assert 0.2 < len(r) / len(i) < 0.8 and summary.rows["survey_invitations"] == len(i)
 
 
 def test_latent_health_drives_churn_usage_and_nps(company):

@@ -47,8 +47,9 @@ def render_results(results, as_json: bool) -> None:
 
 def ingest_command(
     entity: str = typer.Argument(..., help="accounts, contacts, contract_lines, invoices, usage_events, tickets, "
-                                 "survey_responses, opportunities, activities, milestones, churn_reasons, spend, "
-                                 "costs, fx (with --format: the entity to take from the export, or 'all')"),
+                                 "survey_responses, survey_invitations, opportunities, activities, milestones, "
+                                 "churn_reasons, spend, costs, fx (with --format: the entity to take from the "
+                                 "export, or 'all')"),
     path: Path = typer.Argument(..., help="CSV/Parquet/JSON lines file (optionally .gz) or a folder of part files"),
     source: str = typer.Option("file", "--source", help="name recorded as the rows' source"),
     fmt: str = typer.Option(None, "--format", help="a vendor export: stripe, salesforce, zendesk, segment"),

@@ -166,17 +166,19 @@ def survey_metric_rows(wh: Warehouse, config: Config, m: Metric, p: Period, by: 
                        settings=None) -> list[dict[str, Any]]:
     """compute()'s rows for a survey score: the value with n, its 95% interval, the window and
     the weighting (metrics/surveys.py); a period with no answers is one row with n = 0."""
-    from tenure.metrics.surveys import survey_rows, window
+    from tenure.metrics.surveys import response_rate_rows, survey_rows, window
 
     s = settings or config.metrics.surveys
+    rows = response_rate_rows(wh, config, p, by, s) if m.name == "survey_response_rate" else \
+        survey_rows(wh, config, m.name, p, by, s)
     out = [{"metric": m.name, "period": p.label, "measured_over": r["window"], "unit": m.unit, **r,
-            **evaluate_target(config, m, r["group"], r["value"], p.months)}
-           for r in survey_rows(wh, config, m.name, p, by, s)]
+            **evaluate_target(config, m, r["group"], r["value"], p.months)} for r in rows]
     if not out:
         w = window(p, s)
         out.append({"metric": m.name, "period": p.label, "measured_over": w.label, "unit": m.unit, "group": {},
                     "window": w.label, "window_first_day": w.first_day, "window_last_day": w.last_day,
-                    "weighting": s.weighting, "n": 0, "responses": 0, "value": None, "numerator": None,
+                    "weighting": "invitation" if m.name == "survey_response_rate" else s.weighting,
+                    "n": 0, "responses": 0, "value": None, "numerator": None,
                     "denominator": 0, "se": None, "ci_low": None, "ci_high": None, "ci_method": None,
                     "target": None, "status": None})
     return out

@@ -128,6 +128,10 @@ METRICS: tuple[Metric, ...] = (
     Metric("ces", "Customer effort score: mean answer on the 1-7 scale (CES 2.0: 7 = strongly agree the "
            "company made it easy)", "score", "mean score / respondents (1-7)", "survey", lambda r: r["value"],
            grain="window x group", dimensions=SURVEY_DIMS),
+    Metric("survey_response_rate", "Share of the survey invitations sent in the window that got an answer "
+           "(survey_invitations; an answer of the same account, contact, kind and survey, at or after the send)",
+           "ratio", "answered invitations / invitations sent", "survey", lambda r: r["value"],
+           grain="window x group", dimensions=SURVEY_DIMS),
 )
 
 REGISTRY: dict[str, Metric] = {m.name: m for m in METRICS}

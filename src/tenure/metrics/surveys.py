@@ -244,6 +244,51 @@ def _day_period(w: Window) -> Period:
     return Period(w.label, w.first_day, w.last_day)
 
 
+# --- response rate ------------------------------------------------------------------------------
+
+def response_rate_rows(wh: Warehouse, config: Config, period: Period, by: Sequence[str] = (),
+                       settings: SurveyMetricSettings | None = None) -> list[dict[str, Any]]:
+    """Invitations sent in the window that got an answer / invitations sent in the window, with a
+    Wilson interval. An invitation is answered by a response of the same account, contact (both
+    empty counts as the same), kind and survey_id given at or after it was sent, whenever that
+    was, so a recent window's rate rises as answers arrive."""
+    s = settings or config.metrics.surveys
+    by = list(by)
+    lines = [d for d in by if d in LINE_DIMENSIONS]
+    if lines:
+        raise InputError(f"survey scores group by account attributes, not by {', '.join(lines)}")
+    check_dimensions(wh, by)
+    w = window(period, s)
+    inv = wh.table("survey_invitations")
+    inv = inv.filter((inv.sent_at >= w.first_day) & (inv.sent_at < w.last_day + timedelta(days=1)))
+    inv = inv.select("invitation_id", "account_id", "kind", "sent_at", i_contact=inv.contact_id.fill_null(""),
+                     i_survey=inv.survey_id.fill_null(""))
+    r = wh.table("survey_responses")
+    r = r.select(r_account=r.account_id, r_kind=r.kind, r_at=r.responded_at, r_contact=r.contact_id.fill_null(""),
+                 r_survey=r.survey_id.fill_null(""))
+    j = inv.left_join(r, (inv.account_id == r.r_account) & (inv.kind == r.r_kind) & (inv.i_contact == r.r_contact)
+                      & (inv.i_survey == r.r_survey) & (r.r_at >= inv.sent_at))
+    one, zero = ibis.literal(1, "int64"), ibis.literal(0, "int64")
+    per = j.group_by(["invitation_id", "account_id"]).aggregate(
+        answered=ibis.ifelse(j.r_account.notnull(), one, zero).max())
+    per = attach_dimensions(wh, per, by)
+    aggs = dict(k=per.invitation_id.count().cast("int64"), good=per.answered.sum().cast("int64"))
+    agg = per.group_by(by).aggregate(**aggs) if by else per.aggregate(**aggs)
+    base = {"window": w.label, "window_first_day": w.first_day, "window_last_day": w.last_day,
+            "weighting": "invitation"}
+    out = []
+    for row in wh.execute(agg).to_dict(orient="records"):
+        n, good = int(row["k"] or 0), int(row["good"] or 0)
+        group = {d: row[d] for d in by}
+        if n == 0:
+            continue
+        value, se, low, high = wilson_interval(good, n)
+        out.append({**base, "group": group, "n": n, "responses": good, "value": (Decimal(good) / n).quantize(PLACES),
+                    "numerator": good, "denominator": n, "se": _q(se), "ci_low": _q(low), "ci_high": _q(high),
+                    "ci_method": "Wilson score"})
+    return sorted(out, key=lambda x: tuple(str(x["group"][d]) for d in by))
+
+
 # --- change between two periods -----------------------------------------------------------------
 
 def change(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:

@@ -327,6 +327,7 @@ def simulate_company(out_dir: str | Path, accounts: int = 2000, months: int = 36
     part = -1
     event_rows = 0
     ticket_parts, survey_parts, activity_parts = [], [], []
+    invite_parts = []  # every active account is invited to each NPS wave; those asked above answer
 
     for m in range(M):
         # latent health walk with shocks
@@ -454,6 +455,7 @@ def simulate_company(out_dir: str | Path, accounts: int = 2000, months: int = 36
             score = np.clip(np.round(11 * latent[ask, max(0, m - 1)] - 0.5 + rng.normal(0, 1.6, k)), 0, 10)
             survey_parts.append({"i": idx[ask], "score": score, "m": np.full(k, m),
                                  "day": rng.integers(0, 27, k), "c": rng.integers(0, 1000, k)})
+            invite_parts.append({"i": idx[active], "m": np.full(int(active.sum()), m)})  # no draws: same data
         a_lam = np.array([2.0, 0.8, 0.2])[seg] * (0.5 + h)
         n_a = np.where(active, rng.poisson(a_lam), 0)
         ta = int(n_a.sum())
@@ -687,6 +689,18 @@ def simulate_company(out_dir: str | Path, accounts: int = 2000, months: int = 36
             "touchpoint": pa.array(np.full(sc.size, "relationship")),
         })
         summary.rows["survey_responses"] = _write_csv(out / "survey_responses.csv", surveys)
+    # --- survey_invitations.csv: sent on the wave's first day at 09:00, before any answer (10:00 on) ---
+    Inv = {k: np.concatenate([x[k] for x in invite_parts]) for k in invite_parts[0]} if invite_parts else None
+    if Inv is not None:
+        sent = _month_start(base, Inv["m"]).astype("datetime64[s]") + np.timedelta64(9 * 3600, "s")
+        invites = pa.table({
+            "invitation_id": _ids("INV", np.arange(Inv["i"].size), 8), "account_id": acct_ids.take(pa.array(Inv["i"])),
+            "contact_id": pa.array([None] * Inv["i"].size, pa.string()),
+            "kind": pa.array(np.full(Inv["i"].size, "nps")), "sent_at": _ts_str(sent),
+            "survey_id": pc.binary_join_element_wise(pa.scalar("nps-"), _date_str(_month_start(base, Inv["m"])), ""),
+            "channel": pa.array(np.full(Inv["i"].size, "email")),
+        })
+        summary.rows["survey_invitations"] = _write_csv(out / "survey_invitations.csv", invites)
     step(1, total_steps, "surveys")
 
     # --- activities, milestones, opportunities, churn reasons ----------------------------------------
