@@ -16,7 +16,8 @@ __all__ = ["EVENT_COLUMNS", "freshness", "freshness_expr"]
 # fact table -> the column that dates its events (None: loads only)
 EVENT_COLUMNS: dict[str, str | None] = {
     "accounts": "created_at", "contacts": "active_from", "contract_lines": "start_date", "invoices": "issued_at",
-    "usage_events": "ts", "tickets": "opened_at", "survey_responses": "responded_at", "opportunities": None,
+    "usage_events": "ts", "tickets": "opened_at", "survey_responses": "responded_at",
+    "survey_invitations": "sent_at", "opportunities": None,
     "activities": "at", "milestones": "completed_at", "churn_reasons": "at", "spend": None, "costs": None,
     "fx": "date",
 }
