@@ -13,7 +13,7 @@ from tenure.warehouse import Warehouse
 from tests.sites import copy_site
 
 TABLES = ("accounts", "account_attributes", "contract_lines", "fx", "spend", "costs", "milestones",
-          "survey_responses")
+          "survey_responses", "survey_invitations")
 PERIODS = ("2026-Q2", "2025-11..2026-10")
 
 
@@ -81,7 +81,8 @@ def test_postgres_matches_duckdb(company, duckdb_results, pg_url):
     config, data = company
     # the demo's NPS answers are in both periods, so the survey scores compared are real numbers
     assert all(any(v[3] for k, v in duckdb_results.items() if k[:2] == (name, p))
-               for name, p in [("nps", PERIODS[0]), ("nps", PERIODS[1]), ("nps:arr", PERIODS[1])])
+               for name, p in [("nps", PERIODS[0]), ("nps", PERIODS[1]), ("nps:arr", PERIODS[1]),
+                               ("survey_response_rate", PERIODS[1])])
     wh = Warehouse(pg_url)
     try:
         _copy(wh, data)

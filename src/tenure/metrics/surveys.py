@@ -216,9 +216,8 @@ def _weighted_rows(wh, config, kind, w: Window, r, by, s: SurveyMetricSettings, 
     out = []
     if df.empty:
         return out
-    keys = [tuple(str(v) for v in t) for t in df[by].itertuples(index=False)] if by else [()] * len(df)
-    df = df.assign(_g=keys)
-    for g, part in df.groupby("_g", sort=True):  # one pass per group (a handful), vectorised inside
+    parts = df.groupby(by, sort=True, dropna=False) if by else [((), df)]
+    for _, part in parts:  # one pass per group (a handful), vectorised inside
         group = {d: part[d].iloc[0] for d in by}
         weight = part["weight"].astype(float).to_numpy()
         keep = weight > 0
@@ -232,7 +231,7 @@ def _weighted_rows(wh, config, kind, w: Window, r, by, s: SurveyMetricSettings, 
         cols = [part[c].astype(float).to_numpy()[keep] for c in ("k", "good", "bad", "s1")]
         value, se, low, high = bootstrap_interval(kind, weight[keep], *cols, resamples=s.bootstrap_resamples,
                                                   seed=_seed(s.bootstrap_seed, group))
-        den = sum((Decimal(str(v)) for v in part["weight"][keep]), Decimal(0)).quantize(Decimal("0.01"))
+        den = Decimal(f"{float(weight[keep].sum()):.2f}")  # ARR in cents: exact in float64 below 2**53 cents
         out.append({**base, "group": group, "n": n, "responses": responses, "value": _q(value),
                     "numerator": _q(value * float(den) / (100 if kind == "nps" else 1)), "denominator": den,
                     "se": _q(se), "ci_low": _q(low), "ci_high": _q(high),
