@@ -249,3 +249,26 @@ def test_response_rate(warehouse, mconfig):
                                                        ["segment"])}
     assert rows["Enterprise"]["value"] == Decimal("0.333333") and rows["SMB"]["value"] == Decimal("1")
     assert compute(warehouse, mconfig, "survey_response_rate", "2025-07")[0]["n"] == 0
+
+
+def test_api_and_demo_show_n_interval_window_and_weighting(demo_site):
+    """On the demo company over the API: NPS by segment with n, interval, window and weighting, the
+    compute layer's numbers; the response rate is a share below 1 (answers come from invitations)."""
+    from fastapi.testclient import TestClient
+
+    from tenure.metrics.compute import compute
+
+    headers = {"Authorization": f"Bearer {demo_site.tokens['cco']}"}
+    with TestClient(demo_site.app, raise_server_exceptions=False) as api:
+        body = api.get("/api/v1/metrics/nps", params={"period": "2026-Q2", "by": "segment"}, headers=headers).json()
+        rate = api.get("/api/v1/metrics/survey_response_rate", params={"period": "2026-Q2"}, headers=headers).json()
+    want = {w["group"]["segment"]: w for w in
+            compute(demo_site.app.state.ctx.warehouse(), demo_site.config, "nps", "2026-Q2", ["segment"])}
+    assert body["rows"] and len(body["rows"]) == len(want)
+    for row in body["rows"]:
+        w = want[row["group"]["segment"]]
+        assert row["n"] == w["n"] > 0 and row["value"] == float(w["value"])
+        assert row["ci_low"] <= row["value"] <= row["ci_high"]
+        assert (row["window"], row["weighting"]) == ("2026-Q2", "response")
+    [r] = rate["rows"]
+    assert 0 < r["value"] < 1 and r["n"] > 0 and r["weighting"] == "invitation"

@@ -151,6 +151,15 @@ class MetricRow(BaseModel):
     unit: str
     target: Any = None
     status: str | None = None
+    # survey scores (nps, csat, ces, survey_response_rate): what the value depends on, shown beside it
+    window: str | None = Field(None, description="survey scores: the days whose answers count")
+    weighting: str | None = Field(None, description="survey scores: response, contact, account, arr or invitation")
+    n: int | None = Field(None, description="survey scores: respondents (accounts under account/arr weighting)")
+    responses: int | None = None
+    se: float | None = None
+    ci_low: float | None = Field(None, description="survey scores: 95% confidence interval, low end")
+    ci_high: float | None = None
+    ci_method: str | None = None
 
 
 class MetricResult(BaseModel):
