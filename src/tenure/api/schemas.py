@@ -393,7 +393,8 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
             for c in codes}
 
 
-COMMON_PROBLEMS = problem_responses(400, 401, 403, 422, 500)
+# 413: every request passes the body-size limit (tenure.http.limits) before anything else
+COMMON_PROBLEMS = problem_responses(400, 401, 403, 413, 422, 500)
 
 
 class RefreshResult(BaseModel):
