@@ -174,12 +174,28 @@ onboarding_plans:                # docs/onboarding.md (added by tenure demo)
         - {name: first_report, due_days: 21, done_when: {feature: report_run}}
         - {name: integration, due_days: 30}
         - {name: first_value, due_days: 60}
+
+success_plans:                   # docs/onboarding.md "Success plans" (added by tenure demo)
+  templates:
+    adoption:
+      title: Roll out reporting to every region
+      objectives:
+        - title: Reports in every region
+          due_days: 90
+          tasks:
+            - {key: map, title: Map the regions' report owners, due_days: 7}
+            - {key: train, title: Train the report owners, due_days: 30, depends_on: [map]}
+            - {key: review, title: Review usage with the sponsor, due_days: 60, depends_on: [train]}
+        - title: Executive sponsor engaged
+          tasks:
+            - {key: ebr, title: Hold an EBR, due_days: 45, priority: high}
 """
 
 
 def add_onboarding_plans(config_path: Path) -> bool:
     """Give the demo's tenure.yaml onboarding plans (once): Enterprise milestones that complete
-    themselves from data, and a standard plan for the other segments. Returns True when it added them."""
+    themselves from data, and a standard plan for the other segments; and a success-plan template
+    (adoption). Returns True when it added them."""
     text = config_path.read_text(encoding="utf-8")
     if "\nonboarding_plans:" in "\n" + text:
         return False
