@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from tenure.errors import InputError
 from tenure.playbooks.actions import ACTION_TYPES, ActionBatch, ActionContext, Escalate, escalate_level
-from tenure.playbooks.conditions import Condition, matching_accounts
+from tenure.playbooks.conditions import Condition, matching_accounts, past_day
 from tenure.playbooks.records import lifecycle, version_of
 from tenure.playbooks.spec import Playbook, find, load_playbooks
 from tenure.playbooks.triggers import TRIGGER_TYPES, Inputs, occurrences, union_all
@@ -55,14 +55,19 @@ def occurrences_expr(wh: Any, config: Any, books: Sequence[Playbook], as_of: dat
     """Every occurrence of every trigger of `books` on `as_of`, audience applied, per contact where
     a playbook says so: one Ibis expression (one query) with the trigger columns plus playbook,
     trigger_id, trigger_type, clears and dedupe_key. `static_audience` (backtests) applies only
-    the audience conditions that do not change with the day (account_summary holds today's
-    status, ARR, health and risk, which say nothing about a past day)."""
+    the audience conditions that do not change with the day. On a day before the last refresh the
+    audience is tested on the accounts as they were that day (conditions.past_accounts_table), not
+    on account_summary."""
     inp = Inputs(wh, config, as_of)
     wh = inp.wh  # table lookups cached for this evaluation
     parts = []
+    past = None  # a day before the last refresh: the audience as it was then, not account_summary's
+    if any(pb.audience for pb in books):
+        past = past_day(wh, as_of)
     for pb in books:
         audience = [c for c in pb.audience if c.is_static()] if static_audience else pb.audience
-        members = matching_accounts(wh, audience).account_id if audience else None  # once per playbook
+        members = (matching_accounts(wh, audience, as_of=past, config=config).account_id
+                   if audience else None)  # once per playbook
         for trig in pb.trigger_params:
             t = occurrences(inp, trig)
             if t is None:
@@ -163,6 +168,9 @@ class _Run:
         self._contacts: dict[str, list[dict]] = {}
         self._csm: dict[str, dict] = {}
         self._conditions: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        # the run's day when it is before the last refresh (conditions then read the facts of that
+        # day, not account_summary); False until first needed
+        self._past: date | None | bool = False
         # the actions' tasks and outbox messages, inserted together by write_actions
         self.batch = ActionBatch()
 
@@ -209,7 +217,9 @@ class _Run:
             # the accounts asked for, not only those found in account_summary: an account missing
             # from it would otherwise cost one query per account
             domain = frozenset({*domain, *self._asked, account_id})
-            m = matching_accounts(self.wh, conditions)
+            if self._past is False:
+                self._past = past_day(self.wh, self.as_of)
+            m = matching_accounts(self.wh, conditions, as_of=self._past, config=self.config)
             m = m.filter(m.account_id.isin(_id_table(sorted(domain)).account_id))
             matched = frozenset(self.wh.to_pyarrow(m).column("account_id").to_pylist())
             self._conditions[k] = (domain, matched)
