@@ -1,7 +1,7 @@
 """The audience on a past day is the accounts as they were that day, not today's account_summary
 (a preview or backtest at an earlier date used to filter on today's status, ARR and segment and
 silently dropped the accounts that churned since). The hand-worked company of pb_company.py, in its
-own DuckDB warehouse, plus:
+own warehouse (DuckDB and PostgreSQL), plus:
 
     tickets T3 (C) and T4 (B), escalated, open 2026-04-20..2026-05-10: ticket_escalated fires for
         B and C on 2026-04-30 (not on 2026-06-30)
@@ -25,12 +25,27 @@ ACCOUNTS = dict(account_id=["A", "B", "C", "F"], name=["Alpha Co", "Beta GmbH", 
                 owner=["csm1", "csm2", "csm1", "csm1"], plan_tier=["silver", "silver", "silver", "gold"])
 
 
-@pytest.fixture(scope="module")
-def past_company(tmp_path_factory):
+@pytest.fixture(scope="module", params=["embedded", pytest.param("postgres", marks=pytest.mark.postgres)])
+def past_company(request, tmp_path_factory):
+    import uuid
+
     from tenure.warehouse import Warehouse
 
     folder = tmp_path_factory.mktemp("pastwh")
-    wh = Warehouse(f"duckdb:///{folder / 'wh.duckdb'}")
+    name = None
+    if request.param == "embedded":
+        url = f"duckdb:///{folder / 'wh.duckdb'}"
+    else:
+        from tests.conftest import PG_ADMIN_URL, _require_pg
+
+        _require_pg()
+        import psycopg
+
+        name = f"tenure_pbpast_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as con:
+            con.execute(f'CREATE DATABASE "{name}"')
+        url = f"postgres://postgres@127.0.0.1:5432/{name}"
+    wh = Warehouse(url)
     wh.ensure_schema()
     config = make_config(folder, f"sqlite:///{folder / 'unused.db'}")
     build_company(wh, config)
@@ -47,6 +62,13 @@ def past_company(tmp_path_factory):
         yield wh, config
     finally:
         wh.close()
+        if name:
+            import psycopg
+
+            from tests.conftest import PG_ADMIN_URL
+
+            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as con:
+                con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _book(audience: str, trigger: str = "{type: ticket_escalated}"):

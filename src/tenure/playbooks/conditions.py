@@ -211,8 +211,10 @@ def in_force(wh: Any, table: str, day: date) -> ir.Table:
     if not raw.has_table(versions_name(table)):
         return known
     v = raw.table(versions_name(table))
-    first = v.filter(v.known_from == v.known_from.min().over(group_by=[v[k] for k in keys]))
-    first = first.select(*current.columns)
+    # each row's first version: an aggregate joined back (a window in a filter does not compile on
+    # PostgreSQL)
+    starts = v.group_by(keys).aggregate(first_known=v.known_from.min())
+    first = v.join(starts, [*keys, v.known_from == starts.first_known]).select(*current.columns)
     known_keys = known.select(*keys)
     later = first.anti_join(known_keys, keys).select(*current.columns).cast(schema)
     never = current.anti_join(known_keys, keys).anti_join(v.select(*keys).distinct(), keys)
