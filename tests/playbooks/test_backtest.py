@@ -47,7 +47,7 @@ def test_backtest_of_a_non_risk_playbook_has_no_churn_figures(company):
 def test_a_churned_account_counts_although_today_it_is_no_customer(company):
     """C churns when its line ends on 04-30. Red on 04-30, it fires then and churns within 30 days:
     precision 1 of 2 (C and F fired on 04-30) and recall 1 of 1. The audience `status: customer`
-    is today's status (C is churned now), so the backtest leaves it out and says so."""
+    is tested on each month end's facts: C was a customer on 04-30 (it is churned now)."""
     wh, config = company
     from tests.playbooks.pb_company import EARLIER, put
 
@@ -58,7 +58,7 @@ def test_a_churned_account_counts_although_today_it_is_no_customer(company):
         res = backtest(wh, config, pb, months=3, horizon=30, as_of=AS_OF)
     finally:
         wh.raw_sql("DELETE FROM health_scores WHERE account_id = 'C'")
-    assert res["audience_not_applied"] == ["status eq customer"]
+    assert res["audience_not_applied"] == []  # status on each month end, from the facts
     assert [(d["as_of"], d["accounts"]) for d in res["by_date"]] == [("2026-04-30", ["C", "F"])]  # B: Enterprise
     q = res["churn"]
     assert (q["fired_evaluable"], q["fired_churned"], q["churned"], q["churned_caught"]) == (2, 1, 1, 1)

@@ -136,3 +136,19 @@ def test_custom_attributes_on_a_past_day(past_company):
     wh, config = past_company
     got = matching_accounts(wh, [Condition(attribute="plan_tier", eq="silver")], as_of=EARLIER, config=config)
     assert set(wh.execute(got).account_id) == {"A", "B", "C"}
+
+
+def test_backtest_tests_status_and_segment_on_each_month_end(past_company):
+    """band_change to red: F on 04-30, B on 06-30. B was Enterprise until 07-15 and F is
+    Mid-Market; C was a customer on 04-30 only. Health conditions are listed, not applied."""
+    from tenure.playbooks.backtest import backtest
+
+    wh, config = past_company
+    red = "name: red\nstatus: active\ntriggers: [{type: band_change, to: [red]}]\nsteps: [{action: create_task, title: x}]\n"
+    pb, _ = parse(red + "audience: [{field: segment, in: [Enterprise]}, {field: band, eq: red}]\n", "red.yaml")
+    res = backtest(wh, config, pb, months=3, horizon=30, as_of=AS_OF)
+    assert res["audience_not_applied"] == ["band eq red"]
+    assert [(d["as_of"], d["accounts"]) for d in res["by_date"]] == []  # B is Mid-Market on the summary day
+    pb, _ = parse(red + "audience: [{field: status, eq: churned}]\n", "red.yaml")
+    res = backtest(wh, config, pb, months=3, horizon=30, as_of=AS_OF)
+    assert res["firings"] == 0  # F was no churned account on 04-30, nor B on 06-30

@@ -6,9 +6,11 @@ The trigger evaluation is the engine's (`occurrences_expr`) on each month end, a
 one query; an occurrence counts once (its dedupe key), like a real run. Churn means what it means
 everywhere in tenure (tenure.health.validate): ARR on the day and none `horizon` days later, by
 the metrics layer's ARR. Facts are read as they are now, so a month end's triggers may see
-corrections recorded later. Audience conditions on fields that change with the day (status, ARR,
-health, risk, renewal) are not applied: the account summary holds today's values, and applying
-them would drop exactly the accounts that churned; `audience_not_applied` lists them.
+corrections recorded later. The audience is tested on the accounts as they were on each month end
+(tenure.playbooks.conditions.past_accounts_table: descriptive fields and attributes as in force
+then, status and ARR on the day), never on today's account summary, which would drop exactly the
+accounts that churned since. Conditions on health, risk and renewal fields are not applied (their
+history may not reach back to every month end); `audience_not_applied` lists them.
 """
 
 from __future__ import annotations
@@ -51,14 +53,14 @@ def backtest(wh: Any, config: Any, pb: Playbook, *, months: int = 12, horizon: i
     u = union_all(parts)
     if u is None:
         return {"playbook": pb.name, "months": months, "firings": 0, "accounts": 0, "by_date": [], "churn": None,
-                "audience_not_applied": [c.describe() for c in pb.audience if not c.is_static()]}
+                "audience_not_applied": [c.describe() for c in pb.audience if not c.from_facts()]}
     # each occurrence counts on the first month end it shows up (dedupe key), as the engine would
     first = u.group_by(["dedupe_key", "account_id"]).aggregate(on=u.occurred.min())
     per_day = first.group_by("on").aggregate(fired=first.account_id.nunique(),
                                              accounts=first.account_id.collect(distinct=True))
     rows = wh.to_pyarrow(per_day.order_by("on")).to_pylist()
     totals = wh.to_pyarrow(first.aggregate(firings=first.count(), accounts=first.account_id.nunique())).to_pylist()[0]
-    skipped = [c.describe() for c in pb.audience if not c.is_static()]
+    skipped = [c.describe() for c in pb.audience if not c.from_facts()]
     out = {"playbook": pb.name, "months": months, "horizon_days": horizon, "from": days[0].isoformat(),
            "audience_not_applied": skipped,
            "to": days[-1].isoformat(), "firings": int(totals["firings"] or 0), "accounts": int(totals["accounts"] or 0),

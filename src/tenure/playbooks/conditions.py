@@ -28,6 +28,8 @@ OPS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "is_null")
 # account fields that describe who the account is rather than how it is doing on a day
 STATIC_FIELDS = frozenset({"account_id", "name", "domain", "segment", "region", "industry", "tier", "owner",
                            "owner_name"})
+# account fields a past day rebuilds from the facts themselves (ARR from the contract lines)
+FACT_FIELDS = frozenset({"status", "arr", "arr_change_90", "customer_since", "as_of"})
 
 
 class Condition(BaseModel):
@@ -68,6 +70,11 @@ class Condition(BaseModel):
     def is_static(self) -> bool:
         """Does it hold the same on every day (a custom attribute or a descriptive field)?"""
         return self.attribute is not None or self.field in STATIC_FIELDS
+
+    def from_facts(self) -> bool:
+        """Can it be tested on any past day from the facts alone (no snapshot history needed):
+        a static field or attribute, or status, ARR, its 90-day change or the customer-since day?"""
+        return self.is_static() or self.field in FACT_FIELDS
 
     @property
     def subject(self) -> str:

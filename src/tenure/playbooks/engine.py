@@ -55,7 +55,8 @@ def occurrences_expr(wh: Any, config: Any, books: Sequence[Playbook], as_of: dat
     """Every occurrence of every trigger of `books` on `as_of`, audience applied, per contact where
     a playbook says so: one Ibis expression (one query) with the trigger columns plus playbook,
     trigger_id, trigger_type, clears and dedupe_key. `static_audience` (backtests) applies only
-    the audience conditions that do not change with the day. On a day before the last refresh the
+    the audience conditions every past day can test from the facts alone (Condition.from_facts:
+    descriptive fields, attributes, status and ARR), so no month end is refused. On a day before the last refresh the
     audience is tested on the accounts as they were that day (conditions.past_accounts_table), not
     on account_summary."""
     inp = Inputs(wh, config, as_of)
@@ -65,7 +66,7 @@ def occurrences_expr(wh: Any, config: Any, books: Sequence[Playbook], as_of: dat
     if any(pb.audience for pb in books):
         past = past_day(wh, as_of)
     for pb in books:
-        audience = [c for c in pb.audience if c.is_static()] if static_audience else pb.audience
+        audience = [c for c in pb.audience if c.from_facts()] if static_audience else pb.audience
         members = (matching_accounts(wh, audience, as_of=past, config=config).account_id
                    if audience else None)  # once per playbook
         for trig in pb.trigger_params:
