@@ -81,3 +81,27 @@ def test_the_worker_runs_the_playbooks_after_each_refresh():
     job = next(j for j in worker_registry().jobs(__import__("tenure.config").config.config_from_dict({}, env={}))
                if j.name == EVALUATE_JOB)
     assert job.schedule.after_refresh
+
+
+def test_preview_of_a_past_day_takes_the_audience_of_that_day(project):
+    """C churned on 2026-04-30 (its last day with ARR): today's summary says churned, but on
+    2026-04-30 it was a customer with ARR 3,000, so red that day it is in at-risk-save's audience
+    (status customer, ARR >= 1,000). A condition with no history that day is one clear error."""
+    from tests.playbooks.pb_company import EARLIER, put
+    from tenure.config import load_config
+    from tenure.warehouse import connect
+
+    wh = connect(config=load_config(project / "tenure.yaml"))
+    try:
+        put(wh, "health_scores", account_id=["C"], as_of=[EARLIER], segment=["SMB"], score=[20.0], band=["red"])
+    finally:
+        wh.close()
+    out = _cli("playbooks", "preview", "at-risk-save", "--as-of", EARLIER.isoformat(), "--json")
+    assert out.exit_code == 0, out.output
+    assert {o["account_id"] for o in json.loads(out.output)["occurrences"]} == {"C", "F"}
+    (project / "playbooks" / "risky.yaml").write_text(
+        "name: risky\nstatus: draft\ntriggers: [{type: band_change, to: [red]}]\n"
+        "audience: [{field: risk, gte: 0.2}]\nsteps: [{action: create_task, title: x}]\n")
+    bad = _cli("playbooks", "preview", "risky", "--as-of", EARLIER.isoformat())
+    assert bad.exit_code != 0
+    assert "audience field 'risk' cannot be tested on 2026-04-30" in str(bad.exception) + bad.output
