@@ -98,7 +98,17 @@ def test_preview_of_a_past_day_takes_the_audience_of_that_day(project):
         wh.close()
     out = _cli("playbooks", "preview", "at-risk-save", "--as-of", EARLIER.isoformat(), "--json")
     assert out.exit_code == 0, out.output
-    assert {o["account_id"] for o in json.loads(out.output)["occurrences"]} == {"C", "F"}
+    occurrences = json.loads(out.output)["occurrences"]
+    assert {o["account_id"] for o in occurrences} == {"C", "F"}
+    assert {o["account_id"]: float(o["arr"]) for o in occurrences}["C"] == 3000.0  # its ARR then, not today's 0
+    # templates see the account as it was that day too
+    (project / "playbooks" / "said.yaml").write_text(
+        "name: said\nstatus: draft\ntriggers: [{type: band_change, to: [red]}]\n"
+        "steps: [{action: create_task, title: '{{ account.status }} {{ account.arr }}'}]\n")
+    said = _cli("playbooks", "preview", "said", "--as-of", EARLIER.isoformat(), "--json")
+    assert said.exit_code == 0, said.output
+    rows = {a["account_id"]: a for a in json.loads(said.output)["playbooks"][0]["accounts"]}
+    assert rows["C"]["actions"][0]["title"].startswith("customer 3000")
     (project / "playbooks" / "risky.yaml").write_text(
         "name: risky\nstatus: draft\ntriggers: [{type: band_change, to: [red]}]\n"
         "audience: [{field: risk, gte: 0.2}]\nsteps: [{action: create_task, title: x}]\n")

@@ -246,6 +246,21 @@ def _snapshot_day(wh: Any, table: str, day: date, field: str) -> date:
     return found
 
 
+def past_fields(wh: Any, as_of: date) -> list[str]:
+    """The account_summary columns `past_accounts_table` can give for `as_of`: every one it rebuilds,
+    less health and risk when nothing was scored on or before the day."""
+    out = []
+    for f in sorted(PAST_FIELDS):
+        table = _SNAPSHOTS.get(f)
+        if table is not None:
+            try:
+                _snapshot_day(wh, table, as_of, f)
+            except InputError:
+                continue
+        out.append(f)
+    return out
+
+
 def past_accounts_table(wh: Any, config: Any, as_of: date, fields: Sequence[str] = (),
                         attributes: Sequence[str] = (), known_at: date | datetime | None = None) -> ir.Table:
     """The account_summary columns in `fields` (plus account_id) and the `attr__`/`num__` columns of

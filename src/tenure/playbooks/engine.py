@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from tenure.errors import InputError
 from tenure.playbooks.actions import ACTION_TYPES, ActionBatch, ActionContext, Escalate, escalate_level
-from tenure.playbooks.conditions import Condition, matching_accounts, past_day
+from tenure.playbooks.conditions import Condition, matching_accounts, past_accounts_table, past_day, past_fields
 from tenure.playbooks.records import lifecycle, version_of
 from tenure.playbooks.spec import Playbook, find, load_playbooks
 from tenure.playbooks.triggers import TRIGGER_TYPES, Inputs, occurrences, union_all
@@ -107,9 +107,10 @@ def evaluate(wh: Any, config: Any, books: Sequence[Playbook], as_of: date) -> li
     expr = occurrences_expr(wh, config, books, as_of)
     if expr is None:
         return []
-    s = wh.table("account_summary").select(sa=lambda t: t.account_id, account_name=lambda t: t.name,
-                                           owner=lambda t: t.owner, segment=lambda t: t.segment,
-                                           arr=lambda t: t.arr)
+    past = past_day(wh, as_of)  # before the last refresh: the account as it was that day
+    a = (wh.table("account_summary") if past is None
+         else past_accounts_table(wh, config, past, ["name", "owner", "segment", "arr"]))
+    s = a.select(sa=a.account_id, account_name=a.name, owner=a.owner, segment=a.segment, arr=a.arr)
     j = expr.left_join(s, expr.account_id == s.sa).drop("sa")
     return wh.to_pyarrow(j.order_by(["playbook", "account_id", "trigger_id", "dedupe_key"])).to_pylist()
 
@@ -175,6 +176,12 @@ class _Run:
         # the actions' tasks and outbox messages, inserted together by write_actions
         self.batch = ActionBatch()
 
+    def past(self) -> date | None:
+        """The run's day when it is before the last refresh day (conditions.past_day), else None."""
+        if self._past is False:
+            self._past = past_day(self.wh, self.as_of)
+        return self._past
+
     def write_actions(self) -> None:
         """Insert the tasks and messages the steps run so far made, then record those steps."""
         self.batch.write(self.session, settings=getattr(self.config, "tasks", None), now=self.now)
@@ -189,6 +196,12 @@ class _Run:
         wanted = _id_table(ids)
         for r in self.wh.to_pyarrow(s.filter(s.account_id.isin(wanted.account_id))).to_pylist():
             self._accounts[r["account_id"]] = r
+        if self.past() is not None:
+            # a day before the last refresh: what the facts say of that day replaces today's values
+            # (who the account was, status, ARR, and health and risk when scored by then)
+            p = past_accounts_table(self.wh, self.config, self._past, past_fields(self.wh, self._past))
+            for r in self.wh.to_pyarrow(p.filter(p.account_id.isin(wanted.account_id))).to_pylist():
+                self._accounts.setdefault(r["account_id"], {}).update(r)
         c = self.wh.table("contacts")
         c = c.filter(c.account_id.isin(wanted.account_id) & (c.active_from.isnull() | (c.active_from <= self.as_of))
                      & (c.active_to.isnull() | (c.active_to >= self.as_of)))
@@ -218,9 +231,7 @@ class _Run:
             # the accounts asked for, not only those found in account_summary: an account missing
             # from it would otherwise cost one query per account
             domain = frozenset({*domain, *self._asked, account_id})
-            if self._past is False:
-                self._past = past_day(self.wh, self.as_of)
-            m = matching_accounts(self.wh, conditions, as_of=self._past, config=self.config)
+            m = matching_accounts(self.wh, conditions, as_of=self.past(), config=self.config)
             m = m.filter(m.account_id.isin(_id_table(sorted(domain)).account_id))
             matched = frozenset(self.wh.to_pyarrow(m).column("account_id").to_pylist())
             self._conditions[k] = (domain, matched)
