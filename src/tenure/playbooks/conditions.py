@@ -249,16 +249,13 @@ def _snapshot_day(wh: Any, table: str, day: date, field: str) -> date:
 def past_fields(wh: Any, as_of: date) -> list[str]:
     """The account_summary columns `past_accounts_table` can give for `as_of`: every one it rebuilds,
     less health and risk when nothing was scored on or before the day."""
-    out = []
-    for f in sorted(PAST_FIELDS):
-        table = _SNAPSHOTS.get(f)
-        if table is not None:
-            try:
-                _snapshot_day(wh, table, as_of, f)
-            except InputError:
-                continue
-        out.append(f)
-    return out
+    missing = set()
+    for table in set(_SNAPSHOTS.values()):  # one small query per snapshot table
+        try:
+            _snapshot_day(wh, table, as_of, table)
+        except InputError:
+            missing.add(table)
+    return [f for f in sorted(PAST_FIELDS) if _SNAPSHOTS.get(f) not in missing]
 
 
 def past_accounts_table(wh: Any, config: Any, as_of: date, fields: Sequence[str] = (),
