@@ -131,13 +131,17 @@ def plans_start(account_id: str = typer.Argument(..., help="the account"),
     from tenure.state.db import session_scope
 
     config = load_config(config_path)
-    if owner is None:
-        from tenure.portfolio.accounts import owner_of
+    if owner is None:  # the account's CSM (accounts.owner)
+        from tenure.errors import NotFoundError
         from tenure.warehouse import open_project
 
         _, wh = open_project(config_path, write=False)
         with wh:
-            owner = owner_of(wh, account_id)
+            a = wh.table("accounts")
+            rows = wh.to_pyarrow(a.filter(a.account_id == account_id).select("owner").limit(1)).to_pylist()
+        if not rows:
+            raise NotFoundError(f"no account {account_id!r}")
+        owner = rows[0]["owner"]
     with session_scope(config) as session:
         plan = start_plan(session, account_id=account_id, template=template, settings=config.success_plans,
                           owner=owner, actor=_actor(session, user), task_settings=config.tasks)
