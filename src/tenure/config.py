@@ -23,6 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from tenure.errors import ConfigError
 
+
+def _repeated(names: list[str]) -> list[str]:
+    """The names listed more than once, in the order they first appear."""
+    return list(dict.fromkeys(n for n in names if names.count(n) > 1))
+
 CONFIG_FILENAME = "tenure.yaml"
 
 
@@ -194,8 +199,7 @@ class OperatingModel(_Strict):
     @field_validator("engagement_models")
     @classmethod
     def _unique_names(cls, v: list[EngagementModel]) -> list[EngagementModel]:
-        names = [m.name for m in v]
-        dup = sorted({n for n in names if names.count(n) > 1})
+        dup = sorted(_repeated([m.name for m in v]))
         if dup:
             raise ValueError(f"engagement model names must be unique: {', '.join(dup)} repeated")
         return v
@@ -407,8 +411,7 @@ class OnboardingPlan(_Strict):
     @field_validator("milestones")
     @classmethod
     def _unique(cls, v: list[PlanMilestone]) -> list[PlanMilestone]:
-        names = [m.name for m in v]
-        dup = sorted({n for n in names if names.count(n) > 1})
+        dup = sorted(_repeated([m.name for m in v]))
         if dup:
             raise ValueError(f"milestone {dup[0]!r} is listed twice")
         return v
@@ -430,10 +433,10 @@ class OnboardingPlans(_Strict):
         if len(defaults) > 1:
             raise ValueError(f"plans {defaults[0]!r} and {defaults[1]!r} both have no segments; only one may be "
                              "the default plan")
-        names = [p.name for p in self.plans]
+        dup = _repeated([p.name for p in self.plans])
+        if dup:
+            raise ValueError(f"plan {dup[0]!r} is listed twice")
         for p in self.plans:
-            if names.count(p.name) > 1:
-                raise ValueError(f"plan {p.name!r} is listed twice")
             for seg in p.segments:
                 if seg in seen:
                     raise ValueError(f"segment {seg!r} is in plans {seen[seg]!r} and {p.name!r}; give it one plan")
