@@ -55,12 +55,13 @@ def _register_stages() -> None:
     from tenure.predict import cli as predict_cli
     from tenure.simulate import cli as simulate_cli
     from tenure.state import cli as state_cli
+    from tenure.voc import cli as voc_cli
 
     from tenure import serve as api_cli
     from tenure import workers as worker_cli
     from tenure.portfolio import cli as portfolio_cli
 
-    for module in (ingest_cli, simulate_cli, state_cli, metrics_cli, health_cli, predict_cli, playbooks_cli,
+    for module in (ingest_cli, simulate_cli, state_cli, metrics_cli, health_cli, predict_cli, playbooks_cli, voc_cli,
                    portfolio_cli, api_cli, notify_cli, worker_cli, demo):
         module.register(app)
 

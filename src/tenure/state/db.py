@@ -52,8 +52,9 @@ def _alembic_config(url: str):
     return cfg
 
 
-def upgrade(config_or_url: Any, revision: str = "head") -> str | None:
-    """Apply migrations up to `revision` (idempotent); returns the current revision."""
+def upgrade(config_or_url: Any, revision: str = "heads") -> str | None:
+    """Apply migrations up to `revision` (idempotent; by default every head, so branches that
+    several features add side by side all apply); returns the current revision."""
     from alembic import command
 
     url = _url(config_or_url)
@@ -66,16 +67,20 @@ def upgrade(config_or_url: Any, revision: str = "head") -> str | None:
 
 
 def current_revision(config_or_url: Any) -> str | None:
+    """The revision the database is at ("a+b" when two migration branches are both applied)."""
     from alembic.runtime.migration import MigrationContext
 
     with make_engine(_url(config_or_url)).connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        heads = MigrationContext.configure(connection).get_current_heads()
+    return "+".join(sorted(heads)) or None
 
 
 def head_revision() -> str | None:
+    """The newest revision shipped ("a+b" while two branches have not been merged)."""
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
+    heads = ScriptDirectory.from_config(_alembic_config("sqlite://")).get_heads()
+    return "+".join(sorted(heads)) or None
 
 
 def ensure_current(config_or_url: Any) -> None:
