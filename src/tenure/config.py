@@ -513,6 +513,38 @@ class SuccessPlanSettings(_Strict):
     templates: dict[str, SuccessPlanTemplate] = Field(default_factory=dict, description="template name -> template")
 
 
+class AdvocacySettings(_Strict):
+    """Advocacy (docs/voc.md "Advocacy"): who is a reference candidate, the fatigue ledger's cap on
+    reference requests per contact, the case-study stages and the advisory boards."""
+
+    request_cap: int = Field(2, ge=1, le=100, description="reference requests per contact, across teams, in "
+                                                            "cap_days (the fatigue ledger refuses one more)")
+    cap_days: int = Field(90, ge=1, le=3650, description="the fatigue ledger's window, in days")
+    cooldown_days: int = Field(30, ge=0, le=3650, description="a contact asked this recently is not a candidate")
+    promoter_max_age_days: int = Field(365, ge=1, le=3650,
+                                       description="a candidate's latest NPS answer (9-10) is at most this old")
+    healthy_bands: list[str] = Field(default_factory=lambda: ["green"], min_length=1,
+                                     description="health bands that count as healthy")
+    first_term_days: int = Field(365, ge=1, le=3650,
+                                 description="a customer this long (its first contract line started this many "
+                                             "days ago and it still has ARR) is past its first renewal")
+    case_study_stages: list[str] = Field(
+        default_factory=lambda: ["identified", "approved", "interviewing", "drafting", "customer_review",
+                                 "published"],
+        min_length=2, description="case-study pipeline stages in order (the last is published; 'dropped' ends one)")
+    boards: list[str] = Field(default_factory=list,
+                              description="advisory boards a contact may join (empty: any name)")
+
+    @field_validator("case_study_stages")
+    @classmethod
+    def _stages(cls, v: list[str]) -> list[str]:
+        twice = _repeated(v)
+        if twice or "dropped" in v:
+            raise ValueError(f"case-study stages must be distinct and not 'dropped' (it ends a case study): "
+                             f"{', '.join(twice) or 'dropped'}")
+        return v
+
+
 class Config(_Strict):
     """The whole of tenure.yaml."""
 
@@ -538,6 +570,8 @@ class Config(_Strict):
                                                description="success plan templates (docs/onboarding.md)")
     notify: NotifySettings = Field(default_factory=NotifySettings, description="email and webhook delivery")
     worker: WorkerSettings = Field(default_factory=WorkerSettings, description="`tenure worker` schedules and leases")
+    advocacy: AdvocacySettings = Field(default_factory=AdvocacySettings,
+                                       description="reference candidates, the fatigue ledger, case studies (docs/voc.md)")
     secret_key: str | None = Field(None, description="prefer the TENURE_SECRET_KEY environment variable")
 
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True, description="folder holding tenure.yaml")
