@@ -25,6 +25,6 @@ def test_every_column_is_documented_and_references_resolve():
 def test_ingestible_entities_match_the_issue_formats():
     assert set(INGESTIBLE) == {
         "accounts", "contacts", "contract_lines", "invoices", "usage_events", "tickets",
-        "survey_responses", "survey_invitations", "opportunities", "activities", "milestones", "churn_reasons",
+        "survey_responses", "survey_invitations", "survey_answers", "opportunities", "activities", "milestones", "churn_reasons",
         "spend", "costs", "fx",
     }

@@ -24,6 +24,7 @@ def _put(wh, name, **cols):
 
 def test_the_marked_columns_are_the_event_facts():
     assert sorted(event_columns()) == [("activities", "at", "timestamp"), ("invoices", "issued_at", "date"),
+                                       ("survey_answers", "answered_at", "timestamp"),
                                        ("survey_invitations", "sent_at", "timestamp"),
                                        ("survey_responses", "responded_at", "timestamp"),
                                        ("tickets", "opened_at", "timestamp"), ("usage_daily", "day", "date")]

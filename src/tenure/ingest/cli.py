@@ -47,12 +47,13 @@ def render_results(results, as_json: bool) -> None:
 
 def ingest_command(
     entity: str = typer.Argument(..., help="accounts, contacts, contract_lines, invoices, usage_events, tickets, "
-                                 "survey_responses, survey_invitations, opportunities, activities, milestones, "
-                                 "churn_reasons, spend, costs, fx (with --format: the entity to take from the "
-                                 "export, or 'all')"),
+                                 "survey_responses, survey_invitations, survey_answers, opportunities, activities, "
+                                 "milestones, churn_reasons, spend, costs, fx (with --format: the entity to take from "
+                                 "the export, or 'all')"),
     path: Path = typer.Argument(..., help="CSV/Parquet/JSON lines file (optionally .gz) or a folder of part files"),
     source: str = typer.Option("file", "--source", help="name recorded as the rows' source"),
-    fmt: str = typer.Option(None, "--format", help="a vendor export: stripe, salesforce, zendesk, segment"),
+    fmt: str = typer.Option(None, "--format", help="a vendor export: stripe, salesforce, zendesk, segment, "
+                                                   "survey (a generic survey CSV), delighted, surveymonkey"),
     strict: bool = typer.Option(False, "--strict", help="load all or nothing; exit 2 on any rejection"),
     as_json: bool = typer.Option(False, "--json", help="print the run summary as JSON"),
     config_path: Path = typer.Option(None, "--config", help="tenure.yaml (default: nearest, or TENURE_CONFIG)"),

@@ -17,7 +17,7 @@ __all__ = ["EVENT_COLUMNS", "freshness", "freshness_expr"]
 EVENT_COLUMNS: dict[str, str | None] = {
     "accounts": "created_at", "contacts": "active_from", "contract_lines": "start_date", "invoices": "issued_at",
     "usage_events": "ts", "tickets": "opened_at", "survey_responses": "responded_at",
-    "survey_invitations": "sent_at", "opportunities": None,
+    "survey_invitations": "sent_at", "survey_answers": "answered_at", "opportunities": None,
     "activities": "at", "milestones": "completed_at", "churn_reasons": "at", "spend": None, "costs": None,
     "fx": "date",
 }

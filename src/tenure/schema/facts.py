@@ -200,6 +200,38 @@ SURVEY_INVITATIONS = Table(
     key=("invitation_id",),
 )
 
+# Question types of a custom survey (tenure.voc.custom): single and multiple choice, a rating on a
+# scale, a ranking of options, free text.
+QUESTION_TYPES = ("single", "multi", "rating", "ranking", "text")
+
+SURVEY_ANSWERS = Table(
+    "survey_answers",
+    "Answers to the questions of custom surveys (exit, onboarding, research) and to the non-score questions "
+    "of imported survey exports: one row per answer. A multiple-choice answer has one row per option chosen, "
+    "a ranking one row per option ranked. The score question of an NPS/CSAT/CES survey goes to "
+    "survey_responses instead.",
+    (
+        C("answer_id", "string", "answer id (natural key): response_id:question_id, plus :n for the n-th option of "
+          "a multiple-choice or ranking answer", nullable=False, in_file="required"),
+        C("response_id", "string", "the respondent's response (the same id on survey_responses when the survey "
+          "also asked a score)", nullable=False, in_file="required"),
+        C("survey_id", "string", "custom survey id, or the imported survey's id", nullable=False,
+          in_file="required"),
+        C("question_id", "string", "question id within the survey", nullable=False, in_file="required"),
+        C("question_type", "string", "single, multi, rating, ranking or text", nullable=False, in_file="required",
+          enum=QUESTION_TYPES),
+        C("account_id", "string", "master account id", nullable=False, in_file="required", references=ACCOUNT_REF),
+        C("contact_id", "string", "who answered", personal=True),
+        C("answered_at", "timestamp", "when answered", nullable=False, in_file="required", event_time=True),
+        C("choice", "string", "the option chosen (single, multi) or ranked (ranking)"),
+        C("number", "float", "the rating given (rating), or the option's rank, 1 = first (ranking)"),
+        C("text", "string", "the free-text answer (text, or an 'other' option's text)", personal=True),
+        C("question", "string", "the question as asked"),
+        *lineage_columns(),
+    ),
+    key=("answer_id",),
+)
+
 OPPORTUNITY_KINDS = ("new", "renewal", "expansion")
 OPPORTUNITY_STATUSES = ("open", "won", "lost")
 
@@ -309,6 +341,7 @@ FACT_TABLES: tuple[Table, ...] = (
     TICKETS,
     SURVEY_RESPONSES,
     SURVEY_INVITATIONS,
+    SURVEY_ANSWERS,
     OPPORTUNITIES,
     ACTIVITIES,
     MILESTONES,

@@ -76,4 +76,6 @@ STEPS: tuple[Step, ...] = (
     add_column("contacts_versions", "locale"),
     # version 21: survey invitations, the denominator of survey_response_rate
     create_table("survey_invitations"),
+    # version 22: answers to custom surveys, one row per answer (tenure.voc.custom)
+    create_table("survey_answers"),
 )
