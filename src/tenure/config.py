@@ -545,6 +545,150 @@ class AdvocacySettings(_Strict):
         return v
 
 
+# -- custom surveys (docs/voc.md "Custom surveys and imports"; tenure.voc.custom) ----------------
+
+CUSTOM_QUESTION_TYPES = ("single", "multi", "rating", "ranking", "text")
+END_OF_SURVEY = "end"
+
+
+class AnswerCondition(_Strict):
+    """A test on the answer to one earlier question. Give one test (or at_least and at_most
+    together): `equals` an option (single) or a number (rating); `any_of` options (single: the
+    option is one of them; multi/ranking: at least one of them was chosen); `at_least` /
+    `at_most` a rating; `answered` true or false. An unanswered or hidden question matches only
+    `answered: false`."""
+
+    question: str = Field(..., min_length=1, description="the id of an earlier question")
+    equals: str | float | None = Field(None, description="the answer is this option or this rating")
+    any_of: list[str] | None = Field(None, min_length=1, description="the answer is, or includes, one of these")
+    at_least: float | None = Field(None, description="a rating of at least this")
+    at_most: float | None = Field(None, description="a rating of at most this")
+    answered: bool | None = Field(None, description="the question was answered (true) or not (false)")
+
+    def model_post_init(self, _ctx: Any) -> None:
+        tests = [k for k in ("equals", "any_of", "answered") if getattr(self, k) is not None]
+        ranged = self.at_least is not None or self.at_most is not None
+        if len(tests) + ranged != 1:
+            given = ", ".join(tests + (["at_least/at_most"] if ranged else [])) or "none"
+            raise ValueError(f"condition on {self.question!r}: give exactly one of equals, any_of, answered, or "
+                             f"at_least/at_most (got {given})")
+
+
+class SkipRule(_Strict):
+    """After the question is answered: when the condition holds, jump to `to` (a later question's
+    id, or `end`); the questions in between are not asked."""
+
+    when: AnswerCondition = Field(..., description="a condition on this question's answer (or an earlier one)")
+    to: str = Field(..., min_length=1, description="a later question's id, or 'end' to finish the survey")
+
+
+class CustomQuestion(_Strict):
+    """One question of a custom survey."""
+
+    id: str = Field(..., pattern=r"^[a-z][a-z0-9_]{0,62}$", description="the question's id: lower case letters, "
+                    "digits and _; the question_id of its answers")
+    type: Literal["single", "multi", "rating", "ranking", "text"] = Field(
+        ..., description="single or multi(ple) choice, rating on a scale, ranking of options, free text")
+    text: str = Field(..., min_length=1, max_length=500, description="the question as asked")
+    help: str = Field("", max_length=500, description="a line under the question")
+    options: list[str] = Field(default_factory=list, description="the options (single, multi, ranking)")
+    scale_min: int = Field(1, ge=0, le=100, description="rating: the lowest value")
+    scale_max: int = Field(5, ge=1, le=100, description="rating: the highest value")
+    low_label: str | None = Field(None, description="rating: what the lowest value means, e.g. Not at all")
+    high_label: str | None = Field(None, description="rating: what the highest value means, e.g. Completely")
+    max_choices: int | None = Field(None, ge=1, description="multi: at most this many options")
+    max_length: int = Field(2000, ge=1, le=20000, description="text: at most this many characters")
+    required: bool = Field(True, description="the question must be answered when it is asked")
+    page: str | None = Field(None, description="questions next to each other with the same page name are asked on "
+                                               "one page; a question without one has a page of its own")
+    show_if: list[AnswerCondition] = Field(default_factory=list, description="ask the question only when all of "
+                                           "these hold (conditions on questions of earlier pages)")
+    skip_to: list[SkipRule] = Field(default_factory=list, description="after it is answered, the first rule that "
+                                    "holds jumps ahead")
+
+    def model_post_init(self, _ctx: Any) -> None:
+        if self.type in ("single", "multi", "ranking"):
+            if len(self.options) < 2:
+                raise ValueError(f"question {self.id!r} ({self.type}) needs at least two options")
+            dup = _repeated([o.strip().lower() for o in self.options])
+            if dup:
+                raise ValueError(f"question {self.id!r}: option {dup[0]!r} is listed twice")
+        elif self.options:
+            raise ValueError(f"question {self.id!r} ({self.type}) takes no options")
+        if self.type == "rating" and self.scale_max <= self.scale_min:
+            raise ValueError(f"question {self.id!r}: scale_max ({self.scale_max}) must be above scale_min "
+                             f"({self.scale_min})")
+        if self.max_choices is not None and self.type != "multi":
+            raise ValueError(f"question {self.id!r}: max_choices applies to multi questions only")
+
+
+class CustomSurvey(_Strict):
+    """A custom survey (exit, onboarding, research): several questions, with branching."""
+
+    title: str = Field(..., min_length=1, max_length=200, description="shown at the top of every page")
+    purpose: Literal["exit", "onboarding", "research", "other"] = Field("research", description="what it is for")
+    status: Literal["active", "paused"] = Field("active", description="a paused survey's page says so")
+    intro: str = Field("", max_length=2000, description="shown above the first page")
+    thanks: str = Field("Thank you for your answers.", min_length=1, description="shown after the last page")
+    expiry_days: float = Field(30, gt=0, description="a link to it works this many days")
+    questions: list[CustomQuestion] = Field(..., min_length=1, description="the questions, in order")
+
+    def model_post_init(self, _ctx: Any) -> None:
+        ids = [q.id for q in self.questions]
+        dup = _repeated(ids)
+        if dup:
+            raise ValueError(f"question id {dup[0]!r} is listed twice")
+        pages: list[str | None] = []
+        page_of: dict[str, int] = {}
+        for i, q in enumerate(self.questions):
+            if not pages or q.page is None or q.page != self.questions[i - 1].page:
+                if q.page is not None and q.page in pages:
+                    raise ValueError(f"question {q.id!r}: page {q.page!r} is used again after other pages; "
+                                     "list a page's questions next to each other")
+                pages.append(q.page)
+            page_of[q.id] = len(pages) - 1
+        by_id = {q.id: q for q in self.questions}
+        for i, q in enumerate(self.questions):
+            for c in q.show_if:
+                ref = by_id.get(c.question)
+                if ref is None or page_of[c.question] >= page_of[q.id]:
+                    raise ValueError(f"question {q.id!r}: show_if refers to {c.question!r}, which is not a question "
+                                     "of an earlier page")
+                _check_condition(ref, c, f"question {q.id!r} show_if")
+            for r in q.skip_to:
+                ref = by_id.get(r.when.question)
+                if ref is None or ids.index(r.when.question) > i:
+                    raise ValueError(f"question {q.id!r}: skip_to tests {r.when.question!r}, which is not this or "
+                                     "an earlier question")
+                _check_condition(ref, r.when, f"question {q.id!r} skip_to")
+                if r.to != END_OF_SURVEY and (r.to not in by_id or page_of[r.to] <= page_of[q.id]):
+                    raise ValueError(f"question {q.id!r}: skip_to target {r.to!r} is not a question of a later "
+                                     "page (or 'end')")
+
+
+def _check_condition(q: CustomQuestion, c: AnswerCondition, where: str) -> None:
+    """A condition's values must be possible answers of the question it tests."""
+    lowered = {o.strip().lower() for o in q.options}
+    if c.any_of is not None:
+        if q.type not in ("single", "multi", "ranking"):
+            raise ValueError(f"{where}: any_of needs a choice question ({q.id!r} is {q.type})")
+        bad = [o for o in c.any_of if o.strip().lower() not in lowered]
+        if bad:
+            raise ValueError(f"{where}: {bad[0]!r} is not an option of {q.id!r} ({', '.join(q.options)})")
+    if c.equals is not None:
+        if q.type == "rating":
+            if isinstance(c.equals, str) or not q.scale_min <= c.equals <= q.scale_max:
+                raise ValueError(f"{where}: equals {c.equals!r} is not on {q.id!r}'s scale "
+                                 f"{q.scale_min}-{q.scale_max}")
+        elif q.type == "single":
+            if str(c.equals).strip().lower() not in lowered:
+                raise ValueError(f"{where}: {c.equals!r} is not an option of {q.id!r} ({', '.join(q.options)})")
+        else:
+            raise ValueError(f"{where}: equals needs a single-choice or rating question ({q.id!r} is {q.type})")
+    if (c.at_least is not None or c.at_most is not None) and q.type != "rating":
+        raise ValueError(f"{where}: at_least/at_most need a rating question ({q.id!r} is {q.type})")
+
+
 class Config(_Strict):
     """The whole of tenure.yaml."""
 
@@ -572,6 +716,7 @@ class Config(_Strict):
     worker: WorkerSettings = Field(default_factory=WorkerSettings, description="`tenure worker` schedules and leases")
     advocacy: AdvocacySettings = Field(default_factory=AdvocacySettings,
                                        description="reference candidates, the fatigue ledger, case studies (docs/voc.md)")
+    custom_surveys: dict[str, CustomSurvey] = Field(default_factory=dict, description="custom survey id -> its questions and branching (docs/voc.md, Custom surveys and imports)")
     secret_key: str | None = Field(None, description="prefer the TENURE_SECRET_KEY environment variable")
 
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True, description="folder holding tenure.yaml")

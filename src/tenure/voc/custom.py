@@ -1,0 +1,327 @@
+"""Custom surveys: several questions (single or multiple choice, rating, ranking, text) with
+branching, defined in tenure.yaml `custom_surveys` (tenure.config.CustomSurvey).
+
+Answers are a mapping question id -> value:
+
+    single   the option chosen (str)          multi    the options chosen (list[str])
+    rating   the value on the scale (int)     ranking  every option, first = best (list[str])
+    text     the text (str)                   None     asked but left blank (optional questions)
+
+Branching is decided here, by pure functions, so the public page, the CLI and the tests walk a
+survey the same way:
+
+- `show_if` on a question: it is asked only when all its conditions hold on earlier pages'
+  answers (a hidden question is never asked, and an answer to it is refused);
+- `skip_to` on a question: once it is answered, the first rule that holds jumps to a later
+  question (or to the end); the questions in between are not asked.
+
+`path(survey, answers)` is the questions asked so far and next, `next_question` / `next_page` the
+first unanswered ones, `validate(survey, answers)` refuses an answer set naming each question and
+what to do, and `answer_rows` turns a finished answer set into survey_answers rows (one per
+answer; one per option chosen or ranked), which `record` loads through the one ingest path.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+
+from tenure.config import END_OF_SURVEY, AnswerCondition, Config, CustomQuestion, CustomSurvey
+from tenure.errors import InputError, NotFoundError
+from tenure.ingest.pipeline import IngestResult, ingest_table
+from tenure.warehouse import Warehouse
+
+Answers = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class AnswerError:
+    """One problem with an answer set: the question (or '' for the set) and what to do."""
+
+    question: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.question}: {self.message}" if self.question else self.message
+
+
+def get_survey(config: Config, survey_id: str) -> CustomSurvey:
+    survey = config.custom_surveys.get(survey_id)
+    if survey is None:
+        known = ", ".join(sorted(config.custom_surveys)) or "none defined (tenure.yaml custom_surveys)"
+        raise NotFoundError(f"no custom survey {survey_id!r}; known: {known}")
+    return survey
+
+
+# ---------------------------------------------------------------------------------------------
+# conditions and the path
+
+
+def _norm(v: Any) -> str:
+    return str(v).strip().lower()
+
+
+def holds(c: AnswerCondition, answers: Answers) -> bool:
+    """Whether condition `c` holds on the answers so far (an unanswered question matches only
+    answered: false)."""
+    value = answers.get(c.question)
+    given = value is not None and value != "" and value != []
+    if c.answered is not None:
+        return given == c.answered
+    if not given:
+        return False
+    if c.any_of is not None:
+        wanted = {_norm(o) for o in c.any_of}
+        chosen = value if isinstance(value, list) else [value]
+        return any(_norm(o) in wanted for o in chosen)
+    if c.equals is not None:
+        if isinstance(c.equals, str):
+            return _norm(value) == _norm(c.equals)
+        return _number(value) == float(c.equals)
+    n = _number(value)
+    if n is None:
+        return False
+    return (c.at_least is None or n >= c.at_least) and (c.at_most is None or n <= c.at_most)
+
+
+def _number(v: Any) -> float | None:
+    try:
+        n = float(v)
+    except (TypeError, ValueError):
+        return None
+    return n if math.isfinite(n) else None
+
+
+def path(survey: CustomSurvey, answers: Answers) -> list[CustomQuestion]:
+    """The questions asked, in order, given the answers so far: hidden ones (show_if) and skipped
+    ones (skip_to) are left out. It ends at the first question whose answer is still missing
+    past it (the path beyond depends on that answer) or at a skip to the end."""
+    out: list[CustomQuestion] = []
+    skipping_to: str | None = None
+    for q in survey.questions:
+        if skipping_to is not None:
+            if q.id != skipping_to:
+                continue
+            skipping_to = None
+        if not all(holds(c, answers) for c in q.show_if):
+            continue
+        out.append(q)
+        if q.id not in answers:
+            continue  # unanswered: its skip rules are not decided yet; later questions still listed
+        for rule in q.skip_to:
+            if holds(rule.when, answers):
+                if rule.to == END_OF_SURVEY:
+                    return out
+                skipping_to = rule.to
+                break
+    return out
+
+
+def next_question(survey: CustomSurvey, answers: Answers) -> CustomQuestion | None:
+    """The first question on the path not answered yet; None when the survey is complete."""
+    return next((q for q in path(survey, answers) if q.id not in answers), None)
+
+
+def pages(survey: CustomSurvey) -> list[list[CustomQuestion]]:
+    """The survey's pages: runs of questions sharing a `page` name; a question without one is a
+    page of its own."""
+    out: list[list[CustomQuestion]] = []
+    prev: CustomQuestion | None = None
+    for q in survey.questions:
+        if prev is not None and q.page is not None and q.page == prev.page:
+            out[-1].append(q)
+        else:
+            out.append([q])
+        prev = q
+    return out
+
+
+def next_page(survey: CustomSurvey, answers: Answers) -> list[CustomQuestion]:
+    """The questions to show on the next page: the first unanswered question and the unanswered
+    questions of its page that are on the path (show_if only looks at earlier pages, so the whole
+    page is decided). Empty when the survey is complete."""
+    first = next_question(survey, answers)
+    if first is None:
+        return []
+    asked = {q.id for q in path(survey, answers)}
+    page = next(p for p in pages(survey) if first in p)
+    start = page.index(first)
+    out = []
+    for q in page[start:]:
+        if q.id in asked and q.id not in answers:
+            out.append(q)
+            if any(r.when.question == q.id for r in q.skip_to):
+                break  # a jump after this one: the rest of the page waits for its answer
+    return out
+
+
+def progress(survey: CustomSurvey, answers: Answers) -> tuple[int, int]:
+    """(pages done, pages in all) for a progress line: pages of the current path count, unseen
+    pages count as still to come."""
+    done = sum(1 for p in pages(survey) if any(q.id in answers for q in p))
+    return done, len(pages(survey))
+
+
+# ---------------------------------------------------------------------------------------------
+# checking one answer and an answer set
+
+
+def check_answer(q: CustomQuestion, value: Any) -> tuple[Any, str | None]:
+    """(the answer in its canonical form, None) or (None, what is wrong). Options are matched
+    without regard to case or surrounding spaces and returned as written in the definition."""
+    if value is None or value == "" or value == []:
+        return None, ("an answer is required" if q.required else None)
+    by_norm = {_norm(o): o for o in q.options}
+    if q.type == "single":
+        if isinstance(value, list):
+            return None, "choose one option"
+        o = by_norm.get(_norm(value))
+        return (o, None) if o else (None, f"{str(value)[:80]!r} is not an option; choose one of "
+                                          f"{', '.join(q.options)}")
+    if q.type in ("multi", "ranking"):
+        items = value if isinstance(value, list) else [value]
+        chosen = []
+        for item in items:
+            o = by_norm.get(_norm(item))
+            if o is None:
+                return None, f"{str(item)[:80]!r} is not an option; choose from {', '.join(q.options)}"
+            if o in chosen:
+                return None, f"{o!r} is given twice"
+            chosen.append(o)
+        if q.type == "multi" and q.max_choices is not None and len(chosen) > q.max_choices:
+            return None, f"choose at most {q.max_choices} options (got {len(chosen)})"
+        if q.type == "ranking" and len(chosen) != len(q.options):
+            missing = [o for o in q.options if o not in chosen]
+            return None, f"rank every option (missing: {', '.join(missing)})"
+        return chosen, None
+    if q.type == "rating":
+        n = _number(value)
+        if n is None or n != int(n):
+            return None, f"{str(value)[:40]!r} is not a whole number from {q.scale_min} to {q.scale_max}"
+        if not q.scale_min <= n <= q.scale_max:
+            return None, f"{int(n)} is off the scale; give {q.scale_min} to {q.scale_max}"
+        return int(n), None
+    text = str(value).strip()
+    if "\x00" in text:
+        return None, "the text holds a NUL character"
+    if len(text) > q.max_length:
+        return None, f"the text is {len(text):,} characters; shorten it to {q.max_length:,}"
+    return (text or None), (None if text or not q.required else "an answer is required")
+
+
+def validate(survey: CustomSurvey, answers: Answers, *, complete: bool = True) -> tuple[dict[str, Any],
+                                                                                         list[AnswerError]]:
+    """Check an answer set against the definition: (canonical answers, errors). Unknown
+    questions, answers to questions the branching does not ask, and bad values are errors; with
+    `complete`, so is a required question on the path left unanswered."""
+    errors: list[AnswerError] = []
+    known = {q.id: q for q in survey.questions}
+    for qid in answers:
+        if qid not in known:
+            errors.append(AnswerError(qid, f"no such question in this survey (questions: {', '.join(known)})"))
+    clean: dict[str, Any] = {}
+    for qid, value in answers.items():
+        if qid in known:
+            v, err = check_answer(known[qid], value)
+            if err:
+                errors.append(AnswerError(qid, err))
+            else:
+                clean[qid] = v
+    asked = {q.id for q in path(survey, clean)}
+    for qid in list(clean):
+        if qid not in asked:
+            errors.append(AnswerError(qid, "this question is not asked given the earlier answers (branching); "
+                                           "leave it out"))
+            del clean[qid]
+    if complete:
+        for q in path(survey, clean):
+            if q.id not in clean and q.id not in answers:
+                if q.required:
+                    errors.append(AnswerError(q.id, "an answer is required"))
+                else:
+                    clean[q.id] = None
+    return clean, errors
+
+
+def validated(survey: CustomSurvey, answers: Answers, *, survey_id: str = "") -> dict[str, Any]:
+    """The canonical answers, or InputError listing every problem (question: what to do)."""
+    clean, errors = validate(survey, answers)
+    if errors:
+        where = f"survey {survey_id}: " if survey_id else ""
+        raise InputError(where + "; ".join(str(e) for e in errors))
+    return clean
+
+
+def parse_form(q: CustomQuestion, form: Mapping[str, Sequence[str]]) -> Any:
+    """A question's answer from a submitted HTML form (field `q_<id>`; multi: several values;
+    ranking: `q_<id>_<n>` = the rank 1..n given to the n-th option, as select boxes)."""
+    name = f"q_{q.id}"
+    if q.type == "multi":
+        return [v for v in form.get(name, []) if v]
+    if q.type == "ranking":
+        ranks: dict[str, int] = {}
+        for i, o in enumerate(q.options):
+            raw = (form.get(f"{name}_{i}") or [""])[0]
+            if raw.strip():
+                n = _number(raw)
+                if n is None:
+                    return [f"rank {raw[:20]!r}"]  # refused by check_answer with the value named
+                ranks[o] = int(n)
+        if not ranks:
+            return []
+        if sorted(ranks.values()) != list(range(1, len(q.options) + 1)):
+            return ["(each rank once: 1 to %d)" % len(q.options)]
+        return [o for o, _ in sorted(ranks.items(), key=lambda kv: kv[1])]
+    values = form.get(name) or [""]
+    return values[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# survey_answers rows
+
+
+ROW_COLUMNS = ("answer_id", "response_id", "survey_id", "question_id", "question_type", "account_id", "contact_id",
+               "answered_at", "choice", "number", "text", "question")
+
+
+def answer_rows(survey_id: str, survey: CustomSurvey, answers: Answers, *, response_id: str, account_id: str,
+                contact_id: str | None, answered_at: datetime) -> list[dict[str, str | None]]:
+    """survey_answers rows (values as text, as a file would carry them) of a validated answer
+    set: one per answer; one per option chosen (multi) or ranked (ranking, number = rank)."""
+    by_id = {q.id: q for q in survey.questions}
+    when = answered_at.isoformat(sep=" ")
+    rows: list[dict[str, str | None]] = []
+    for qid, value in answers.items():
+        q = by_id[qid]
+        if value is None:
+            continue
+        base = {"response_id": response_id, "survey_id": survey_id, "question_id": qid, "question_type": q.type,
+                "account_id": account_id, "contact_id": contact_id, "answered_at": when, "question": q.text,
+                "choice": None, "number": None, "text": None}
+        if q.type in ("multi", "ranking"):
+            for i, o in enumerate(value, start=1):
+                rows.append({**base, "answer_id": f"{response_id}:{qid}:{i}", "choice": o,
+                             "number": str(i) if q.type == "ranking" else None})
+        elif q.type == "single":
+            rows.append({**base, "answer_id": f"{response_id}:{qid}", "choice": value})
+        elif q.type == "rating":
+            rows.append({**base, "answer_id": f"{response_id}:{qid}", "number": str(value)})
+        else:
+            rows.append({**base, "answer_id": f"{response_id}:{qid}", "text": value})
+    return rows
+
+
+def rows_table(rows: Sequence[Mapping[str, str | None]]) -> pa.Table:
+    return pa.table({c: pa.array([r.get(c) for r in rows], pa.string()) for c in ROW_COLUMNS})
+
+
+def record(wh: Warehouse, config: Config, rows: Sequence[Mapping[str, str | None]], *,
+           source: str = "tenure-survey", label: str = "custom survey") -> IngestResult:
+    """Load survey_answers rows through the one ingest path (validation, quarantine, upsert by
+    answer_id: recording the same answers twice changes nothing). Returns the ingest result."""
+    return ingest_table(wh, config, "survey_answers", rows_table(rows), source=source, file_label=label)
