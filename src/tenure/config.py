@@ -689,6 +689,82 @@ def _check_condition(q: CustomQuestion, c: AnswerCondition, where: str) -> None:
         raise ValueError(f"{where}: at_least/at_most need a rating question ({q.id!r} is {q.type})")
 
 
+class ChurnCategory(_Strict):
+    """One category of the churn-reason taxonomy: what it means, and how to recognise it."""
+
+    description: str = Field(..., min_length=1, description="what the category means, in words")
+    keywords: list[str] = Field(default_factory=list, description="words or phrases that put a text in it "
+                                                                  "(case-insensitive, whole words)")
+    examples: list[str] = Field(default_factory=list, description="example sentences: a text with no keyword goes "
+                                                                  "to the category whose examples it is most like")
+
+
+def _default_churn_categories() -> dict[str, ChurnCategory]:
+    c = ChurnCategory
+    return {
+        "price": c(description="the price, or its increase, is too high for the value",
+                   keywords=["price", "pricing", "expensive", "too costly", "price increase", "not worth",
+                             "cheaper", "overpriced"],
+                   examples=["Not worth the price for us.", "The renewal quote was far too expensive."]),
+        "budget": c(description="a budget cut or spending freeze at the customer",
+                    keywords=["budget", "spending freeze", "cost cutting", "cutbacks", "layoffs", "funding"],
+                    examples=["Our budget was cut this year.", "Finance froze all new software spend."]),
+        "product_gap": c(description="missing features or capabilities the customer needs",
+                         keywords=["missing feature", "missing features", "product gap", "lacks", "does not support",
+                                   "doesn't support", "no support for", "limitation", "roadmap"],
+                         examples=["Missing features we need.", "The product cannot do what our process requires."]),
+        "poor_adoption": c(description="low usage: the team never adopted the product",
+                           keywords=["adoption", "not using", "low usage", "never used", "hard to use", "shelfware",
+                                     "did not adopt"],
+                           examples=["Hard to use, adoption is poor.", "Nobody on the team logs in any more."]),
+        "champion_left": c(description="the champion or sponsor left or changed role",
+                           keywords=["champion left", "sponsor left", "left the company", "new leadership", "reorg",
+                                     "champion"],
+                           examples=["Our champion left the company.", "The new VP does not know the product."]),
+        "competitor": c(description="moved to a competitor or an alternative",
+                        keywords=["competitor", "alternative", "alternatives", "switched to", "moving to",
+                                  "went with", "in-house"],
+                        examples=["We switched to a competitor.", "Considering alternatives that fit better."]),
+        "support": c(description="a poor support or service experience",
+                     keywords=["support is slow", "slow support", "bad support", "unresponsive", "no response",
+                               "support"],
+                     examples=["Support took weeks to answer.", "Nobody replied to our tickets."]),
+        "reliability": c(description="bugs, outages and performance problems",
+                         keywords=["bug", "bugs", "outage", "crash", "crashing", "downtime", "broken", "unreliable",
+                                   "too slow"],
+                         examples=["Too many bugs.", "The dashboard keeps crashing."]),
+        "business_change": c(description="acquired, merged, closed or changed business model",
+                             keywords=["acquired", "acquisition", "merger", "bankrupt", "out of business",
+                                       "shut down"],
+                             examples=["We were acquired by a company that uses another tool."]),
+    }
+
+
+class ChurnTaxonomy(_Strict):
+    """The churn-reason taxonomy (docs/voc.md "Topics, requests and churn reasons"): churn_reasons rows
+    and churn comments are classified into these categories (keywords first, then the nearest
+    category by meaning), or into `other`."""
+
+    categories: dict[str, ChurnCategory] = Field(default_factory=_default_churn_categories,
+                                                 description="category name -> description, keywords, examples")
+    other: str = Field("other", min_length=1, description="the bucket for texts that fit no category")
+    min_similarity: float = Field(0.35, ge=0, le=1, description="a text with no keyword joins the nearest category "
+                                                                "only when its cosine similarity is at least this")
+    comment_touchpoints: list[str] = Field(
+        default_factory=lambda: ["exit", "churn", "cancellation", "offboarding"],
+        description="survey touchpoints whose comments are churn comments")
+    comment_days_before_churn: int = Field(
+        90, ge=0, le=3650, description="a churned account's comments this many days before its churn date are "
+                                       "churn comments too")
+
+    @field_validator("categories")
+    @classmethod
+    def _some(cls, v: dict[str, ChurnCategory]) -> dict[str, ChurnCategory]:
+        if not v:
+            raise ValueError("list at least one category")
+        return v
+
+
 class Config(_Strict):
     """The whole of tenure.yaml."""
 
@@ -717,6 +793,8 @@ class Config(_Strict):
     advocacy: AdvocacySettings = Field(default_factory=AdvocacySettings,
                                        description="reference candidates, the fatigue ledger, case studies (docs/voc.md)")
     custom_surveys: dict[str, CustomSurvey] = Field(default_factory=dict, description="custom survey id -> its questions and branching (docs/voc.md, Custom surveys and imports)")
+    churn_taxonomy: ChurnTaxonomy = Field(default_factory=ChurnTaxonomy,
+                                          description="churn-reason categories (docs/voc.md)")
     secret_key: str | None = Field(None, description="prefer the TENURE_SECRET_KEY environment variable")
 
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True, description="folder holding tenure.yaml")
@@ -916,6 +994,53 @@ worker:
   poll_seconds: 5                # `tenure worker` looks for due jobs at least this often
   lease_seconds: 60              # one worker runs a job at a time; a dead worker's lease expires
   jobs: {}                       # overrides, e.g. {deliver-outbox: {every_seconds: 10}}
+
+churn_taxonomy:
+  # why customers leave (docs/voc.md "Topics, requests and churn reasons"): churn_reasons rows and
+  # churn comments go to the category with the most keyword hits, else to the one whose examples
+  # they are most like (cosine >= min_similarity), else to `other`
+  other: other
+  min_similarity: 0.35
+  comment_touchpoints: [exit, churn, cancellation, offboarding]   # survey touchpoints that are churn comments
+  comment_days_before_churn: 90  # ... and a churned account's comments this many days before it churned
+  categories:
+    price:
+      description: the price, or its increase, is too high for the value
+      keywords: [price, pricing, expensive, too costly, price increase, not worth, cheaper, overpriced]
+      examples: ["Not worth the price for us.", "The renewal quote was far too expensive."]
+    budget:
+      description: a budget cut or spending freeze at the customer
+      keywords: [budget, spending freeze, cost cutting, cutbacks, layoffs, funding]
+      examples: ["Our budget was cut this year.", "Finance froze all new software spend."]
+    product_gap:
+      description: missing features or capabilities the customer needs
+      keywords: [missing feature, missing features, product gap, lacks, does not support, "doesn't support",
+                 no support for, limitation, roadmap]
+      examples: ["Missing features we need.", "The product cannot do what our process requires."]
+    poor_adoption:
+      description: "low usage: the team never adopted the product"
+      keywords: [adoption, not using, low usage, never used, hard to use, shelfware, did not adopt]
+      examples: ["Hard to use, adoption is poor.", "Nobody on the team logs in any more."]
+    champion_left:
+      description: the champion or sponsor left or changed role
+      keywords: [champion left, sponsor left, left the company, new leadership, reorg, champion]
+      examples: ["Our champion left the company.", "The new VP does not know the product."]
+    competitor:
+      description: moved to a competitor or an alternative
+      keywords: [competitor, alternative, alternatives, switched to, moving to, went with, in-house]
+      examples: ["We switched to a competitor.", "Considering alternatives that fit better."]
+    support:
+      description: a poor support or service experience
+      keywords: [support is slow, slow support, bad support, unresponsive, no response, support]
+      examples: ["Support took weeks to answer.", "Nobody replied to our tickets."]
+    reliability:
+      description: bugs, outages and performance problems
+      keywords: [bug, bugs, outage, crash, crashing, downtime, broken, unreliable, too slow]
+      examples: ["Too many bugs.", "The dashboard keeps crashing."]
+    business_change:
+      description: acquired, merged, closed or changed business model
+      keywords: [acquired, acquisition, merger, bankrupt, out of business, shut down]
+      examples: ["We were acquired by a company that uses another tool."]
 """
 
 

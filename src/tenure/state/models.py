@@ -551,3 +551,59 @@ class SuccessPlanTask(Base):
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), nullable=False, unique=True)
     step_key: Mapped[str | None] = mapped_column(String(100), doc="the template's task key")
     depends_on: Mapped[list | None] = mapped_column(JSON, doc="task ids that must be done or skipped first")
+
+
+# -- voice of the customer: curated topics, manual tags, sentiment corrections (migration 0013;
+#    tenure.voc.topics, tenure.voc.corrections) -------------------------------------------------------
+
+TOPIC_TAG_ACTIONS = ("tag", "untag")
+
+
+class VocTopic(Base):
+    """A topic analysts curate: a keyword query (AND/OR/NOT, "phrases") under an optional parent.
+    A text in a child topic is in its parent too. Every change is in the audit log (entity "voc_topic")."""
+
+    __tablename__ = "voc_topics"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True, nullable=False)
+    query: Mapped[str] = mapped_column(Text, nullable=False, default="", doc="keyword query; empty: manual tags only")
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("voc_topics.id"), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(100), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class VocTopicTag(Base):
+    """A person's decision on one text and one topic: "tag" (in the topic whatever its keywords say)
+    or "untag" (never in it, even when its keywords match). The latest decision is the row."""
+
+    __tablename__ = "voc_topic_tags"
+    __table_args__ = (UniqueConstraint("topic_id", "text_id", name="uq_voc_topic_tags_topic_text"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("voc_topics.id", ondelete="CASCADE"), nullable=False)
+    text_id: Mapped[str] = mapped_column(String(200), nullable=False, index=True,
+                                         doc="a corpus text id, e.g. survey:R1 (tenure.voc.corpus)")
+    action: Mapped[str] = mapped_column(String(10), nullable=False, doc="tag or untag")
+    actor: Mapped[str] = mapped_column(String(100), nullable=False)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class SentimentCorrection(Base):
+    """A person's sentiment for one text, overriding the model's wherever sentiment is read
+    (tenure.voc.corrections.effective). The model's label and score when it was made are kept
+    for the agreement report. Every change is in the audit log (entity "sentiment_correction")."""
+
+    __tablename__ = "voc_sentiment_corrections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text_id: Mapped[str] = mapped_column(String(200), unique=True, nullable=False)
+    label: Mapped[str] = mapped_column(String(10), nullable=False, doc="negative, neutral or positive")
+    score: Mapped[float | None] = mapped_column(Float, doc="the person's score in [-1, 1] (empty: from the label)")
+    model_label: Mapped[str | None] = mapped_column(String(10), doc="the model's label when corrected")
+    model_score: Mapped[float | None] = mapped_column(Float, doc="the model's score when corrected")
+    note: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(100), nullable=False)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
