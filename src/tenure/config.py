@@ -545,6 +545,113 @@ class AdvocacySettings(_Strict):
         return v
 
 
+# -- survey programs (docs/voc.md "Surveys"; tenure.voc.programs) -------------------------------
+
+SURVEY_SCALES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+
+
+class SurveyText(_Strict):
+    """What one locale's respondents read. `{account}` and `{project}` are filled in."""
+
+    question: str = Field(..., min_length=1, description="the score question, e.g. How likely are you to "
+                          "recommend {project} to a friend or colleague?")
+    follow_up: str = Field("What is the main reason for your score?", min_length=1,
+                           description="the optional comment's question, shown after the score")
+    subject: str | None = Field(None, description="the email's subject (default: the question)")
+    intro: str = Field("", description="a sentence above the score links in the email")
+    low_label: str | None = Field(None, description="label of the lowest score (default by kind)")
+    high_label: str | None = Field(None, description="label of the highest score (default by kind)")
+    thanks: str = Field("Thank you for your answer.", min_length=1, description="shown after the score")
+
+
+class SurveyAudience(_Strict):
+    """Who a program asks: active contacts with an email address, of these roles, at accounts of
+    these segments and tiers (empty: any)."""
+
+    roles: list[str] = Field(default_factory=lambda: ["exec_sponsor", "champion", "user"])
+    segments: list[str] = Field(default_factory=list)
+    tiers: list[str] = Field(default_factory=list)
+    statuses: list[str] = Field(default_factory=lambda: ["customer"],
+                                description="account statuses asked (account_summary.status)")
+
+
+class SurveyTrigger(_Strict):
+    """relationship: every contact of the audience every `every_days` days (`tenure voc send`, the
+    worker's survey-send job); transactional: only when a playbook's `send_survey` action (or
+    `enrol_survey`) asks, e.g. after a ticket is resolved or a milestone is reached."""
+
+    type: Literal["relationship", "transactional"] = "relationship"
+    every_days: int = Field(90, ge=1, description="relationship: days between two asks of one contact by this "
+                            "program")
+
+
+class SurveyProgram(_Strict):
+    name: str = Field(..., pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="the program's id: lower case "
+                      "letters, digits, - and _; the survey_id of its invitations and responses")
+    kind: Literal["nps", "csat", "ces"]
+    title: str | None = Field(None, description="what lists show (default: the name)")
+    status: Literal["active", "paused"] = "active"
+    touchpoint: str = Field("relationship", description="the responses' touchpoint, e.g. relationship, support, "
+                            "onboarding")
+    default_locale: str = Field("en", description="the text used for a contact whose locale has none")
+    text: dict[str, SurveyText] = Field(..., min_length=1, description="locale (BCP 47: en, de, pt-BR) -> text; "
+                                        "a contact's locale is matched exactly, then by language")
+    channels: list[Literal["email", "link"]] = Field(default_factory=lambda: ["email"], min_length=1,
+                                                     description="email invitations; link: a share link per "
+                                                     "account (`tenure voc link`)")
+    audience: SurveyAudience = Field(default_factory=SurveyAudience)
+    trigger: SurveyTrigger = Field(default_factory=SurveyTrigger)
+    reminder_days: float | None = Field(3, gt=0, description="one reminder this many days after the invitation "
+                                        "if not answered; null: none")
+    expiry_days: float = Field(14, gt=0, description="an invitation's link works this many days")
+    webhook_url: str | None = Field(None, pattern=r"^https?://", description="POST every response here "
+                                    "(HMAC-signed; default: surveys.webhook_url)")
+    max_per_run: int | None = Field(None, ge=1, description="at most this many invitations per send run")
+
+    @field_validator("default_locale")
+    @classmethod
+    def _locale(cls, v: str) -> str:
+        return v.strip()
+
+    def model_post_init(self, _ctx: Any) -> None:
+        if self.default_locale not in self.text:
+            raise ValueError(f"program {self.name!r}: text has no entry for default_locale {self.default_locale!r} "
+                             f"(it has {', '.join(self.text)})")
+
+
+class SurveyRateLimit(_Strict):
+    """The public response page's rate limit (shared by every server process, in the state DB)."""
+
+    per_address: int = Field(60, ge=1, description="requests from one client address per window")
+    per_token: int = Field(20, ge=1, description="requests with one link's token per window")
+    window_minutes: float = Field(10, gt=0)
+
+
+class SurveySettings(_Strict):
+    """Survey programs and their shared rules (docs/voc.md "Surveys")."""
+
+    programs: list[SurveyProgram] = Field(default_factory=list)
+    throttle_days: int = Field(30, ge=0, description="no contact is asked by any program more than once in this "
+                               "many days (0: no throttle)")
+    webhook_url: str | None = Field(None, pattern=r"^https?://", description="POST every response of every program "
+                                    "here (HMAC-signed, through the outbox)")
+    comment_minutes: float = Field(60, gt=0, description="how long after the score the comment form accepts a "
+                                   "comment")
+    max_comment_chars: int = Field(5000, ge=1)
+    rate_limit: SurveyRateLimit = Field(default_factory=SurveyRateLimit)
+
+    @field_validator("programs")
+    @classmethod
+    def _unique(cls, v: list[SurveyProgram]) -> list[SurveyProgram]:
+        dup = _repeated([p.name for p in v])
+        if dup:
+            raise ValueError(f"program names must be unique: {', '.join(dup)} listed twice")
+        return v
+
+    def program(self, name: str) -> SurveyProgram | None:
+        return next((p for p in self.programs if p.name == name), None)
+
+
 # -- custom surveys (docs/voc.md "Custom surveys and imports"; tenure.voc.custom) ----------------
 
 CUSTOM_QUESTION_TYPES = ("single", "multi", "rating", "ranking", "text")
@@ -792,6 +899,7 @@ class Config(_Strict):
     worker: WorkerSettings = Field(default_factory=WorkerSettings, description="`tenure worker` schedules and leases")
     advocacy: AdvocacySettings = Field(default_factory=AdvocacySettings,
                                        description="reference candidates, the fatigue ledger, case studies (docs/voc.md)")
+    surveys: SurveySettings = Field(default_factory=SurveySettings, description="survey programs (docs/voc.md)")
     custom_surveys: dict[str, CustomSurvey] = Field(default_factory=dict, description="custom survey id -> its questions and branching (docs/voc.md, Custom surveys and imports)")
     churn_taxonomy: ChurnTaxonomy = Field(default_factory=ChurnTaxonomy,
                                           description="churn-reason categories (docs/voc.md)")

@@ -27,7 +27,15 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # the login form, and the unsubscribe page (its signed token is the credential; RFC 8058 one-click
 # POSTs come from mail clients without a session)
 PUBLIC = {("POST", "/login"), ("POST", "/unsubscribe")}
+# the public survey page (tenure.web.survey_public): its signed token is the credential
+PUBLIC_PREFIXES = ("/s/",)
+SURVEY_FORM_KB = 64  # a survey comment form (a few thousand characters, percent-encoded)
 MB = 1 << 20
+
+
+def is_public(method: str, path: str) -> bool:
+    """A POST anyone may send without credentials: the login form, unsubscribe, survey answers."""
+    return (method, path) in PUBLIC or (method == "POST" and path.startswith(PUBLIC_PREFIXES))
 
 
 class BodyGuard:
@@ -37,6 +45,8 @@ class BodyGuard:
 
     def limit(self, scope: Scope, headers: Headers) -> tuple[int, str]:
         web = scope["app"].state.ctx.config.web
+        if scope["path"].startswith(PUBLIC_PREFIXES):
+            return SURVEY_FORM_KB * 1024, f"{SURVEY_FORM_KB} KB"
         if (scope["method"], scope["path"]) in PUBLIC:
             return int(web.max_login_kb * 1024), f"{web.max_login_kb:g} KB"
         if scope["path"].startswith(self.upload_prefix) and \
@@ -54,7 +64,7 @@ class BodyGuard:
             await self._reject(scope, receive, send, 400, "Content-Length is not a number")
             return
         carries_body = length is None or int(length) > 0  # no Content-Length: maybe a chunked body
-        if scope["method"] in UNSAFE and carries_body and (scope["method"], scope["path"]) not in PUBLIC:
+        if scope["method"] in UNSAFE and carries_body and not is_public(scope["method"], scope["path"]):
             if not await self._authenticated(scope):  # the route answers an anonymous caller, body unread
                 await self.app(_without_body(scope), _empty_body, send)
                 return

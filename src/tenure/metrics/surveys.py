@@ -53,13 +53,16 @@ def _q(x: float | Decimal | None) -> Decimal | None:
     return Decimal(str(x) if isinstance(x, float) else x).quantize(PLACES)
 
 
-def _responses(wh: Warehouse, kind: str, w: Window, settings: SurveyMetricSettings) -> ir.Table:
-    """The window's responses of one kind with indicator columns good, bad, score, s2; under any
-    weighting but `response`, only each contact's latest answer (an answer without a contact is
-    its own respondent)."""
+def _responses(wh: Warehouse, kind: str, w: Window, settings: SurveyMetricSettings,
+               survey_id: str | None = None) -> ir.Table:
+    """The window's responses of one kind (of one survey when `survey_id` is given) with indicator
+    columns good, bad, score, s2; under any weighting but `response`, only each contact's latest
+    answer (an answer without a contact is its own respondent)."""
     r = wh.table("survey_responses")
     r = r.filter((r.kind == kind) & (r.responded_at >= w.first_day)
                  & (r.responded_at < w.last_day + timedelta(days=1)))
+    if survey_id is not None:
+        r = r.filter(r.survey_id == survey_id)
     if settings.weighting != "response":
         r = r.mutate(respondent=r.contact_id.fill_null("response:" + r.response_id))
         rank = ibis.row_number().over(group_by=[r.account_id, r.respondent],
@@ -166,9 +169,10 @@ def _seed(base: int, group: dict[str, Any]) -> int:
 # --- rows ---------------------------------------------------------------------------------------
 
 def survey_rows(wh: Warehouse, config: Config, kind: str, period: Period, by: Sequence[str] = (),
-                settings: SurveyMetricSettings | None = None) -> list[dict[str, Any]]:
+                settings: SurveyMetricSettings | None = None, survey_id: str | None = None) -> list[dict[str, Any]]:
     """One row per group: value, n (respondents counted; accounts under account/arr weighting),
-    responses, numerator, denominator, se, ci_low, ci_high, ci_method, window, weighting."""
+    responses, numerator, denominator, se, ci_low, ci_high, ci_method, window, weighting.
+    `survey_id`: only that survey's responses (a survey program's live score, tenure.voc.programs)."""
     s = settings or config.metrics.surveys
     by = list(by)
     lines = [d for d in by if d in LINE_DIMENSIONS]
@@ -177,7 +181,7 @@ def survey_rows(wh: Warehouse, config: Config, kind: str, period: Period, by: Se
                          "(a response belongs to an account, not to a product)")
     check_dimensions(wh, by)
     w = window(period, s)
-    r = attach_dimensions(wh, _responses(wh, kind, w, s), by)
+    r = attach_dimensions(wh, _responses(wh, kind, w, s, survey_id), by)
     base = {"window": w.label, "window_first_day": w.first_day, "window_last_day": w.last_day,
             "weighting": s.weighting}
     if s.weighting in ("response", "contact"):
@@ -246,7 +250,8 @@ def _day_period(w: Window) -> Period:
 # --- response rate ------------------------------------------------------------------------------
 
 def response_rate_rows(wh: Warehouse, config: Config, period: Period, by: Sequence[str] = (),
-                       settings: SurveyMetricSettings | None = None) -> list[dict[str, Any]]:
+                       settings: SurveyMetricSettings | None = None,
+                       survey_id: str | None = None) -> list[dict[str, Any]]:
     """Invitations sent in the window that got an answer / invitations sent in the window, with a
     Wilson interval. An invitation is answered by a response of the same account, contact (both
     empty counts as the same), kind and survey_id given at or after it was sent, whenever that
@@ -260,6 +265,8 @@ def response_rate_rows(wh: Warehouse, config: Config, period: Period, by: Sequen
     w = window(period, s)
     inv = wh.table("survey_invitations")
     inv = inv.filter((inv.sent_at >= w.first_day) & (inv.sent_at < w.last_day + timedelta(days=1)))
+    if survey_id is not None:
+        inv = inv.filter(inv.survey_id == survey_id)
     inv = inv.select("invitation_id", "account_id", "kind", "sent_at", i_contact=inv.contact_id.fill_null(""),
                      i_survey=inv.survey_id.fill_null(""))
     r = wh.table("survey_responses")

@@ -553,6 +553,194 @@ class SuccessPlanTask(Base):
     depends_on: Mapped[list | None] = mapped_column(JSON, doc="task ids that must be done or skipped first")
 
 
+# -- surveys: invitations, responses and the public page's rate counters (migration 0011;
+#    tenure.voc.send, tenure.voc.responses) ---------------------------------------------------------
+
+class SurveyInvitation(Base):
+    """One survey invitation: who was asked, by which program and channel, and whether they
+    answered. `invitation_id` is random (128 bits) and the public token signs it with its expiry
+    (tenure.voc.tokens); single use is this row's `answered_at`. Reaches the warehouse's
+    survey_invitations through the ingest path when `synced_at` is older than `changed_at`."""
+
+    __tablename__ = "voc_invitations"
+    __table_args__ = (Index("ix_voc_invitations_contact_sent", "contact_id", "sent_at"),
+                      Index("ix_voc_invitations_program_status", "program", "status"),
+                      Index("ix_voc_invitations_sync", "synced_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invitation_id: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    dedupe_key: Mapped[str] = mapped_column(String(255), unique=True, nullable=False,
+                                            doc="the occurrence (program, contact, period or trigger): sent once")
+    program: Mapped[str] = mapped_column(String(100), nullable=False)
+    kind: Mapped[str] = mapped_column(String(10), nullable=False, doc="nps, csat or ces")
+    channel: Mapped[str] = mapped_column(String(10), nullable=False, doc="email or link")
+    account_id: Mapped[str] = mapped_column(String(100), nullable=False, index=True)
+    contact_id: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(320), doc="where the invitation and its reminder go")
+    locale: Mapped[str | None] = mapped_column(String(35), doc="the text's locale (BCP 47)")
+    trigger: Mapped[str] = mapped_column(String(120), nullable=False, doc="relationship, playbook:<name> or link")
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="sent",
+                                        doc="sent, answered, expired or suppressed")
+    sent_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    changed_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    synced_at: Mapped[datetime | None] = mapped_column(DateTime, doc="last written to the warehouse")
+
+
+class SurveyResponse(Base):
+    """One answer to a survey (score, then an optional comment), recorded by the public page
+    (tenure.voc.responses). Reaches the warehouse's survey_responses through the ingest path."""
+
+    __tablename__ = "voc_responses"
+    __table_args__ = (Index("ix_voc_responses_program", "program", "responded_at"),
+                      Index("ix_voc_responses_sync", "synced_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    response_id: Mapped[str] = mapped_column(String(100), unique=True, nullable=False)
+    invitation_id: Mapped[str | None] = mapped_column(String(64), unique=True,
+                                                      doc="the invitation answered (none: a share link)")
+    program: Mapped[str] = mapped_column(String(100), nullable=False)
+    kind: Mapped[str] = mapped_column(String(10), nullable=False)
+    channel: Mapped[str] = mapped_column(String(10), nullable=False)
+    touchpoint: Mapped[str | None] = mapped_column(String(100))
+    account_id: Mapped[str] = mapped_column(String(100), nullable=False, index=True)
+    contact_id: Mapped[str | None] = mapped_column(String(100))
+    score: Mapped[int] = mapped_column(Integer, nullable=False)
+    comment: Mapped[str | None] = mapped_column(Text)
+    responded_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    commented_at: Mapped[datetime | None] = mapped_column(DateTime)
+    changed_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    synced_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class SurveyRateHit(Base):
+    """Requests to the public survey page per key (a client address or a token) and minute
+    window: the rate limit shared by every server process on the state DB."""
+
+    __tablename__ = "voc_rate_hits"
+    __table_args__ = (UniqueConstraint("key", "window_start", name="uq_voc_rate_hits_key_window"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), nullable=False)
+    window_start: Mapped[datetime] = mapped_column(DateTime, nullable=False, index=True)
+    hits: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+# -- advocacy (migration 0012; tenure.voc.advocacy) ---------------------------------------------------
+
+REFERENCE_STATUSES = ("requested", "accepted", "declined", "completed", "withdrawn")
+REFERENCE_OPEN_STATUSES = ("requested", "accepted")
+REFERENCE_COUNTED_STATUSES = ("requested", "accepted", "declined", "completed")  # asks the fatigue ledger counts
+REFERRAL_STATUSES = ("new", "qualified", "won", "lost")
+
+
+class ReferenceLedger(Base):
+    """The fatigue ledger's row per contact: its last ask and how many there were. A new reference
+    request updates this row first, so two requests for one contact are counted one after the other."""
+
+    __tablename__ = "reference_ledger"
+
+    contact_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    asks: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_asked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class ReferenceRequest(Base):
+    """A request for a customer reference: which team and user asked, for which opportunity or
+    prospect, which contact, and where it stands."""
+
+    __tablename__ = "reference_requests"
+    __table_args__ = (Index("ix_reference_requests_contact_at", "contact_id", "requested_at"),
+                      Index("ix_reference_requests_account", "account_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    account_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    team: Mapped[str] = mapped_column(String(100), nullable=False)
+    requested_by: Mapped[str] = mapped_column(String(100), nullable=False)
+    opportunity_id: Mapped[str | None] = mapped_column(String(100))
+    prospect: Mapped[str | None] = mapped_column(String(255))
+    purpose: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="requested")
+    note: Mapped[str | None] = mapped_column(Text)
+    requested_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class CaseStudy(Base):
+    """A case study in the pipeline (stages from tenure.yaml advocacy.case_study_stages)."""
+
+    __tablename__ = "case_studies"
+    __table_args__ = (Index("ix_case_studies_account", "account_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    contact_id: Mapped[str | None] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(255), nullable=False)
+    stage: Mapped[str] = mapped_column(String(50), nullable=False)
+    owner: Mapped[str | None] = mapped_column(String(100))
+    url: Mapped[str | None] = mapped_column(String(500))
+    created_by: Mapped[str] = mapped_column(String(100), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    stage_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False, doc="entered its stage")
+    published_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class CaseStudyMove(Base):
+    """A case study's move from one stage to another (also in the audit log)."""
+
+    __tablename__ = "case_study_moves"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_study_id: Mapped[int] = mapped_column(ForeignKey("case_studies.id"), nullable=False, index=True)
+    from_stage: Mapped[str | None] = mapped_column(String(50))
+    to_stage: Mapped[str] = mapped_column(String(50), nullable=False)
+    note: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(100), nullable=False)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class Referral(Base):
+    """A company a customer referred; once it is a customer, its account id (its ARR comes from
+    tenure.metrics.arr)."""
+
+    __tablename__ = "referrals"
+    __table_args__ = (UniqueConstraint("account_id", "company_key", name="uq_referrals_account_company"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(100), nullable=False, index=True, doc="the referring account")
+    contact_id: Mapped[str | None] = mapped_column(String(100), doc="the referring contact")
+    company: Mapped[str] = mapped_column(String(255), nullable=False)
+    company_key: Mapped[str] = mapped_column(String(255), nullable=False, doc="company, lower case, spaces squeezed")
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="new")
+    referred_account_id: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(100), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class AdvisoryMember(Base):
+    """A contact's term on an advisory board; active while the day is inside the term."""
+
+    __tablename__ = "advisory_members"
+    __table_args__ = (UniqueConstraint("board", "contact_id", "term_start", name="uq_advisory_members_term"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    board: Mapped[str] = mapped_column(String(100), nullable=False)
+    contact_id: Mapped[str] = mapped_column(String(100), nullable=False, index=True)
+    account_id: Mapped[str] = mapped_column(String(100), nullable=False, index=True)
+    term_start: Mapped[date] = mapped_column(Date, nullable=False)
+    term_end: Mapped[date | None] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(100), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
 # -- voice of the customer: curated topics, manual tags, sentiment corrections (migration 0013;
 #    tenure.voc.topics, tenure.voc.corrections) -------------------------------------------------------
 

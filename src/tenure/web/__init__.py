@@ -13,6 +13,7 @@ def mount(app) -> None:
     """Add the pages, login and /static to `app`."""
     from fastapi.staticfiles import StaticFiles
 
+    from tenure.web.advocacy import router as advocacy_router
     from tenure.web.capacity import router as capacity_router
     from tenure.web.onboarding import router as onboarding_router
     from tenure.web.pages import router
@@ -20,6 +21,7 @@ def mount(app) -> None:
     from tenure.web.renewals import router as renewals_router
     from tenure.web.success_plans import router as success_plans_router
     from tenure.web.tasks import router as tasks_router
+    from tenure.web.survey_public import router as survey_router
     from tenure.web.unsubscribe import router as unsubscribe_router
 
     app.include_router(router)
@@ -29,7 +31,9 @@ def mount(app) -> None:
     app.include_router(capacity_router)
     app.include_router(onboarding_router)
     app.include_router(success_plans_router)
+    app.include_router(advocacy_router)
     app.include_router(unsubscribe_router)
+    app.include_router(survey_router)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
 
 
