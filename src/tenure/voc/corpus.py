@@ -28,9 +28,9 @@ import pandas as pd
 
 from tenure.errors import InputError
 from tenure.warehouse import Warehouse
-from tenure.warehouse.expr import ibis, ir
+from tenure.warehouse.expr import dt, ibis, ir
 
-__all__ = ["COLUMNS", "DEFAULT_LIMIT", "SOURCES", "corpus_expr", "load", "texts_by_id", "source_of"]
+__all__ = ["COLUMNS", "DEFAULT_LIMIT", "SOURCES", "corpus_expr", "load", "texts_by_id", "source_of", "uniform"]
 
 SOURCES = ("survey", "survey_answer", "ticket", "activity", "churn_reason", "note")
 COLUMNS = ("text_id", "source", "account_id", "contact_id", "at", "text")
@@ -59,10 +59,20 @@ def _sources(sources: Iterable[str] | None) -> tuple[str, ...]:
     return chosen
 
 
+STRING, TIMESTAMP = dt.String(nullable=True), dt.Timestamp(nullable=True)
+
+
+def uniform(t: ir.Table) -> ir.Table:
+    """`t` with every string and timestamp column nullable, so parts of a union agree (a column that
+    is NOT NULL in one table and nullable in another is a schema conflict to Ibis)."""
+    return t.cast({c: (TIMESTAMP if typ.is_timestamp() else STRING) for c, typ in t.schema().items()
+                   if typ.is_string() or typ.is_timestamp()})
+
+
 def _shape(text_id, source: str, account_id, contact_id, at, text) -> dict:
-    return {"text_id": text_id.cast("string"), "source": ibis.literal(source, "string"),
-            "account_id": account_id.cast("string"), "contact_id": contact_id.cast("string"),
-            "at": at.cast("timestamp"), "text": text.cast("string")}
+    return {"text_id": text_id.cast(STRING), "source": ibis.literal(source, "string").cast(STRING),
+            "account_id": account_id.cast(STRING), "contact_id": contact_id.cast(STRING),
+            "at": at.cast(TIMESTAMP), "text": text.cast(STRING)}
 
 
 def _has_text(t: ir.Table) -> ir.Table:
