@@ -221,13 +221,15 @@ def ingest_table(
 ) -> IngestResult:
     """Ingest an Arrow table of canonical columns (e.g. from a connector) through the same
     validation, quarantine and load path as a file. With `identity_source`, account_id holds
-    that source's external ids and is mapped to master accounts first."""
+    that source's external ids and is mapped to master accounts first. A connector may carry
+    each row's data row in the file (`__row`; several rows may share one, and are then loaded or
+    refused together) and a reason to refuse a row (`__error`, reason bad_row)."""
     table = get_entity(entity)
-    if data.num_rows:
+    if data.num_rows and readers.ROW not in data.column_names:  # a connector may give each row its file row
         rows = pa.array(range(1, data.num_rows + 1), pa.int64())
         data = data.append_column(readers.ROW, rows)
     batches = [(file_label, b) for b in data.to_batches(max_chunksize=config.ingest.chunk_rows)]
-    header = [c for c in data.column_names if c != readers.ROW]
+    header = [c for c in data.column_names if c not in (readers.ROW, readers.ERROR)]
 
     def load(run: RunHandle, beat: Progress) -> pa.Table | None:
         return STRATEGIES[table.load].batches(wh, config, table, batches, run.result, header=header,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from tenure.ingest.connectors import salesforce, segment, stripe, zendesk
+from tenure.ingest.connectors import delighted, salesforce, segment, stripe, survey_csv, surveymonkey, zendesk
 from tenure.ingest.connectors.base import ConnectorOutput
 
 CONNECTORS: dict[str, Callable[[Path], ConnectorOutput]] = {
@@ -14,4 +14,7 @@ CONNECTORS: dict[str, Callable[[Path], ConnectorOutput]] = {
     "salesforce": salesforce.read,
     "zendesk": zendesk.read,
     "segment": segment.read,
+    "survey": survey_csv.read,
+    "delighted": delighted.read,
+    "surveymonkey": surveymonkey.read,
 }
