@@ -795,3 +795,172 @@ class SentimentCorrection(Base):
     note: Mapped[str | None] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(100), nullable=False)
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+# -- advocacy (migration 0012; tenure.voc.advocacy) ---------------------------------------------------
+
+REFERENCE_STATUSES = ("requested", "accepted", "declined", "completed", "withdrawn")
+REFERENCE_OPEN_STATUSES = ("requested", "accepted")
+REFERENCE_COUNTED_STATUSES = ("requested", "accepted", "declined", "completed")  # asks the fatigue ledger counts
+REFERRAL_STATUSES = ("new", "qualified", "won", "lost")
+
+
+class ReferenceLedger(Base):
+    """The fatigue ledger's row per contact: its last ask and how many there were. A new reference
+    request updates this row first, so two requests for one contact are counted one after the other."""
+
+    __tablename__ = "reference_ledger"
+
+    contact_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    asks: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_asked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class ReferenceRequest(Base):
+    """A request for a customer reference: which team and user asked, for which opportunity or
+    prospect, which contact, and where it stands."""
+
+    __tablename__ = "reference_requests"
+    __table_args__ = (Index("ix_reference_requests_contact_at", "contact_id", "requested_at"),
+                      Index("ix_reference_requests_account", "account_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    account_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    team: Mapped[str] = mapped_column(String(100), nullable=False)
+    requested_by: Mapped[str] = mapped_column(String(100), nullable=False)
+    opportunity_id: Mapped[str | None] = mapped_column(String(100))
+    prospect: Mapped[str | None] = mapped_column(String(255))
+    purpose: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="requested")
+    note: Mapped[str | None] = mapped_column(Text)
+    requested_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class CaseStudy(Base):
+    """A case study in the pipeline (stages from tenure.yaml advocacy.case_study_stages)."""
+
+    __tablename__ = "case_studies"
+    __table_args__ = (Index("ix_case_studies_account", "account_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    contact_id: Mapped[str | None] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(255), nullable=False)
+    stage: Mapped[str] = mapped_column(String(50), nullable=False)
+    owner: Mapped[str | None] = mapped_column(String(100))
+    url: Mapped[str | None] = mapped_column(String(500))
+    created_by: Mapped[str] = mapped_column(String(100), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    stage_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False, doc="entered its stage")
+    published_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class CaseStudyMove(Base):
+    """A case study's move from one stage to another (also in the audit log)."""
+
+    __tablename__ = "case_study_moves"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_study_id: Mapped[int] = mapped_column(ForeignKey("case_studies.id"), nullable=False, index=True)
+    from_stage: Mapped[str | None] = mapped_column(String(50))
+    to_stage: Mapped[str] = mapped_column(String(50), nullable=False)
+    note: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(100), nullable=False)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class Referral(Base):
+    """A company a customer referred; once it is a customer, its account id (its ARR comes from
+    tenure.metrics.arr)."""
+
+    __tablename__ = "referrals"
+    __table_args__ = (UniqueConstraint("account_id", "company_key", name="uq_referrals_account_company"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(100), nullable=False, index=True, doc="the referring account")
+    contact_id: Mapped[str | None] = mapped_column(String(100), doc="the referring contact")
+    company: Mapped[str] = mapped_column(String(255), nullable=False)
+    company_key: Mapped[str] = mapped_column(String(255), nullable=False, doc="company, lower case, spaces squeezed")
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default="new")
+    referred_account_id: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(100), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class AdvisoryMember(Base):
+    """A contact's term on an advisory board; active while the day is inside the term."""
+
+    __tablename__ = "advisory_members"
+    __table_args__ = (UniqueConstraint("board", "contact_id", "term_start", name="uq_advisory_members_term"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    board: Mapped[str] = mapped_column(String(100), nullable=False)
+    contact_id: Mapped[str] = mapped_column(String(100), nullable=False, index=True)
+    account_id: Mapped[str] = mapped_column(String(100), nullable=False, index=True)
+    term_start: Mapped[date] = mapped_column(Date, nullable=False)
+    term_end: Mapped[date | None] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(100), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+# -- voice of the customer: curated topics, manual tags, sentiment corrections (migration 0013;
+#    tenure.voc.topics, tenure.voc.corrections) -------------------------------------------------------
+
+TOPIC_TAG_ACTIONS = ("tag", "untag")
+
+
+class VocTopic(Base):
+    """A topic analysts curate: a keyword query (AND/OR/NOT, "phrases") under an optional parent.
+    A text in a child topic is in its parent too. Every change is in the audit log (entity "voc_topic")."""
+
+    __tablename__ = "voc_topics"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True, nullable=False)
+    query: Mapped[str] = mapped_column(Text, nullable=False, default="", doc="keyword query; empty: manual tags only")
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("voc_topics.id"), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(100), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class VocTopicTag(Base):
+    """A person's decision on one text and one topic: "tag" (in the topic whatever its keywords say)
+    or "untag" (never in it, even when its keywords match). The latest decision is the row."""
+
+    __tablename__ = "voc_topic_tags"
+    __table_args__ = (UniqueConstraint("topic_id", "text_id", name="uq_voc_topic_tags_topic_text"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("voc_topics.id", ondelete="CASCADE"), nullable=False)
+    text_id: Mapped[str] = mapped_column(String(200), nullable=False, index=True,
+                                         doc="a corpus text id, e.g. survey:R1 (tenure.voc.corpus)")
+    action: Mapped[str] = mapped_column(String(10), nullable=False, doc="tag or untag")
+    actor: Mapped[str] = mapped_column(String(100), nullable=False)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class SentimentCorrection(Base):
+    """A person's sentiment for one text, overriding the model's wherever sentiment is read
+    (tenure.voc.corrections.effective). The model's label and score when it was made are kept
+    for the agreement report. Every change is in the audit log (entity "sentiment_correction")."""
+
+    __tablename__ = "voc_sentiment_corrections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text_id: Mapped[str] = mapped_column(String(200), unique=True, nullable=False)
+    label: Mapped[str] = mapped_column(String(10), nullable=False, doc="negative, neutral or positive")
+    score: Mapped[float | None] = mapped_column(Float, doc="the person's score in [-1, 1] (empty: from the label)")
+    model_label: Mapped[str | None] = mapped_column(String(10), doc="the model's label when corrected")
+    model_score: Mapped[float | None] = mapped_column(Float, doc="the model's score when corrected")
+    note: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(100), nullable=False)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
