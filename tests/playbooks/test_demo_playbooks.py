@@ -12,8 +12,8 @@ def test_the_demo_runs_the_shipped_playbooks_and_says_for_whom(demo_site):
     step = demo_site.summary["compute"]["playbooks"]
     report = step["report"]
     assert {p["name"] for p in report["playbooks"]} == {
-        "onboarding", "renewal", "at-risk-save", "expansion", "detractor-follow-up", "sponsor-change",
-        "missed-cadence"}
+        "onboarding", "renewal", "at-risk-save", "expansion", "detractor-follow-up", "low-csat-follow-up",
+        "sponsor-change", "missed-cadence"}
     assert all(p["status"] == "active" for p in report["playbooks"])
     with session_scope(demo_site.config) as s:
         tasks = s.scalar(select(func.count()).select_from(Task).where(Task.playbook.isnot(None)))
@@ -22,4 +22,4 @@ def test_the_demo_runs_the_shipped_playbooks_and_says_for_whom(demo_site):
     # the report's counts are what is in the state DB (the demo runs the playbooks once)
     assert step["tasks"] == tasks > 0 and step["emails"] <= emails
     assert owners & {"csm01", "csm02", "csm03"}
-    assert step["table"].row_count == 7
+    assert step["table"].row_count == 8

@@ -32,7 +32,7 @@ def project(tmp_path, monkeypatch):
         build_company(wh, make_config(tmp_path, config.state_url))
     finally:
         wh.close()
-    assert len(install_library(config, enable=True)) == 7
+    assert len(install_library(config, enable=True)) == 8
     return tmp_path
 
 

@@ -80,7 +80,7 @@ def test_the_shipped_library_is_valid_and_complete():
     books, problems = validate_folder(LIBRARY)
     assert problems == []
     assert {b.name for b in books} == {"onboarding", "renewal", "at-risk-save", "expansion", "detractor-follow-up",
-                                       "sponsor-change", "missed-cadence"}
+                                       "low-csat-follow-up", "sponsor-change", "missed-cadence"}
     assert all(b.status == "draft" for b in books)  # the demo (or `tenure playbooks library --enable`) turns them on
 
 
