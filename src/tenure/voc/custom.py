@@ -325,3 +325,31 @@ def record(wh: Warehouse, config: Config, rows: Sequence[Mapping[str, str | None
     """Load survey_answers rows through the one ingest path (validation, quarantine, upsert by
     answer_id: recording the same answers twice changes nothing). Returns the ingest result."""
     return ingest_table(wh, config, "survey_answers", rows_table(rows), source=source, file_label=label)
+
+
+# ---------------------------------------------------------------------------------------------
+# what was answered (read from the warehouse, counted in the engine)
+
+
+def answer_counts(wh: Warehouse) -> dict[str, dict[str, Any]]:
+    """survey_id -> {respondents, answers, last_answered} over survey_answers (custom surveys
+    and imported exports alike)."""
+    if not wh.has_table("survey_answers"):
+        return {}
+    t = wh.table("survey_answers")
+    agg = t.group_by("survey_id").aggregate(respondents=t.response_id.nunique(), answers=t.count(),
+                                            last_answered=t.answered_at.max())
+    df = wh.execute(agg)
+    return {r["survey_id"]: {"respondents": int(r["respondents"]), "answers": int(r["answers"]),
+                             "last_answered": r["last_answered"]} for r in df.to_dict("records")}
+
+
+def question_summary(wh: Warehouse, survey_id: str) -> list[dict[str, Any]]:
+    """Per question and option: answers, and the mean number (rating, or the mean rank of an
+    option in a ranking), for one survey; counted in the engine."""
+    t = wh.table("survey_answers")
+    t = t.filter(t.survey_id == survey_id)
+    agg = t.group_by(["question_id", "question_type", "choice"]).aggregate(
+        answers=t.count(), respondents=t.response_id.nunique(), mean=t.number.mean())
+    df = wh.execute(agg.order_by(["question_id", "choice"]))
+    return [{k: (None if v != v else v) for k, v in r.items()} for r in df.to_dict("records")]
