@@ -168,17 +168,16 @@ def agreement(session: Session, *, current: pd.DataFrame | None = None) -> Agree
         df["model_label"] = df["now"].where(df["now"].notna(), df["model_label"])
     df = df[df["model_label"].isin(LABELS) & df["label"].isin(LABELS)]
     n = len(df)
-    matrix = pd.crosstab(pd.Categorical(df["model_label"], categories=LABELS),
-                         pd.Categorical(df["label"], categories=LABELS), dropna=False)
-    matrix = matrix.reindex(index=list(LABELS), columns=list(LABELS), fill_value=0)
-    counts = matrix.to_numpy(dtype=float)
+    index = {lab: i for i, lab in enumerate(LABELS)}
+    counts = np.zeros((len(LABELS), len(LABELS)))
+    np.add.at(counts, (df["model_label"].map(index).to_numpy(dtype=int), df["label"].map(index).to_numpy(dtype=int)), 1)
     agreeing = int(np.trace(counts))
     share = agreeing / n if n else None
     kappa = None
     if n:
         pe = float((counts.sum(axis=1) * counts.sum(axis=0)).sum()) / (n * n)
         kappa = None if pe >= 1 else (share - pe) / (1 - pe)
-    confusion = {m: {p: int(matrix.loc[m, p]) for p in LABELS} for m in LABELS}
+    confusion = {m: {p: int(counts[i, j]) for j, p in enumerate(LABELS)} for i, m in enumerate(LABELS)}
     by_class = []
     for i, lab in enumerate(LABELS):
         person_n = int(counts[:, i].sum())
