@@ -23,10 +23,17 @@ answer; one per option chosen or ranked), which `record` loads through the one i
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import math
+import os
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -34,6 +41,8 @@ import pyarrow as pa
 from tenure.config import END_OF_SURVEY, AnswerCondition, Config, CustomQuestion, CustomSurvey
 from tenure.errors import InputError, NotFoundError
 from tenure.ingest.pipeline import IngestResult, ingest_table
+from tenure.notify.signing import project_secret
+from tenure.voc.tokens import check_form_nonce, form_nonce, link_token, read_link_token
 from tenure.warehouse import Warehouse
 
 Answers = Mapping[str, Any]
@@ -353,3 +362,151 @@ def question_summary(wh: Warehouse, survey_id: str) -> list[dict[str, Any]]:
         answers=t.count(), respondents=t.response_id.nunique(), mean=t.number.mean())
     df = wh.execute(agg.order_by(["question_id", "choice"]))
     return [{k: (None if v != v else v) for k, v in r.items()} for r in df.to_dict("records")]
+
+
+# ---------------------------------------------------------------------------------------------
+# links, the page's signed state, and the inbox of finished answers
+#
+# A custom survey's link is a share-link token (tenure.voc.tokens.link_token) whose "program" is
+# `custom:<survey>:<issued, Unix seconds>:<contact>`, signed with the project secret: the
+# survey, account, contact and age cannot be edited, and it expires `expiry_days` after it was
+# issued. Between pages the answers so far travel in the form, signed (HMAC over the response,
+# the token and the answers), so the page keeps no session and a respondent cannot change an
+# earlier page's answers behind the branching's back. Every POST carries the response's form
+# nonce (tenure.voc.tokens.form_nonce): a page that was never shown cannot be posted (CSRF).
+# A finished answer set is written as one JSON file to the inbox (`<runs_dir>/custom_surveys/`)
+# and `sync_inbox` loads the inbox through the ingest path (the worker's job, or
+# `tenure voc custom sync`): the public page never writes the warehouse itself.
+
+LINK_PREFIX = "custom:"
+_STATE = b"tenure-custom-survey-state:"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class Claim:
+    survey_id: str
+    account_id: str
+    contact_id: str | None
+    issued_at: datetime
+
+
+def link_for(config: Config, survey_id: str, account_id: str, contact_id: str | None = None, *,
+             now: datetime | None = None) -> str:
+    """The token of a link to a custom survey for an account (and a contact)."""
+    get_survey(config, survey_id)
+    if ":" in survey_id or "\n" in (contact_id or ""):
+        raise InputError(f"survey id {survey_id!r} / contact {contact_id!r}: ':' and new lines are not allowed")
+    issued = int((now or _now()).replace(tzinfo=timezone.utc).timestamp())
+    program = f"{LINK_PREFIX}{survey_id}:{issued}:{contact_id or ''}"
+    return link_token(project_secret(config), program, account_id)
+
+
+def read_link(config: Config, token: str | None, *, now: datetime | None = None) -> tuple[str, Claim | None]:
+    """(status, claim): status ok, invalid (forged, edited, unknown survey), expired or paused."""
+    got = read_link_token(project_secret(config), token)
+    if not got or not got[0].startswith(LINK_PREFIX):
+        return "invalid", None
+    survey_id, _, rest = got[0][len(LINK_PREFIX):].partition(":")
+    issued, _, contact = rest.partition(":")
+    survey = config.custom_surveys.get(survey_id)
+    if survey is None or not issued.isdigit():
+        return "invalid", None
+    claim = Claim(survey_id, got[1], contact or None,
+                  datetime.fromtimestamp(int(issued), timezone.utc).replace(tzinfo=None))
+    if survey.status != "active":
+        return "paused", claim
+    if (now or _now()) > claim.issued_at + timedelta(days=survey.expiry_days):
+        return "expired", claim
+    return "ok", claim
+
+
+def new_response_id() -> str:
+    """A response id for one visit: 'c' and 16 URL-safe characters (96 bits)."""
+    return "c" + secrets.token_urlsafe(12)
+
+
+def nonce(config: Config, response_id: str) -> str:
+    return form_nonce(project_secret(config), response_id)
+
+
+def check_nonce(config: Config, response_id: str | None, value: str | None) -> bool:
+    return bool(response_id) and check_form_nonce(project_secret(config), str(response_id), value)
+
+
+def sign_state(config: Config, response_id: str, token: str, answers: Answers) -> str:
+    """The answers so far as text for a hidden field: base64(JSON).mac."""
+    body = base64.urlsafe_b64encode(json.dumps(answers, sort_keys=True, separators=(",", ":")).encode()).decode()
+    mac = hmac.new(project_secret(config), _STATE + f"{response_id}\n{token}\n{body}".encode(),
+                   hashlib.sha256).hexdigest()[:32]
+    return f"{body}.{mac}"
+
+
+def read_state(config: Config, response_id: str, token: str, state: str | None) -> dict[str, Any] | None:
+    """The answers of a genuine state field; None when it was forged or edited."""
+    if not state or len(state) > 200_000 or state.count(".") != 1:
+        return None
+    body, mac = state.split(".")
+    want = hmac.new(project_secret(config), _STATE + f"{response_id}\n{token}\n{body}".encode(),
+                    hashlib.sha256).hexdigest()[:32]
+    if not hmac.compare_digest(want, mac):
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(body.encode()))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def inbox(config: Config) -> Path:
+    return config.runs_dir / "custom_surveys"
+
+
+def save_finished(config: Config, claim: Claim, response_id: str, answers: Answers, *,
+                  now: datetime | None = None) -> Path:
+    """Write a finished, validated answer set to the inbox (atomically: a reader never sees half
+    a file). The file is named by the response, so a repeated POST rewrites the same file."""
+    survey = get_survey(config, claim.survey_id)
+    rows = answer_rows(claim.survey_id, survey, answers, response_id=response_id, account_id=claim.account_id,
+                       contact_id=claim.contact_id, answered_at=now or _now())
+    folder = inbox(config)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{response_id}.json"
+    tmp = folder / f".{response_id}.{secrets.token_hex(4)}.tmp"
+    tmp.write_text(json.dumps(rows), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def pending(config: Config) -> list[Path]:
+    folder = inbox(config)
+    return sorted(folder.glob("c*.json")) if folder.is_dir() else []
+
+
+def sync_inbox(config: Config, wh: Warehouse, *, limit: int = 5000) -> IngestResult | None:
+    """Load the inbox's finished answer sets into survey_answers through the ingest path (one
+    run), then remove the files it loaded. Rows the validation refuses (e.g. an account that is
+    not in the warehouse yet) are quarantined like any file's; their files stay for the next
+    run. Idempotent: answer ids are the natural key."""
+    files = pending(config)[:limit]
+    if not files:
+        return None
+    rows: list[dict[str, Any]] = []
+    owner: list[Path] = []
+    for f in files:
+        for r in json.loads(f.read_text(encoding="utf-8")):
+            rows.append(r)
+            owner.append(f)
+    result = record(wh, config, rows, label=str(inbox(config)))
+    refused: set[Path] = set()
+    if result.rejected:
+        q = wh.table("quarantine")
+        bad = wh.execute(q.filter(q.run_id == result.run_id).select("row_number"))
+        refused = {owner[int(n) - 1] for n in bad["row_number"]}
+    for f in files:
+        if f not in refused:
+            f.unlink(missing_ok=True)
+    return result
