@@ -8,8 +8,9 @@ missing"). The request is the words after the phrase (or before "is missing"), u
 the clause, at most MAX_WORDS words.
 
 Normalisation: the request's first KEY_WORDS content words (stop words and filler such as
-"a", "more", "the option to" dropped; simple plurals singular) make its key, so "more filters",
-"filter" and "Filters please" share the key "filter".
+"a", "more", "the option to" dropped; simple plurals singular), in alphabetical order, make its
+key, so "more filters" and "Filters please" share the key "filter", and "export to Excel" and
+"Excel export" the key "excel export".
 
 Grouping: requests with the same key are one group; with the embedding model (tenure.voc.embed)
 the keys themselves are clustered (average-linkage agglomerative clustering on cosine distance,
@@ -70,9 +71,10 @@ def _singular(word: str) -> str:
 
 
 def key_of(request: str) -> str:
-    """The normalised key of one request ("More filters please" -> "filter")."""
+    """The normalised key of one request: its first KEY_WORDS content words, singular, in alphabetical
+    order ("More filters please" -> "filter"; "export to Excel" and "Excel export" -> "excel export")."""
     words = [_singular(w) for w in _WORD.findall(str(request).lower()) if w not in STOP]
-    return " ".join(words[:KEY_WORDS])
+    return " ".join(sorted(dict.fromkeys(words[:KEY_WORDS])))
 
 
 LEADING = r"^(?:(?:a|an|the|some|more|support\s+for|for|to\s+have|have)\s+)+"
