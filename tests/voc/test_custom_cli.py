@@ -44,3 +44,21 @@ def test_list_and_show_after_an_import(tmp_project):
     assert "only if reason = Price" in out and "no answers yet" in out
     res = runner.invoke(app, ["voc", "custom", "show", "nope"])
     assert res.exit_code != 0 and "no custom survey 'nope'" in str(res.exception)
+
+
+def test_link_verifies_and_sync_with_nothing_waiting(tmp_project):
+    from tenure.config import load_config
+    from tenure.voc import custom
+    from tenure.workers import worker_registry
+
+    cfg = yaml.safe_load((tmp_project / "tenure.yaml").read_text()) or {}
+    cfg["custom_surveys"] = {"exit": EXIT}
+    (tmp_project / "tenure.yaml").write_text(yaml.safe_dump(cfg))
+    res = runner.invoke(app, ["voc", "custom", "link", "exit", "A1", "--contact", "c9"])
+    assert res.exit_code == 0, res.output
+    token = res.output.strip().rsplit("/s/c/", 1)[1]
+    status, claim = custom.read_link(load_config(tmp_project / "tenure.yaml"), token)
+    assert status == "ok" and (claim.survey_id, claim.account_id, claim.contact_id) == ("exit", "A1", "c9")
+    res = runner.invoke(app, ["voc", "custom", "sync"])
+    assert res.exit_code == 0 and "no finished answers waiting" in res.output
+    assert "custom-survey-sync" in {j.name for j in worker_registry().jobs(load_config(tmp_project / "tenure.yaml"))}

@@ -115,3 +115,38 @@ def _cond(c) -> str:
 
 def register(voc_app: typer.Typer) -> None:
     voc_app.add_typer(custom_app, name="custom")
+
+
+@custom_app.command("link")
+def link_command(survey_id: str = typer.Argument(..., help="the survey's id"),
+                 account_id: str = typer.Argument(..., help="the master account the answers belong to"),
+                 contact: str = typer.Option(None, "--contact", help="the contact answering (a contact_id)"),
+                 config_path: Path = typer.Option(None, "--config", help="tenure.yaml")) -> None:
+    """Print a link to the survey's public page for an account (signed; it expires after the
+    survey's expiry_days)."""
+    from tenure.config import load_config
+    from tenure.voc.custom import link_for
+
+    config = load_config(config_path)
+    token = link_for(config, survey_id, account_id, contact)
+    base = (config.web.public_url or "").rstrip("/")
+    typer.echo(f"{base}/s/c/{token}")
+
+
+@custom_app.command("sync")
+def sync_command(config_path: Path = typer.Option(None, "--config", help="tenure.yaml")) -> None:
+    """Load the answers finished on the public page into survey_answers now (the worker's
+    custom-survey-sync job does it every minute)."""
+    from tenure.voc.custom import sync_inbox
+    from tenure.warehouse import open_project
+
+    config, wh = open_project(config_path)
+    try:
+        res = sync_inbox(config, wh)
+    finally:
+        wh.close()
+    if res is None:
+        console.print("no finished answers waiting")
+        return
+    console.print(f"loaded {res.inserted:,} new answer(s), {res.unchanged:,} unchanged, {res.rejected:,} refused"
+                  + (f" (quarantine: {res.quarantine_path})" if res.quarantine_path else ""))
