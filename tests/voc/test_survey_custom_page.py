@@ -53,6 +53,9 @@ def test_walk_the_branching_page_by_page_and_sync_once(site):
     assert r.status_code == 200 and "What was missing?" in r.text and "How far off" not in r.text
     r = _post(client, token, r.text, q_missing=["API", "SSO"])
     assert "Rank what matters" in r.text
+    r = _post(client, token, r.text, q_rank_0="1", q_rank_1="1", q_rank_2="2")  # a rank given twice
+    assert r.status_code == 400 and "give each option a different rank, from 1 to 3" in r.text
+    assert '<option value="2" selected>' in r.text  # the choices made are kept
     r = _post(client, token, r.text, q_rank_0="3", q_rank_1="1", q_rank_2="2")
     assert "Anything else?" in r.text
     r = _post(client, token, r.text, q_comments="")

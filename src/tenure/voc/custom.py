@@ -266,28 +266,29 @@ def validated(survey: CustomSurvey, answers: Answers, *, survey_id: str = "") ->
     return clean
 
 
-def parse_form(q: CustomQuestion, form: Mapping[str, Sequence[str]]) -> Any:
-    """A question's answer from a submitted HTML form (field `q_<id>`; multi: several values;
-    ranking: `q_<id>_<n>` = the rank 1..n given to the n-th option, as select boxes)."""
+def parse_form(q: CustomQuestion, form: Mapping[str, Sequence[str]]) -> tuple[Any, str | None]:
+    """(a question's answer from a submitted HTML form, None) or (None, what is wrong). Field
+    `q_<id>`; multi: several values; ranking: `q_<id>_<n>` = the rank 1..n given to the n-th
+    option (select boxes). The answer still goes through check_answer."""
     name = f"q_{q.id}"
     if q.type == "multi":
-        return [v for v in form.get(name, []) if v]
+        return [v for v in form.get(name, []) if v], None
     if q.type == "ranking":
         ranks: dict[str, int] = {}
         for i, o in enumerate(q.options):
-            raw = (form.get(f"{name}_{i}") or [""])[0]
-            if raw.strip():
+            raw = (form.get(f"{name}_{i}") or [""])[0].strip()
+            if raw:
                 n = _number(raw)
-                if n is None:
-                    return [f"rank {raw[:20]!r}"]  # refused by check_answer with the value named
+                if n is None or n != int(n) or not 1 <= n <= len(q.options):
+                    return None, f"give {o!r} a rank from 1 to {len(q.options)}"
                 ranks[o] = int(n)
         if not ranks:
-            return []
+            return [], None
         if sorted(ranks.values()) != list(range(1, len(q.options) + 1)):
-            return ["(each rank once: 1 to %d)" % len(q.options)]
-        return [o for o, _ in sorted(ranks.items(), key=lambda kv: kv[1])]
+            return None, f"give each option a different rank, from 1 to {len(q.options)}"
+        return [o for o, _ in sorted(ranks.items(), key=lambda kv: kv[1])], None
     values = form.get(name) or [""]
-    return values[0]
+    return values[0], None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -29,12 +29,12 @@ STATUS_CODES = {"invalid": 404, "expired": 410, "paused": 410, "bad_form": 403, 
 
 
 def _show(request: Request, token: str, *, status: str, survey=None, questions=(), response_id: str = "",
-          state: str = "", errors=None, values=None, done: int = 0, total: int = 0) -> HTMLResponse:
+          state: str = "", errors=None, values=None, raw=None, done: int = 0, total: int = 0) -> HTMLResponse:
     ctx: AppContext = request.app.state.ctx
     return render(request, "survey_custom.html", status_code=STATUS_CODES.get(status, 200), token=token,
                   status=status, survey=survey, questions=list(questions), response_id=response_id,
                   nonce=custom.nonce(ctx.config, response_id) if response_id else "", state=state,
-                  errors=errors or {}, values=values or {}, done=done, total=total,
+                  errors=errors or {}, values=values or {}, raw=raw or {}, done=done, total=total,
                   title=survey.title if survey else "Survey")
 
 
@@ -80,9 +80,10 @@ async def custom_survey_answer(request: Request, token: str) -> HTMLResponse:
     values: dict[str, object] = {}
     answers = dict(so_far)
     for q in page:
-        raw = custom.parse_form(q, fields)
+        raw, err = custom.parse_form(q, fields)
         values[q.id] = raw
-        value, err = custom.check_answer(q, raw)
+        if err is None:
+            value, err = custom.check_answer(q, raw)
         if err:
             errors[q.id] = err
         else:
@@ -91,7 +92,7 @@ async def custom_survey_answer(request: Request, token: str) -> HTMLResponse:
         done, total = custom.progress(survey, so_far)
         return _show(request, token, status="errors", survey=survey, questions=page, response_id=response_id,
                      state=custom.sign_state(ctx.config, response_id, token, so_far), errors=errors, values=values,
-                     done=done, total=total)
+                     raw=fields, done=done, total=total)
     following = custom.next_page(survey, answers)
     if following:
         done, total = custom.progress(survey, answers)
