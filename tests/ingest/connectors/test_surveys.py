@@ -23,14 +23,36 @@ MASTER = ("account_id,name,domain,segment\nA1,Acme Inc,acme.com,Enterprise\nA2,B
           "A3,Gamma Media,gamma.tv,SMB\n")
 
 
-# DuckDB for most cases (fast); the end-to-end load also runs on PostgreSQL
-duckdb_only = pytest.mark.parametrize("warehouse_url", ["duckdb"], indirect=True)
+@pytest.fixture
+def master(warehouse, config, write):
+    """A fresh warehouse (DuckDB and PostgreSQL) with the three master accounts."""
+    ingest_file(warehouse, config, "accounts", write("acc.csv", MASTER))
+    return warehouse
+
+
+@pytest.fixture(scope="module")
+def _duck(tmp_path_factory):
+    from tenure.config import config_from_dict
+    from tenure.warehouse import Warehouse
+
+    folder = tmp_path_factory.mktemp("survey-imports")
+    config = config_from_dict({"ingest": {"runs_dir": str(folder / "runs")}}, base_dir=folder, env={})
+    wh = Warehouse(f"duckdb:///{folder / 'wh.duckdb'}")
+    wh.ensure_schema()
+    (folder / "acc.csv").write_text(MASTER)
+    ingest_file(wh, config, "accounts", folder / "acc.csv")
+    yield wh, config
+    wh.close()
 
 
 @pytest.fixture
-def master(warehouse, config, write):
-    ingest_file(warehouse, config, "accounts", write("acc.csv", MASTER))
-    return warehouse
+def duck(_duck):
+    """One DuckDB warehouse for the module (fast), emptied of survey rows before each test:
+    (warehouse, config)."""
+    wh, config = _duck
+    for table in ("survey_responses", "survey_answers", "quarantine", "account_identities"):
+        wh.raw_sql(f'DELETE FROM "{table}"')
+    return wh, config
 
 
 def rows(wh, table):
@@ -91,8 +113,8 @@ def test_surveymonkey_two_header_rows_by_hand():
 # end to end, idempotent
 
 
-@duckdb_only
-def test_imports_load_and_reimport_changes_nothing(master, config):
+def test_imports_load_and_reimport_changes_nothing(duck):
+    master, config = duck
     for fmt, path, counts in (("survey", GENERIC, {"survey_responses": 2, "survey_answers": 17}),
                               ("delighted", DELIGHTED, {"survey_responses": 4}),
                               ("surveymonkey", MONKEY, {"survey_responses": 3, "survey_answers": 20})):
@@ -122,8 +144,8 @@ def _monkey(write, name, data_rows):
     return write(name, "\n".join(lines[:2] + data_rows) + "\n")
 
 
-@duckdb_only
-def test_bad_score_and_bad_date_are_quarantined_with_row_and_column_and_never_half_applied(master, config, write):
+def test_bad_score_and_bad_date_are_quarantined_with_row_and_column_and_never_half_applied(duck, write):
+    master, config = duck
     lines = MONKEY.read_text().splitlines()
     good = lines[2]
     bad_score = lines[3].replace(",3,2,,Alerts", ",11,2,,Alerts")  # NPS 11
@@ -146,8 +168,8 @@ def test_bad_score_and_bad_date_are_quarantined_with_row_and_column_and_never_ha
     assert {r["response_id"] for r in stored} == {"sm-114230001"}
 
 
-@duckdb_only
-def test_an_unreadable_answer_keeps_the_response_out_too(master, config, write):
+def test_an_unreadable_answer_keeps_the_response_out_too(duck, write):
+    master, config = duck
     lines = MONKEY.read_text().splitlines()
     bad_rank = lines[2].replace(",2,1,3,Faster", ",2,first,3,Faster")  # a rank that is not a number
     path = _monkey(write, "pulse.csv", [bad_rank, lines[3]])
@@ -158,8 +180,8 @@ def test_an_unreadable_answer_keeps_the_response_out_too(master, config, write):
     assert {r["response_id"] for r in rows(master, "survey_answers")} == {"sm-114230002"}
 
 
-@duckdb_only
-def test_strict_loads_nothing_of_either_table(master, config, write):
+def test_strict_loads_nothing_of_either_table(duck, write):
+    master, config = duck
     text = GENERIC.read_text().replace("nps,6,", "nps,ten,")
     res = ingest_file(master, config, "all", write("exit.csv", text), fmt="survey", strict=True)
     assert [r.status for r in res] == ["rejected", "rejected"]
@@ -168,8 +190,8 @@ def test_strict_loads_nothing_of_either_table(master, config, write):
     assert ("survey_responses", 2, "score", "bad_integer") in [x[:4] for x in q]
 
 
-@duckdb_only
-def test_wrong_account_and_unknown_kind_name_the_row(master, config, write):
+def test_wrong_account_and_unknown_kind_name_the_row(duck, write):
+    master, config = duck
     text = GENERIC.read_text().replace("g-2,A2", "g-2,A9").replace("g-1,A1,c-11,2026-04-02T09:15:00Z,exit-2026,nps",
                                                                    "g-1,A1,c-11,2026-04-02T09:15:00Z,exit-2026,nsp")
     res = {r.entity: r for r in ingest_file(master, config, "all", write("exit.csv", text), fmt="survey")}
