@@ -192,12 +192,14 @@ def test_strict_loads_nothing_of_either_table(duck, write):
 
 def test_wrong_account_and_unknown_kind_name_the_row(duck, write):
     master, config = duck
-    text = GENERIC.read_text().replace("g-2,A2", "g-2,A9").replace("g-1,A1,c-11,2026-04-02T09:15:00Z,exit-2026,nps",
-                                                                   "g-1,A1,c-11,2026-04-02T09:15:00Z,exit-2026,nsp")
+    text = (GENERIC.read_text().replace("g-2,A2", "g-2,A9")
+            .replace("g-1,A1,c-11,2026-04-02T09:15:00Z,exit-2026,nps", "g-1,A1,c-11,2026-04-02T09:15:00Z,exit-2026,nsp")
+            .replace("g-3,A3", ",A3"))  # a respondent without an id
     res = {r.entity: r for r in ingest_file(master, config, "all", write("exit.csv", text), fmt="survey")}
     assert res["survey_responses"].rejected_by_reason == {"enum": 1, "unknown_account": 1}
     q = [x[:4] for x in quarantine(master)]
     assert ("survey_responses", 1, "kind", "enum") in q and ("survey_answers", 2, "account_id", "unknown_account") in q
+    assert ("survey_answers", 3, "response_id", "required") in q
 
 
 @pytest.mark.parametrize("reader,text,match", [

@@ -72,13 +72,13 @@ class Question:
     header: str = ""  # the column(s) in the export, named in messages
 
 
-def _answers_of(q: Question, base: dict[str, pa.Array], rid_ok: pa.Array) -> list[pa.Table]:
-    """survey_answers rows of one question (only where answered)."""
-    n = len(rid_ok)
+def _answers_of(q: Question, base: dict[str, pa.Array], n: int) -> list[pa.Table]:
+    """survey_answers rows of one question (only where answered; a respondent without an id
+    gives rows without one, which validation quarantines as `required`)."""
     parts: list[pa.Table] = []
 
     def part(suffix: str, answered: pa.Array, choice: pa.Array, number: pa.Array, text: pa.Array) -> None:
-        mask = pc.and_(answered, rid_ok)
+        mask = answered
         rid = base["response_id"]
         aid = pc.binary_join_element_wise(rid, const(f"{q.question_id}{suffix}", n), ":")
         cols = {**base, "answer_id": aid, "question_id": const(q.question_id, n), "question_type": const(q.type, n),
@@ -132,7 +132,6 @@ def respondents_to_entities(*, rows: pa.Array, response_id: pa.Array, account_id
     """The survey_responses and survey_answers rows of a respondents' table (columns of text)."""
     n = len(rows)
     rid = clean(response_id)
-    rid_ok = pc.is_valid(rid)
     entities: dict[str, pa.Table] = {}
     bad_answer, bad_which = _bad_numbers(questions, n)
 
@@ -169,7 +168,7 @@ def respondents_to_entities(*, rows: pa.Array, response_id: pa.Array, account_id
         base = {"response_id": rid, "survey_id": clean(survey_id), "account_id": clean(account_id),
                 "contact_id": clean(contact_id), "answered_at": clean(responded_at), readers.ROW: rows,
                 readers.ERROR: err}
-        parts = [p for q in questions for p in _answers_of(q, base, rid_ok)]
+        parts = [p for q in questions for p in _answers_of(q, base, n)]
         answers = pa.concat_tables(parts) if parts else None
         if answers is not None:
             entities["survey_answers"] = answers.select(list(ANSWER_COLUMNS)).sort_by(
