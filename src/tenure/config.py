@@ -1085,6 +1085,12 @@ tasks:
 # operating_model:               # engagement models and cadences, CSM capacity by touch level, teams
 #   ...                          # (docs/playbooks.md "Operating model"; `tenure demo` writes an example)
 
+# surveys:                       # NPS/CSAT/CES programs, sent and answered by tenure (docs/voc.md "Surveys")
+#   throttle_days: 30            # no contact asked by any program more than once in 30 days
+#   programs:                    # `tenure demo` writes an example; `tenure voc programs` lists them
+#     - {name: relationship-nps, kind: nps, trigger: {type: relationship, every_days: 90},
+#        text: {en: {question: "How likely are you to recommend {project} to a colleague?"}}}
+
 notify:
   # how the outbox delivers emails and webhooks (docs/operations.md "The worker and the outbox")
   # smtp: {host: smtp.example.com, port: 587, security: starttls, username: tenure}  # password: TENURE_SMTP_PASSWORD

@@ -47,6 +47,9 @@ def run_demo(directory: Path, accounts: int, months: int, seed: int, quiet: bool
                                progress=lambda adv, total, desc: bar.update(task, advance=adv))
         summary["simulated"] = sim.rows
         added = add_operating_model(directory / "tenure.yaml", company / "accounts.csv")
+        from tenure.voc.demo import add_surveys
+
+        added = add_surveys(directory / "tenure.yaml") or added
         if add_onboarding_plans(directory / "tenure.yaml") or added:
             config = load_config(directory / "tenure.yaml")
         upgrade(config)
@@ -107,6 +110,9 @@ def _compute(wh, config, out: Console) -> dict:
     from tenure.playbooks.demo import demo_step as playbooks_step
 
     done["playbooks"] = playbooks_step(wh, config, out)  # the shipped playbooks, enabled: tasks and emails
+    from tenure.voc.demo import demo_step as surveys_step
+
+    done["surveys"] = surveys_step(wh, config, out)  # a survey wave: .eml invitations, answers, synced
     return done
 
 

@@ -62,15 +62,17 @@ def _no_fence(session: Session) -> None:
 
 
 def claim(config: Any, now: datetime, limit: int, report: DeliveryReport,
-          fence: Fence) -> tuple[list[OutboxMessage], int]:
+          fence: Fence, dedupe_prefix: str | None = None) -> tuple[list[OutboxMessage], int]:
     """Claim up to `limit` due rows (see the module docstring); returns the rows to send now and
     how many due rows were looked at (0: nothing is due)."""
     settings = config.notify
     out: list[OutboxMessage] = []
     with session_scope(config) as session:
         fence(session)
-        rows = session.scalars(select(OutboxMessage)
-                               .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+        due = select(OutboxMessage).where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+        if dedupe_prefix is not None:
+            due = due.where(OutboxMessage.dedupe_key.startswith(dedupe_prefix, autoescape=True))
+        rows = session.scalars(due
                                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)).all()
         found = suppressed(session, [r.recipient for r in rows if r.channel == "email"])
         for row in rows:
@@ -110,10 +112,12 @@ def _mark(config: Any, ids: list[int], fence: Fence, **values: Any) -> None:
 
 
 def deliver_due(config: Any, *, now: datetime | None = None, max_messages: int | None = None,
-                fence: Fence | None = None, progress: Callable[[int], None] | None = None) -> DeliveryReport:
+                fence: Fence | None = None, progress: Callable[[int], None] | None = None,
+                dedupe_prefix: str | None = None) -> DeliveryReport:
     """Deliver every due message (or at most `max_messages`); returns what happened.
     `now` (naive UTC) is the clock for due times and send windows; `progress(n)` is called
-    after each message with the number handled so far."""
+    after each message with the number handled so far. `dedupe_prefix`: only messages whose
+    dedupe key starts with it (e.g. the demo delivers its survey wave and nothing else)."""
     fence = fence or _no_fence
     settings = config.notify
     report = DeliveryReport()
@@ -132,7 +136,7 @@ def deliver_due(config: Any, *, now: datetime | None = None, max_messages: int |
         while max_messages is None or handled < max_messages:
             moment = now or utcnow()
             size = settings.batch_size if max_messages is None else min(settings.batch_size, max_messages - handled)
-            batch, seen = claim(config, moment, size, report, fence)
+            batch, seen = claim(config, moment, size, report, fence, dedupe_prefix)
             if not seen:
                 break
             for row in batch:

@@ -137,12 +137,13 @@ def _insert_new(session: Session, rows: list[dict[str, Any]], chunk: int = 500) 
 
 def invite(session: Session, config: Config, program: SurveyProgram, recipients: Sequence[dict[str, Any]], *,
            trigger: str, occurrence: Callable[[dict[str, Any]], str], now: datetime | None = None,
-           report: SendReport | None = None, check_recent: bool = True) -> list[dict[str, Any]]:
+           report: SendReport | None = None, check_recent: bool = True, dry_run: bool = False) -> list[dict[str, Any]]:
     """Invite `recipients` (dicts with contact_id, account_id, email, name, locale, timezone,
     account_name) in the caller's transaction: invitation rows and outbox emails. `occurrence(r)`
     names what the invitation is for (its dedupe key). Contacts unsubscribed, throttled across
     programs, or (check_recent) asked by this program within its every_days are skipped and
-    counted in `report`. Returns one item per invitation made: invitation_id, contact_id, email."""
+    counted in `report`. Returns one item per invitation made: invitation_id, contact_id, email.
+    A dry run counts (report.invited: who would be invited) and writes nothing."""
     now = now or utcnow()
     report = report or SendReport(program.name)
     key = project_secret(config)
@@ -166,6 +167,9 @@ def invite(session: Session, config: Config, program: SurveyProgram, recipients:
     if program.max_per_run is not None and len(kept) > program.max_per_run:
         report.capped += len(kept) - program.max_per_run
         kept = kept[:program.max_per_run]
+    if dry_run:
+        report.invited += len(kept)
+        return []
     expires = (now + timedelta(days=program.expiry_days)).replace(microsecond=0)
     rows, messages = [], {}
     for r in kept:
@@ -281,13 +285,13 @@ def send_program(config: Config, wh: Any, program: SurveyProgram | str, *, now: 
             by_contact = {r["contact_id"]: r for r in audience(wh, program, now.date(),
                                                               [e.contact_id for e in enrolled if e.contact_id])}
             report.enrolments = len(enrolled)
-        if dry_run:
-            report.sample = people[:10]
-            return report
         if people:
             period = _period(program, now)
             invite(session, config, program, people, trigger="relationship", now=now, report=report,
-                   occurrence=lambda r: f"{program.name}:{r['contact_id']}:{period}")
+                   dry_run=dry_run, occurrence=lambda r: f"{program.name}:{r['contact_id']}:{period}")
+        if dry_run:
+            report.sample = people[:10]
+            return report
         for e in enrolled:
             r = by_contact.get(e.contact_id)
             if r is not None:

@@ -24,7 +24,7 @@ def _score(kind: str, s: dict | None) -> str:
         return "no synced answer yet"
     fmt = (lambda v: f"{float(v):+.1f}") if kind == "nps" else (_pct if kind == "csat" else (lambda v: f"{float(v):.2f}"))
     ci = f" [{fmt(s['ci_low'])}, {fmt(s['ci_high'])}]" if s.get("ci_low") is not None else ""
-    return f"{fmt(s['value'])}{ci} (n={s['n']:,}; {s['window']})"
+    return f"{fmt(s['value'])}{ci} n={s['n']:,}"
 
 
 def programs_cmd(as_json: bool = typer.Option(False, "--json"), config_path: Path = CONFIG) -> None:
@@ -44,14 +44,17 @@ def programs_cmd(as_json: bool = typer.Option(False, "--json"), config_path: Pat
     if not rows:
         console.print("no survey programs: add them under surveys.programs in tenure.yaml (docs/voc.md \"Surveys\")")
         return
-    t = Table(title="survey programs")
-    for col in ("program", "kind", "status", "trigger", "invited", "answered", "response rate", "score [95% CI]",
-                "not synced"):
-        t.add_column(col, justify="right" if col in ("invited", "answered", "response rate", "not synced") else "left")
+    window = next((r["score"]["window"] for r in rows if r["score"]), None)
+    t = Table(title="survey programs", caption=f"score: 95% interval; answers of the {window}" if window else None)
+    for col in ("program", "kind", "invited", "answered", "rate", "score"):
+        t.add_column(col, justify="right" if col in ("invited", "answered", "rate") else "left", no_wrap=True)
     for r in rows:
-        t.add_row(r["name"], r["kind"].upper(), r["status"], r["trigger"], f"{r['invited']:,}", f"{r['answered']:,}",
-                  _pct(r["response_rate"]), _score(r["kind"], r["score"]), f"{r['unsynced']:,}")
+        t.add_row(r["name"] + ("" if r["status"] == "active" else " (paused)"), r["kind"].upper(),
+                  f"{r['invited']:,}", f"{r['answered']:,}", _pct(r["response_rate"]), _score(r["kind"], r["score"]))
     console.print(t)
+    waiting = sum(r["unsynced"] for r in rows)
+    if waiting:
+        console.print(f"{waiting:,} invitation(s)/answer(s) not in the warehouse yet: `tenure voc sync` (or the worker)")
 
 
 def send_cmd(program: str = typer.Option(None, "--program", help="only this program (default: every active one)"),
@@ -69,15 +72,16 @@ def send_cmd(program: str = typer.Option(None, "--program", help="only this prog
     if as_json:
         typer.echo(json.dumps([r.as_dict() for r in reports], indent=2, default=str))
         return
-    t = Table(title="survey send" + (" (dry run: nothing written)" if dry_run else ""))
-    cols = ("audience", "invited", "already_invited", "recently_asked", "throttled", "suppressed", "no_email",
-            "capped", "enrolments")
-    t.add_column("program")
-    for c in cols:
-        t.add_column(c.replace("_", " "), justify="right")
     for r in reports:
-        t.add_row(r.program, *(f"{getattr(r, c):,}" for c in cols))
-    console.print(t)
+        verb = "would invite" if dry_run else "invited"
+        skips = ", ".join(f"{getattr(r, c):,} {c.replace('_', ' ')}" for c in
+                          ("recently_asked", "throttled", "suppressed", "no_email", "capped", "already_invited")
+                          if getattr(r, c))
+        console.print(f"{r.program}: {verb} {r.invited:,} of an audience of {r.audience:,}"
+                      + (f" and {r.enrolments:,} enrolled by playbooks" if r.enrolments else "")
+                      + (f"; skipped {skips}" if skips else ""))
+    if dry_run:
+        console.print("dry run: nothing was written")
 
 
 def remind_cmd(config_path: Path = CONFIG) -> None:
