@@ -1091,6 +1091,16 @@ tasks:
 #     - {name: relationship-nps, kind: nps, trigger: {type: relationship, every_days: 90},
 #        text: {en: {question: "How likely are you to recommend {project} to a colleague?"}}}
 
+# custom_surveys:                # several questions with branching (docs/voc.md "Custom surveys and imports")
+#   exit:
+#     title: Why are you leaving?
+#     purpose: exit                # exit | onboarding | research | other
+#     questions:
+#       - {id: reason, type: single, text: "Main reason?", options: [Price, Product, Other]}
+#       - {id: missing, type: multi, text: "What was missing?", options: [Reports, API, SSO],
+#          show_if: [{question: reason, equals: Product}]}
+#       - {id: comments, type: text, text: "Anything else?", required: false}
+
 notify:
   # how the outbox delivers emails and webhooks (docs/operations.md "The worker and the outbox")
   # smtp: {host: smtp.example.com, port: 587, security: starttls, username: tenure}  # password: TENURE_SMTP_PASSWORD
