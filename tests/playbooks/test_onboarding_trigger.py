@@ -21,3 +21,16 @@ def test_behind_and_stuck_fire_with_their_slippage(company):  # noqa: F811
     assert got["B"]["key"] == "onboarding/stuck/2026-06-01"
     only = wh.to_pyarrow(occurrences(Inputs(wh, config, AS_OF), OnboardingStatus(statuses=["stuck"]))).to_pylist()
     assert [r["account_id"] for r in only] == ["B"]
+
+
+def test_the_shipped_onboarding_playbook_fires_on_accounts_behind_or_stuck(company):  # noqa: F811
+    """The library's onboarding playbook reads the onboarding plans (behind / stuck), not the
+    milestones' own due dates (the older onboarding_overdue trigger)."""
+    from tenure.playbooks.playbook_cli import LIBRARY
+    from tenure.playbooks.spec import load_file
+
+    wh, config = company
+    book = load_file(LIBRARY / "onboarding.yaml")
+    assert [(t.type, sorted(t.statuses)) for t in book.trigger_params] == [("onboarding_status", ["behind", "stuck"])]
+    rows = wh.to_pyarrow(occurrences(Inputs(wh, config, AS_OF), book.trigger_params[0])).to_pylist()
+    assert {r["account_id"]: r["subject"] for r in rows} == {"B": "stuck", "D": "behind"}
