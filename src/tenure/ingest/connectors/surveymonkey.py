@@ -25,6 +25,7 @@ columns IP Address, First Name, Last Name and Collector ID are not stored."""
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
@@ -41,7 +42,8 @@ from tenure.ingest.connectors.surveys import (
 META = ("Respondent ID", "Collector ID", "Start Date", "End Date", "IP Address", "Email Address", "First Name",
         "Last Name", "Custom Data 1")
 NPS_TEXT = re.compile(r"recommend", re.IGNORECASE)
-US_TIME = r"^\s*(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})\s+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?\s*(?P<p>[AaPp][Mm])?\s*$"
+US_TIME = (r"^\s*(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})\s+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?"
+           r"\s*(?P<p>[AaPp][Mm])?\s*$")
 
 
 def us_time_to_iso(a: pa.Array) -> pa.Array:
@@ -68,15 +70,21 @@ def us_time_to_iso(a: pa.Array) -> pa.Array:
 
 
 def _read_grid(path: Path) -> tuple[list[str], list[str], pa.Table]:
+    """(first header row, second header row, the data rows), every cell as text (ids such as
+    007 keep their zeros)."""
     try:
-        t = pacsv.read_csv(path, read_options=pacsv.ReadOptions(autogenerate_column_names=True),
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            width = len(next(csv.reader(f), []))
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: cannot read as a SurveyMonkey CSV export (save it as UTF-8 CSV): {err}") from None
+    names = [f"c{i}" for i in range(width)]
+    try:
+        t = pacsv.read_csv(path, read_options=pacsv.ReadOptions(column_names=names),
                            parse_options=pacsv.ParseOptions(newlines_in_values=True),
-                           convert_options=pacsv.ConvertOptions(strings_can_be_null=False,
-                                                                column_types=None, auto_dict_encode=False,
-                                                                include_missing_columns=False))
+                           convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in names},
+                                                                strings_can_be_null=False))
     except pa.ArrowInvalid as err:
         raise InputError(f"{path}: cannot read as a SurveyMonkey CSV export: {err}") from None
-    t = t.cast(pa.schema([pa.field(f.name, pa.string()) for f in t.schema]))
     if t.num_rows < 2:
         raise InputError(f"{path}: a SurveyMonkey export has two header rows (questions, then what each column "
                          "holds); this file has fewer than two rows")
