@@ -113,6 +113,9 @@ def _compute(wh, config, out: Console) -> dict:
     from tenure.voc.demo import demo_step as surveys_step
 
     done["surveys"] = surveys_step(wh, config, out)  # a survey wave: .eml invitations, answers, synced
+    from tenure.voc.loop import demo_step as loop_step
+
+    done["loop"] = loop_step(wh, config, out)  # the wave's detractors followed up: tasks, some closed
     return done
 
 

@@ -19,7 +19,9 @@ def test_the_demo_runs_the_shipped_playbooks_and_says_for_whom(demo_site):
         tasks = s.scalar(select(func.count()).select_from(Task).where(Task.playbook.isnot(None)))
         emails = s.scalar(select(func.count()).select_from(OutboxMessage))
         owners = set(s.scalars(select(Task.owner).where(Task.playbook.isnot(None))))
-    # the report's counts are what is in the state DB (the demo runs the playbooks once)
-    assert step["tasks"] == tasks > 0 and step["emails"] <= emails
+    # the report's counts are what is in the state DB (the demo runs the playbooks once, then the
+    # survey playbooks again after its survey wave: tenure.voc.loop.demo_step)
+    loop = demo_site.summary["compute"]["loop"]
+    assert step["tasks"] + loop["tasks"] == tasks > 0 and step["emails"] <= emails
     assert owners & {"csm01", "csm02", "csm03"}
     assert step["table"].row_count == 8

@@ -293,3 +293,47 @@ def reply(session: Session, wh: Any, config: Any, task_id: int, *, text: str, su
             check_item(session, task_id, items.index(REPLY_ITEM), True, actor=actor)
     return {"message_id": msg.id if msg is not None else None, "to": to["email"], "subject": subject,
             "task_id": task_id, "response_id": rid}
+
+
+# -- the demo ------------------------------------------------------------------------------------
+
+DEMO_SEED = 5
+DEMO_CLOSED_SHARE = 0.6  # of the demo's follow-ups, the share its CSMs close (the rest stay open)
+
+
+def demo_step(wh: Any, config: Any, out: Any) -> dict[str, Any]:
+    """After the demo's survey wave: run the survey playbooks on the wave's day (the wave's
+    detractors and low ratings become tasks for their CSMs), then play the CSMs' part: about 60%
+    of those follow-ups are done with an outcome 2 to 60 hours after the answer (seeded), the rest
+    stay open, so the loop has closed, open and overdue responses to show."""
+    from tenure.playbooks.engine import run_playbooks
+    from tenure.playbooks.tasks import transition
+    from tenure.state.db import session_scope
+    from tenure.warehouse.asof import latest_event_day
+
+    day = latest_event_day(wh) or utcnow().date()
+    names = ["detractor-follow-up", "low-csat-follow-up"]
+    try:
+        report = run_playbooks(wh, config, as_of=day, names=names, trigger="demo",
+                               now=datetime.combine(day, datetime.min.time()) + timedelta(hours=20))
+    except (InputError, NotFoundError) as err:  # the playbooks are not installed
+        return {"skipped": str(err)}
+    made = sum(p["tasks"] for p in report["playbooks"])
+    rng = np.random.default_rng(DEMO_SEED)
+    closed = 0
+    with session_scope(config) as session:
+        st = status(session, wh, first_day=day, last_day=day)
+        st = st[st.task_id.notna() & (st.task_state == "open")].sort_values("response_id")
+        for rid, tid, owner, answered in st[["response_id", "task_id", "owner", "responded_at"]].itertuples(
+                index=False, name=None):
+            if rng.random() >= DEMO_CLOSED_SHARE:
+                continue
+            when = answered.to_pydatetime() + timedelta(hours=float(rng.uniform(2, 60)))
+            transition(session, int(tid), "done", outcome="resolved", actor=owner or "demo",
+                       comment=f"Called back about response {rid}; agreed next steps.", now=when)
+            closed += 1
+    with session_scope(config) as session:
+        s = summary(session, wh, config, period=Period(f"{day}..{day}", day, day))["overall"]
+    return {"tasks": made, "closed": closed, "overall": s,
+            "hints": [f"tenure voc loop --period {day}..{day}   # the wave's detractors: {s['responses']} to "
+                      f"follow up, {s['closed']} closed, {s['open'] + s['overdue']} still open ({s['overdue']} overdue)"]}
