@@ -79,7 +79,8 @@ def needing_loop(wh: Any, *, kinds: Sequence[str] = DEFAULT_KINDS, first_day: da
     if last_day is not None:
         s = s.filter(s.responded_at < last_day + timedelta(days=1))
     if response_ids is not None:
-        s = s.filter(s.response_id.isin(list(response_ids)))
+        ids = list(response_ids) or [""]  # none asked: match nothing (an empty IN list is not SQL)
+        s = s.filter(s.response_id.isin(ids))
     if account_ids is not None:
         s = s.filter(s.account_id.isin(list(account_ids)))
     a = wh.table("accounts")
