@@ -116,3 +116,20 @@ def test_answer_rows_one_per_answer_and_record_is_idempotent(survey, warehouse, 
     assert again.inserted == 0 and again.unchanged == 7
     stored = warehouse.execute(warehouse.table("survey_answers"))
     assert len(stored) == 7 and set(stored["text"].dropna()) == {"bye"}
+
+
+def test_pages_group_neighbours_and_a_jump_inside_a_page_waits_for_its_answer():
+    s = config_from_dict({"custom_surveys": {"onb": {"title": "Onboarding", "purpose": "onboarding", "questions": [
+        {"id": "role", "type": "single", "text": "Your role?", "options": ["Admin", "User"], "page": "you"},
+        {"id": "team", "type": "rating", "text": "Team size?", "scale_min": 1, "scale_max": 9, "page": "you"},
+        {"id": "setup", "type": "rating", "text": "Setup ease?", "page": "setup",
+         "skip_to": [{"when": {"question": "setup", "at_most": 2}, "to": "help"}]},
+        {"id": "docs", "type": "single", "text": "Docs useful?", "options": ["Yes", "No"], "page": "setup"},
+        {"id": "help", "type": "text", "text": "What would have helped?", "required": False},
+    ]}}}, env={}).custom_surveys["onb"]
+    assert [ids(p) for p in custom.pages(s)] == [["role", "team"], ["setup", "docs"], ["help"]]
+    assert ids(custom.next_page(s, {})) == ["role", "team"]
+    assert ids(custom.next_page(s, {"role": "Admin", "team": 3})) == ["setup"]  # docs waits for setup's jump
+    assert ids(custom.next_page(s, {"role": "Admin", "team": 3, "setup": 1})) == ["help"]
+    assert ids(custom.next_page(s, {"role": "Admin", "team": 3, "setup": 4})) == ["docs"]
+    assert custom.progress(s, {"role": "Admin", "team": 3}) == (1, 3)
