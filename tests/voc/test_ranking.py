@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from tenure.cli import app
 from tenure.state.db import session_scope
-from tenure.voc import corpus, ranking, topics
+from tenure.voc import corpus, corrections, ranking, topics
 from tests.voc import curation_company as cc
 
 TOPICS = {"Billing": "billing OR invoic*", "Reliability": "crash*", "Praise": "love OR thanks"}
@@ -76,6 +76,16 @@ def test_topics_requests_and_churn_reasons_are_ranked_by_the_arr_behind_them(com
         ("competitor", 3000.0, 0.0, 1), ("price", 3000.0, 0.0, 1)]
     assert rows[1]["quotes"][0]["text"] == "Too expensive after the increase"
     assert rows[1]["detail"] == config.churn_taxonomy.categories["price"].description
+
+    # sentiment per group counts people's corrections over the model's
+    scores = {i: 0.5 for i in cc.TEXT_IDS}  # the model finds every text positive
+    with session_scope(config) as s:
+        corrections.correct(s, "survey:S2", label="negative", model_score=0.5, actor="ana")
+        felt = ranking.ranked(wh, s, config, "topics", cc.AS_OF, use_embeddings=False, sentiment=True,
+                              model_scores=scores)
+    billing = next(r for r in felt if r["label"] == "Billing")
+    # S1 0.5 (the model's), S2 corrected to negative (-0.6): mean -0.05, half of the texts negative
+    assert billing["sentiment"] == pytest.approx(-0.05) and billing["negative_share"] == 0.5
 
 
 @pytest.fixture

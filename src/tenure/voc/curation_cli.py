@@ -288,13 +288,15 @@ def churn_reasons_cmd(as_of: str = AsOfOpt, window_days: int = WindowOpt,
     console.print(t)
 
 
-def _rank_table(rows: list[dict], kind: str, currency: str, title: str) -> Table:
+def _rank_table(rows: list[dict], kind: str, currency: str, title: str, sentiment: bool = False) -> Table:
     from tenure.formats import money
 
     t = Table(title=title, title_justify="left")
     cols = ["#", kind[:-1] if kind.endswith("s") else "reason", "texts", "accounts", "ARR", "ARR at risk"]
     if kind == "churn":
         cols.append("churned ARR")
+    if sentiment:
+        cols.append("sentiment")
     cols.append("example")
     for col in cols:
         t.add_column(col, justify="right" if col in ("#", "texts", "accounts", "ARR", "ARR at risk", "churned ARR")
@@ -306,19 +308,21 @@ def _rank_table(rows: list[dict], kind: str, currency: str, title: str) -> Table
                  money(r["arr_at_risk"], currency)]
         if kind == "churn":
             cells.append(money(r["churned_arr"], currency))
+        if sentiment:
+            cells.append("–" if r.get("sentiment") is None else f"{r['sentiment']:+.2f} ({_pct(r['negative_share'])} neg.)")
         t.add_row(*cells, example)
     return t
 
 
 def _rank(kind: str, by: str | None, as_of, window_days: int, limit: int, quotes: int, corpus_limit: int,
-          no_embeddings: bool, as_json: bool, config_path: Path | None) -> None:
+          no_embeddings: bool, as_json: bool, config_path: Path | None, sentiment: bool = False) -> None:
     from tenure.voc.ranking import ranked
 
     with _stores(config_path) as (config, wh, session), _progress(as_json) as step:
         since, day = _window(wh, as_of, window_days)
         step(f"grouping texts into {kind} and summing the ARR behind them")
         rows = ranked(wh, session, config, kind, day, limit, by=by, window_days=window_days, quotes=quotes,
-                      corpus_limit=corpus_limit, use_embeddings=not no_embeddings)
+                      corpus_limit=corpus_limit, use_embeddings=not no_embeddings, sentiment=sentiment)
     if as_json:
         _json({"kind": kind, "as_of": day, "since": since, "currency": config.reporting_currency,
                "sort": by or ("churned_arr" if kind == "churn" else "arr"), "rows": rows})
@@ -330,7 +334,7 @@ def _rank(kind: str, by: str | None, as_of, window_days: int, limit: int, quotes
     sort = by or ("churned_arr" if kind == "churn" else "arr")
     console.print(_rank_table(rows, kind, config.reporting_currency,
                               f"{what} by {sort.replace('_', ' ')}, texts {since} – {day}; ARR as of {day} "
-                              f"({config.reporting_currency} per year; at risk = ARR x churn risk)"))
+                              f"({config.reporting_currency} per year; at risk = ARR x churn risk)", sentiment))
 
 
 def rank_cmd(kind: str = typer.Option("themes", "--by", help="themes, topics, requests or churn"),
@@ -342,10 +346,13 @@ def rank_cmd(kind: str = typer.Option("themes", "--by", help="themes, topics, re
              corpus_limit: int = LimitOpt,
              no_embeddings: bool = typer.Option(False, "--no-embeddings", help="no sentence model (requests by "
                                                                                "key only, churn by keywords)"),
+             sentiment: bool = typer.Option(False, "--sentiment", help="add each row's mean sentiment (people's "
+                                                                       "corrections count over the model's)"),
              as_json: bool = JsonOpt, config_path: Path = ConfigOpt) -> None:
     """Themes, topics, feature requests or churn reasons ranked by the ARR behind them and the ARR at
     risk, with example quotes linked to their accounts."""
-    _rank(kind, sort, as_of, window_days, limit, quotes, corpus_limit, no_embeddings, as_json, config_path)
+    _rank(kind, sort, as_of, window_days, limit, quotes, corpus_limit, no_embeddings, as_json, config_path,
+          sentiment)
 
 
 def requests_cmd(sort: str = typer.Option(None, "--sort", help="arr, arr_at_risk, accounts or n"),

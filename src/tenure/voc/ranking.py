@@ -156,6 +156,28 @@ def ranked_frame(wh: Warehouse, config: Config, assigned: pd.DataFrame, kind: st
         columns=["key", "rank", "text_id", "account_id", "account_name", "at", "text"])
 
 
+def _sentiment(session, assigned: pd.DataFrame, accounts: Sequence[str] | None,
+               model_scores: dict[str, float] | None) -> pd.DataFrame:
+    """Per group key: sentiment (mean effective score) and negative (share of negative texts)."""
+    from tenure.voc.corrections import effective
+
+    a = assigned if accounts is None else assigned[assigned["account_id"].isin(list(accounts))]
+    texts = a[["text_id", "text"]].drop_duplicates("text_id")
+    given = None
+    if model_scores is not None:
+        given = texts["text_id"].map(model_scores)
+        if given.isna().any():
+            missing = texts[given.isna()]
+            from tenure.voc.corrections import model_sentiment
+
+            given = given.copy()
+            given[given.isna()] = model_sentiment(missing["text"].fillna("").astype(str).tolist())[0]
+    eff = effective(session, texts, model_scores=None if given is None else given.to_numpy(dtype=float))
+    joined = a[["text_id", "key"]].merge(eff[["text_id", "score", "label"]], on="text_id")
+    joined["negative"] = (joined["label"] == "negative").astype(float)
+    return joined.groupby("key").agg(sentiment=("score", "mean"), negative=("negative", "mean"))
+
+
 def _num(v) -> float:
     return 0.0 if v is None or pd.isna(v) else float(v)
 
@@ -163,12 +185,16 @@ def _num(v) -> float:
 def ranked(wh: Warehouse, session, config: Config, kind: str, as_of: date | str | None = None, limit: int = 20,
            *, by: str | None = None, window_days: int = WINDOW_DAYS, accounts: Sequence[str] | None = None,
            quotes: int = 3, corpus_limit: int | None = corpus_mod.DEFAULT_LIMIT, use_embeddings: bool = True,
-           texts: pd.DataFrame | None = None) -> list[dict]:
+           texts: pd.DataFrame | None = None, sentiment: bool = False,
+           model_scores: dict[str, float] | None = None) -> list[dict]:
     """The groups of `kind` ranked by `by` (default: arr; churned_arr for churn), biggest first:
     [{key, label, detail, n, accounts, arr, arr_at_risk, churned_arr, quotes:
     [{text_id, text, account_id, account_name, at}]}]. Money in the reporting currency, per year.
     `accounts`: only texts of these accounts (a principal's book; None: all). `limit` None: all.
-    arr_at_risk is None for a group none of whose accounts has a risk score yet."""
+    arr_at_risk is None for a group none of whose accounts has a risk score yet.
+    sentiment=True adds "sentiment" (mean effective sentiment of the group's texts, -1 to 1) and
+    "negative_share": people's corrections count over the model's (tenure.voc.corrections.effective);
+    `model_scores` {text_id: score} spares re-scoring texts already scored."""
     if kind not in KINDS:
         raise InputError(f"kind {kind!r}: choose one of {', '.join(KINDS)}")
     by = by or ("churned_arr" if kind == "churn" else "arr")
@@ -188,6 +214,7 @@ def ranked(wh: Warehouse, session, config: Config, kind: str, as_of: date | str 
     if groups.empty:
         return []
     labels = assigned.drop_duplicates("key").set_index("key")
+    feeling = _sentiment(session, assigned, accounts, model_scores) if sentiment else None
     quote_rows: dict[str, list[dict]] = {}
     for r in quoted.sort_values(["key", "rank"]).to_dict(orient="records"):
         at = r["at"]
@@ -203,5 +230,8 @@ def ranked(wh: Warehouse, session, config: Config, kind: str, as_of: date | str 
                      "arr_at_risk": None if pd.isna(r["arr_at_risk"]) else float(r["arr_at_risk"]),
                      "churned_arr": _num(r["churned_arr"]) if kind == "churn" else None,
                      "quotes": quote_rows.get(key, [])})
+        if feeling is not None:
+            rows[-1]["sentiment"] = _num(feeling["sentiment"].get(key)) if key in feeling.index else None
+            rows[-1]["negative_share"] = _num(feeling["negative"].get(key)) if key in feeling.index else None
     rows.sort(key=lambda r: (-(r[by] or 0), -r["arr"], -r["n"], r["label"]))
     return rows if limit is None else rows[:limit]
