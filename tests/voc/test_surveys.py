@@ -239,3 +239,20 @@ def test_unknown_program_names_the_config_key(project, wh_read):
 
     with pytest.raises(NotFoundError, match="surveys.programs"):
         send.send_all(project, wh_read, program="nope")
+
+
+def test_a_playbook_file_with_send_survey_validates():
+    """The example of docs/voc.md: a transactional CSAT after each resolved ticket."""
+    from tenure.playbooks.spec import parse
+
+    text = """
+name: support-csat
+status: active
+triggers: [{type: ticket_resolved}]
+steps:
+  - {action: send_survey, program: support-csat, roles: [champion, user]}
+"""
+    pb, problems = parse(text, "playbooks/support-csat.yaml")
+    assert problems == [] and pb is not None
+    _, problems = parse(text.replace("program: support-csat", "programme: x"), "playbooks/bad.yaml")
+    assert {p.field for p in problems} == {"steps[0].program", "steps[0].programme"}  # file, line and field named

@@ -468,3 +468,22 @@ for _a in (
     ActionType("enrol_survey", EnrolSurvey, enrol_survey, "enrol contacts in a survey program"),
 ):
     register_action(_a)
+
+# Action types later stages add (each module calls register_action when imported). Imported by
+# name here, as tenure.voc.cli assembles its parts, so a playbook naming one validates wherever
+# playbooks are loaded; a module not written yet is simply absent.
+LATER_STAGE_ACTIONS = ("tenure.voc.actions",)
+
+
+def _load_later_stage_actions() -> None:
+    import importlib
+
+    for name in LATER_STAGE_ACTIONS:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name != name:
+                raise
+
+
+_load_later_stage_actions()
