@@ -106,13 +106,19 @@ RENEWAL_ENDPOINTS = (
     ("DELETE", "/renewals/{r03}/call", None, WRITES_A03, 204),
 )
 
-# the outbox: administrators only (an email's payload names its CSM by address, not by user). {held}
-# is an email held for review, {dead} a dead letter; each admin write changes it once, so these rows
-# run on a site of their own in tests/api/test_outbox_api.py (not the shared one).
+# the outbox: administrators list it and replay dead letters; an email held for review is released
+# by its CSM (payload owner), that CSM's manager or an administrator (tenure.access.Access.email).
+# {held01} is an email held for csm01 (inside the manager's team), {held03} one for csm03, {dead} a
+# dead letter. Writes change a site, so these rows run on a site of their own in
+# tests/api/test_outbox_api.py (not the shared one), with a fresh held email per caller.
+REVIEWS_A01 = frozenset({"admin", "manager", "csm01"})
+REVIEWS_A03 = frozenset({"admin", "csm03"})
 OUTBOX_ENDPOINTS = (
     ("GET", "/outbox", None, ADMINS, 200),
     ("GET", "/outbox?status=dead&page_size=5", None, ADMINS, 200),
-    ("POST", "/outbox/{held}/release", "release", ADMINS, 200),
+    ("GET", "/outbox/review", None, EVERYONE, 200),
+    ("POST", "/outbox/{held01}/release", "release", REVIEWS_A01, 200),
+    ("POST", "/outbox/{held03}/release", "release", REVIEWS_A03, 200),
     ("POST", "/outbox/{dead}/replay", None, ADMINS, 200),
 )
 
@@ -127,6 +133,10 @@ PLAN_ENDPOINTS = (
     ("POST", "/accounts/{p03}/success-plans", "plan_start", WRITES_A03, 201),
     ("POST", "/success-plans/{plan01}/tasks/{task01}", "plan_skip", WRITES_A01, 200),
     ("POST", "/success-plans/{plan03}/tasks/{task03}", "plan_skip", WRITES_A03, 200),
+    ("POST", "/success-plans/{plan01}/tasks", "plan_add_task", WRITES_A01, 201),
+    ("POST", "/success-plans/{plan03}/tasks", "plan_add_task", WRITES_A03, 201),
+    ("POST", "/success-plans/{plan01}/objectives/{objective01}", "plan_objective", WRITES_A01, 200),
+    ("POST", "/success-plans/{plan03}/objectives/{objective03}", "plan_objective", WRITES_A03, 200),
 )
 
 # each company-wide figure and record set (tenure.access) -> where it is shown: an API endpoint

@@ -293,6 +293,8 @@ def send_email(ctx: ActionContext, p: SendEmail, step: str) -> list[dict]:
         if p.from_csm and ctx.csm:
             payload.update(from_name=ctx.csm.get("name") or "", reply_to=ctx.csm.get("email") or None)
             payload = {k: v for k, v in payload.items() if v is not None}
+        # who reviews it when held (the account's task owner: tenure.access.Access.email) and for which account
+        payload.update({k: ctx.account[k] for k in ("owner", "account_id") if ctx.account.get(k)})
         item = {"kind": "email", "to": r["email"], "subject": subject, "held_for_review": p.review}
         if not ctx.dry_run:
             message = dict(channel="email", payload=payload, dedupe_key=ctx.key(step, r["email"]),
