@@ -18,7 +18,12 @@ nothing else decides scope. The rules (written down in docs/web.md):
    dimension that names a book or an account (`BOOK_DIMENSIONS`: owner, parent account) is a
    per-book figure, so a book-limited principal gets its breakdown grouped by owner too and
    only for the owners of its book (`Figure.keep`).
-3. **Company-wide records** (`RECORDS`: the ingest log and uploads, the data-quality page, a
+3. **Emails held for review** (a playbook's `send_email` with `review: true`) name the task owner
+   of their account (`payload.owner`). Administrators review and release any of them; otherwise
+   the owner's principal does, like its tasks: a CSM its own, a manager its team's
+   (`Access.email`, `Access.email_owners`). The CCO and viewers, whose book is everything but who
+   work no tasks, do not release emails sent in a CSM's name.
+4. **Company-wide records** (`RECORDS`: the ingest log and uploads, the data-quality page, a
    refresh, the audit log) are rows of, or writes to, every account that are not aggregates:
    only principals whose book is everything may see or run them.
 
@@ -164,6 +169,23 @@ class Access:
         """May the principal work this task (owned by `owner`)? OutOfScope outside its book."""
         if self.task_owners is not None and owner not in self.task_owners:
             raise self._refuse(f"task {task_id}" + (f" (owner {owner})" if owner else " (in a queue)"))
+
+    @property
+    def email_owners(self) -> list[str] | None:
+        """The owners whose held emails the principal reviews and releases: None = every held
+        email (administrators), else its task owners (a CSM its own, a manager its team's); none
+        for other principals whose book is everything (the CCO, viewers)."""
+        if self.who.can("admin"):
+            return None
+        return [] if self.task_owners is None else self.task_owners
+
+    def email(self, message_id: int, owner: str | None) -> None:
+        """May the principal review and release this held email (reviewed by `owner`)?"""
+        scope = self.email_owners
+        if scope is not None and owner not in scope:
+            raise OutOfScope(f"held email {message_id}" + (f" (owner {owner})" if owner else " (no owner)")
+                             + f" is not {self.who.username}'s to review: its CSM, the CSM's manager or an "
+                             "administrator releases it")
 
     def figure(self, name: str, dims: Sequence[str] = ()) -> Figure:
         """A company-wide figure (one of FIGURES), grouped by `dims`: visible to every reader; a

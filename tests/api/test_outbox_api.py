@@ -12,9 +12,10 @@ from tenure.notify import outbox
 from tenure.state.models import AuditLog, OutboxMessage
 
 
-def _email(session, key: str, **kw) -> OutboxMessage:
+def _email(session, key: str, owner: str | None = None, **kw) -> OutboxMessage:
+    payload = {"to": f"{key}@acme.example", "subject": "Your renewal", "text": "Hello"}
     msg = outbox.enqueue(session, channel="email", dedupe_key=key, category="renewal",
-                         payload={"to": f"{key}@acme.example", "subject": "Your renewal", "text": "Hello"}, **kw)
+                         payload={**payload, "owner": owner} if owner else payload, **kw)
     session.flush()
     return msg
 
@@ -42,11 +43,15 @@ def site(module_site):
 
 def test_outbox_rows_of_the_permission_matrix(site):
     with site.app.state.ctx.db() as s:
-        ids = {"held": _email(s, "matrix-held", hold_for_review=True).id, "dead": _dead(s, "matrix-dead").id}
+        ids = {"dead": _dead(s, "matrix-dead").id}
     failures = []
     for method, path, body, allowed, ok in OUTBOX_ENDPOINTS:
-        url = "/api/v1" + path.format(**ids)
-        for principal in PRINCIPALS:  # admin comes first: its write succeeds, later ones are refused before
+        for principal in PRINCIPALS:  # admin comes first: its replay succeeds, later ones are refused before
+            if body == "release":  # each caller reviews an email of its own, still held
+                with site.app.state.ctx.db() as s:
+                    ids.update({f"held{n}": _email(s, f"matrix-held{n}-{principal}-{path}", owner=f"csm{n}",
+                                                   hold_for_review=True).id for n in ("01", "03")})
+            url = "/api/v1" + path.format(**ids)
             r = site.api.request(method, url, json={"subject": "Edited"} if body == "release" else None,
                                  headers=site.headers(principal))
             want = expected(principal, allowed, ok)
@@ -102,3 +107,33 @@ def test_a_held_email_cannot_be_released_with_a_header_injected_subject(site):
     assert r.status_code == 422 and "subject" in r.json()["detail"]
     with site.app.state.ctx.db() as s:
         assert s.get(OutboxMessage, held).status == "held_for_review"
+
+
+def test_a_csm_lists_and_releases_its_own_held_emails_only(site):
+    with site.app.state.ctx.db() as s:
+        mine = _email(s, "csm01-review", owner="csm01", hold_for_review=True).id
+        theirs = _email(s, "csm03-review", owner="csm03", hold_for_review=True).id
+        ownerless = _email(s, "nobody-review", hold_for_review=True).id
+    queue = site.api.get("/api/v1/outbox/review", params={"page_size": 500}, headers=site.headers("csm01")).json()
+    listed = {m["id"] for m in queue["items"]}
+    assert mine in listed and not listed & {theirs, ownerless}
+    assert {m["owner"] for m in queue["items"]} == {"csm01"} and queue["total"] == len(queue["items"])
+    team = {m["id"] for m in site.api.get("/api/v1/outbox/review", params={"page_size": 500},
+                                          headers=site.headers("manager")).json()["items"]}
+    assert mine in team and theirs not in team
+    assert site.api.get("/api/v1/outbox/review", headers=site.headers("cco")).json()["total"] == 0
+    admin_sees = {m["id"] for m in site.api.get("/api/v1/outbox/review", params={"page_size": 500},
+                                                headers=site.headers("admin")).json()["items"]}
+    assert {mine, theirs, ownerless} <= admin_sees
+    refused = site.api.post(f"/api/v1/outbox/{theirs}/release", json={"subject": "Mine now"},
+                            headers=site.headers("csm01"))
+    assert refused.status_code == 403 and "csm03" in refused.json()["detail"]
+    r = site.api.post(f"/api/v1/outbox/{mine}/release", json={"text": "Hi Ana, as promised"},
+                      headers=site.headers("csm01"))
+    assert r.status_code == 200 and r.json()["status"] == "pending"
+    with site.app.state.ctx.db() as s:
+        assert s.get(OutboxMessage, mine).released_by == "csm01"
+        assert s.get(OutboxMessage, theirs).payload["subject"] == "Your renewal"
+        actor = s.scalar(select(AuditLog.actor).where(AuditLog.entity == "outbox_message",
+                                                      AuditLog.entity_id == str(mine)))
+    assert actor == "csm01"

@@ -12,7 +12,8 @@ Payloads:
 
     email    {"to": "ana@acme.com", "to_name": "Ana", "subject": "...", "text": "...",
               "html": "..." (optional), "from_name": "the CSM's name" (optional),
-              "reply_to": "the CSM's address" (optional)}
+              "reply_to": "the CSM's address" (optional), "owner": the task owner (a csm key or
+              user name, tenure.playbooks.tasks.owner_key) who reviews it when it is held (optional)}
     webhook  {"url": "https://...", "body": {...}} or, for Slack incoming webhooks,
              {"url": "https://hooks.slack.com/...", "format": "slack", "text": "..."}
 
@@ -190,6 +191,7 @@ def message_dict(m: OutboxMessage) -> dict[str, Any]:
             "recipient_tz": m.recipient_tz, "attempts": m.attempts, "next_attempt_at": iso(m.next_attempt_at),
             "last_error": m.last_error, "created_at": iso(m.created_at), "sent_at": iso(m.sent_at),
             "subject": m.payload.get("subject") if m.channel == "email" else None,
+            "owner": m.payload.get("owner") if m.channel == "email" else None,
             "url": m.payload.get("url") if m.channel == "webhook" else None}
 
 
@@ -212,6 +214,19 @@ def list_messages(session: Session, *, status: str | None = None, limit: int = 5
         q, n = q.where(OutboxMessage.status == status), n.where(OutboxMessage.status == status)
     rows = session.scalars(q.order_by(OutboxMessage.id.desc()).offset(offset).limit(limit)).all()
     return list(rows), int(session.scalar(n) or 0)
+
+
+def list_held(session: Session, *, owners: Sequence[str] | None = None, limit: int = 50,
+              offset: int = 0) -> tuple[list[OutboxMessage], int]:
+    """Emails held for review (oldest first) whose payload `owner` is one of `owners` (None:
+    every held email, with or without an owner), and how many match; filtered in the database."""
+    where = [OutboxMessage.status == "held_for_review", OutboxMessage.channel == "email"]
+    if owners is not None:
+        if not owners:
+            return [], 0
+        where.append(OutboxMessage.payload["owner"].as_string().in_(sorted(set(owners))))
+    rows = session.scalars(select(OutboxMessage).where(*where).order_by(OutboxMessage.id).offset(offset).limit(limit))
+    return list(rows), int(session.scalar(select(func.count()).select_from(OutboxMessage).where(*where)) or 0)
 
 
 def get(session: Session, message_id: int) -> OutboxMessage:

@@ -6,7 +6,12 @@ cockpit) and, when htmx is present, swap the panel in place.
 The panel is an include (`_tasks_panel.html`) the cockpit template pulls in with one line; its
 data comes from `task_panel(request)`, a template global this module registers, so the cockpit's
 route does not need to know about tasks. Scope is the policy's (Access.task); the work is the
-task service's (tenure.playbooks.tasks), which audits every change."""
+task service's (tenure.playbooks.tasks), which audits every change.
+
+Beside it, the review queue (`_email_review_panel.html`, data from `review_panel(request)`): the
+emails held for review that the user releases (tenure.access.Access.email_owners: a CSM its own,
+a manager its team's, an administrator all), each with its subject and text editable and a
+Release button (POST /emails/{id}/release, CSRF-checked; tenure.notify.outbox.release audits it)."""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from tenure.errors import TenureError
+from tenure.notify import outbox
 from tenure.http.auth import Access
 from tenure.http.context import AppContext, get_context
 from tenure.http.problems import Problem
@@ -120,3 +126,53 @@ def task_snooze(request: Request, task_id: int, days: int = Form(1, ge=1, le=90)
     error = _work(request, acc, ctx, task_id, lambda s: service.transition(
         s, task_id, "snoozed", snoozed_until=until, actor=acc.who.username, settings=ctx.config.tasks))
     return _respond(request, error)
+
+
+# -- emails held for the CSM's review --------------------------------------------------------------
+
+REVIEW_LIMIT = 20  # emails shown; the heading counts them all
+
+
+def review_panel(request: Request, error: str | None = None) -> dict[str, Any]:
+    """The emails held for review that the signed-in user may release (oldest first), with their
+    recipient, account, subject and text."""
+    who = getattr(request.state, "principal", None)
+    empty = {"rows": [], "total": 0, "error": error}
+    if who is None:
+        return empty
+    from tenure.access import policy
+
+    ctx: AppContext = request.app.state.ctx
+    with ctx.db() as session:
+        rows, total = outbox.list_held(session, owners=policy(who).email_owners, limit=REVIEW_LIMIT)
+        items = [{**outbox.message_dict(m), "to_name": m.payload.get("to_name") or "",
+                  "account_id": m.payload.get("account_id"), "text": m.payload.get("text") or ""} for m in rows]
+    return {**empty, "rows": items, "total": total}
+
+
+ENV.globals["review_panel"] = review_panel
+
+
+@router.post("/emails/{message_id}/release")
+def email_release(request: Request, message_id: int, subject: str = Form(..., min_length=1, max_length=998),
+                  text: str = Form(..., min_length=1, max_length=1_000_000),
+                  acc: Access = Depends(page_writer), ctx: AppContext = Depends(get_context)):
+    """Release a held email the user reviews, with the subject and text as edited (audited)."""
+    error = None
+    try:
+        with ctx.db() as session:
+            msg = outbox.get(session, message_id)
+            acc.email(message_id, msg.payload.get("owner") if msg.channel == "email" else None)
+            old = msg.payload
+            outbox.release(session, message_id, actor=acc.who.username,
+                           subject=None if subject.strip() == old.get("subject") else subject.strip(),
+                           text=None if text.replace("\r\n", "\n") == old.get("text") else text.replace("\r\n", "\n"))
+    except TenureError as err:
+        if not _hx(request):
+            if isinstance(err, outbox.OutboxError):  # not held (any more): a conflict, as in the API
+                raise Problem(409, str(err), kind="conflict") from None
+            raise
+        error = str(err)
+    if _hx(request):
+        return render(request, "_email_review_panel.html", review_error=error)
+    return RedirectResponse("/cockpit#email-review", status_code=303)

@@ -1,10 +1,8 @@
-"""The outbox for administrators: list messages (by status), release an email held for review
-(optionally after editing its subject or body) and replay a dead letter. Thin: the service is
-tenure.notify.outbox, which audits each change (actor: the caller).
-
-Admin only. An email's payload names its sender by address and display name (`reply_to`,
-`from_name`), not by a tenure user, so a CSM's own emails cannot be told apart reliably here;
-releasing stays with administrators until the outbox records the owning user."""
+"""The outbox: administrators list messages (by status) and replay dead letters; an email held for
+review is released (optionally after editing its subject or body) by an administrator or by the
+CSM it is for (its payload's `owner`, the task owner of its account) and that CSM's manager, the
+rule of tenure.access (Access.email). `GET /outbox/review` lists the held emails the caller
+reviews. Thin: the service is tenure.notify.outbox, which audits each change (actor: the caller)."""
 
 from __future__ import annotations
 
@@ -15,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tenure.api.routers.common import paginated
 from tenure.api.schemas import COMMON_PROBLEMS, Paginated, UtcDateTime, problem_responses
-from tenure.http.auth import Principal, client_ip, require
+from tenure.http.auth import Access, Principal, allowed, client_ip, require
 from tenure.http.context import AppContext, get_context
 from tenure.http.problems import Problem
 from tenure.notify import outbox as service
@@ -47,6 +45,8 @@ class OutboxMessageOut(BaseModel):
     sent_at: UtcDateTime | None = None
     subject: str | None = None
     url: str | None = None
+    owner: str | None = Field(None, description="an email's reviewer: the task owner of its account (csm key or "
+                              "user name)")
 
 
 class ReleaseIn(BaseModel):
@@ -80,17 +80,31 @@ def list_outbox(status: Status | None = Query(None, description="only messages i
         return paginated([service.message_dict(m) for m in rows], total, page, page_size)
 
 
+@router.get("/outbox/review", response_model=Paginated[OutboxMessageOut], summary="Emails held for my review")
+def review_queue(page: int = Query(1, ge=1, le=1_000_000), page_size: int = Query(50, ge=1, le=500),
+                 acc: Access = Depends(allowed("read")), ctx: AppContext = Depends(get_context)):
+    """The emails held for review that the caller may release, oldest first: an administrator's
+    are all of them, a CSM's its own, a manager's its team's (empty for the others)."""
+    with ctx.db() as session:
+        rows, total = service.list_held(session, owners=acc.email_owners, limit=page_size,
+                                        offset=(page - 1) * page_size)
+        return paginated([service.message_dict(m) for m in rows], total, page, page_size)
+
+
 @router.post("/outbox/{message_id}/release", response_model=OutboxMessageOut, responses=CHANGE_RESPONSES,
              summary="Release an email held for review")
 def release(request: Request, body: ReleaseIn | None = None, message_id: int = MessageId,
-            who: Principal = Depends(require("admin")), ctx: AppContext = Depends(get_context)):
+            acc: Access = Depends(allowed("write")), ctx: AppContext = Depends(get_context)):
     """The email goes out at its next chance (within the recipient's send window), with the
-    edits given. 409 when it is not held for review."""
+    edits given. Its CSM (payload `owner`), that CSM's manager or an administrator releases it
+    (403 for anyone else); 409 when it is not held for review."""
     edits = body or ReleaseIn()
     with ctx.db() as session:
+        msg = service.get(session, message_id)
+        acc.email(message_id, msg.payload.get("owner") if msg.channel == "email" else None)
         try:
-            msg = service.release(session, message_id, actor=who.username, subject=edits.subject, text=edits.text,
-                                  html=edits.html)
+            msg = service.release(session, message_id, actor=acc.who.username, subject=edits.subject,
+                                  text=edits.text, html=edits.html)
         except service.OutboxError as err:
             raise _conflict(err) from None
         return _changed(session, request, msg)
