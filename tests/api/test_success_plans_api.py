@@ -56,8 +56,11 @@ def test_success_plan_rows_of_the_permission_matrix(site):
 
     values = {"p01": site.books["csm01"][0], "p03": site.books["csm03"][0],
               "plan01": site.plans["csm01"]["id"], "plan03": site.plans["csm03"]["id"],
-              "task01": _keys(site.plans["csm01"])["map"], "task03": _keys(site.plans["csm03"])["map"]}
-    bodies = {None: None, "plan_start": {"template": "adoption"}, "plan_skip": {"state": "skipped"}}
+              "task01": _keys(site.plans["csm01"])["map"], "task03": _keys(site.plans["csm03"])["map"],
+              "objective01": site.plans["csm01"]["objectives"][1]["id"],
+              "objective03": site.plans["csm03"]["objectives"][1]["id"]}
+    bodies = {None: None, "plan_start": {"template": "adoption"}, "plan_skip": {"state": "skipped"},
+              "plan_add_task": {"title": "Matrix task"}, "plan_objective": {"status": "achieved"}}
     failures = []
     for method, path, body, allowed, ok in PLAN_ENDPOINTS:
         for principal in PRINCIPALS:
@@ -112,3 +115,43 @@ def test_start_a_plan_and_a_blocked_task_is_refused_with_409(site):
         acts = s.execute(select(AuditLog.actor, AuditLog.action).where(
             AuditLog.entity == "success_plan", AuditLog.entity_id == str(plan["id"])).order_by(AuditLog.id)).all()
         assert [tuple(a) for a in acts] == [("manager", "create"), ("csm01", "task"), ("csm01", "task")]
+
+
+def test_add_a_task_and_mark_objectives_over_the_api(site):
+    from tenure.state.db import session_scope
+    from tenure.state.models import AuditLog
+
+    api, h = site.api, site.headers
+    account = site.books["csm01"][3]
+    plan = api.post(f"/api/v1/accounts/{account}/success-plans", json={"template": "adoption"},
+                    headers=h("csm01")).json()
+    first, second = (o["id"] for o in plan["objectives"])
+    keys = _keys(plan)
+    base = f"/api/v1/success-plans/{plan['id']}"
+    r = api.post(base + "/tasks", json={"title": "Present the reports", "objective_id": first,
+                                        "depends_on": [keys["train"]], "due_date": "2030-01-15", "priority": "high"},
+                 headers=h("csm01"))
+    assert r.status_code == 201, r.text
+    new = next(t for t in r.json()["objectives"][0]["tasks"] if t["title"] == "Present the reports")
+    assert (new["blocked"], new["waiting_for"], new["owner"], new["due_at"][:10]) == (True, [keys["train"]], "csm01",
+                                                                                       "2030-01-15")
+    r = api.post(base + "/tasks", json={"title": "x", "depends_on": [_keys(site.plans["csm03"])["map"]]},
+                 headers=h("csm01"))
+    assert r.status_code == 422 and "is not a task of success plan" in r.json()["detail"]
+    r = api.post(base + "/tasks", json={"title": "x", "objective_id": site.plans["csm03"]["objectives"][0]["id"]},
+                 headers=h("csm01"))
+    assert r.status_code == 422 and "is not an objective of success plan" in r.json()["detail"]
+    r = api.post(f"{base}/objectives/{second}", json={"status": "achieved"}, headers=h("manager"))
+    assert r.status_code == 200 and r.json()["progress"]["objectives_achieved"] == 1
+    assert r.json()["objectives"][1]["status"] == "achieved"
+    r = api.post(f"{base}/objectives/{site.plans['csm03']['objectives'][0]['id']}", json={"status": "dropped"},
+                 headers=h("admin"))
+    assert r.status_code == 404 and f"in success plan {plan['id']}" in r.json()["detail"]
+    r = api.post(f"{base}/objectives/{first}", json={"status": "done"}, headers=h("csm01"))
+    assert r.status_code == 422
+    r = api.post(f"{base}/objectives/{first}", json={"status": "dropped"}, headers=h("csm03"))
+    assert r.status_code == 403
+    with session_scope(site.config) as s:
+        acts = s.execute(select(AuditLog.actor, AuditLog.action).where(
+            AuditLog.entity == "success_plan", AuditLog.entity_id == str(plan["id"])).order_by(AuditLog.id)).all()
+        assert [tuple(a) for a in acts] == [("csm01", "create"), ("csm01", "add_task"), ("manager", "objective")]

@@ -1,6 +1,7 @@
 """`tenure plans`: success plans (tenure.playbooks.success_plans) from the command line — the
 templates, an account's plans, one plan's objectives and tasks (blocked or ready), start one from a
-template, complete or skip a task (refused while it is blocked), close a plan. Every change is
+template, add a task (waiting for others), mark an objective achieved / dropped / open again,
+complete or skip a task (refused while it is blocked), close a plan. Every change is
 audited under --user / TENURE_USER."""
 
 from __future__ import annotations
@@ -204,6 +205,78 @@ def plans_close(plan_id: int = typer.Argument(..., help="the plan's id"),
     with session_scope(config) as session:
         close_plan(session, plan_id, status, actor=_actor(session, user))
     console.print(f"success plan {plan_id} {status}")
+
+
+@plans_app.command("objective")
+def plans_objective(account_id: str = typer.Argument(..., help="the account"),
+                    objective: str = typer.Argument(..., help="the objective's id or title (tenure plans show PLAN)"),
+                    achieved: bool = typer.Option(False, "--achieved", help="the objective is met"),
+                    dropped: bool = typer.Option(False, "--dropped", help="the objective is no longer pursued"),
+                    reopen: bool = typer.Option(False, "--open", help="open it again"),
+                    as_json: bool = JsonOpt, user: str = UserOpt, config_path: Path = ConfigOpt) -> None:
+    """Mark an objective of the account's active success plans achieved, dropped or open again."""
+    from tenure.config import load_config
+    from tenure.errors import InputError
+    from tenure.playbooks.success_plans import find_objective, plan_view, set_objective
+    from tenure.state.db import session_scope
+
+    chosen = [s for s, on in (("achieved", achieved), ("dropped", dropped), ("open", reopen)) if on]
+    if len(chosen) != 1:
+        raise InputError("tenure plans objective: give one of --achieved, --dropped or --open")
+    config = load_config(config_path)
+    with session_scope(config) as session:
+        obj = find_objective(session, account_id, objective)
+        set_objective(session, obj.id, chosen[0], actor=_actor(session, user), plan_id=obj.plan_id)
+        v = plan_view(session, obj.plan_id)
+    if as_json:
+        _json(v)
+    else:
+        p = v["progress"]
+        console.print(f"objective {obj.id} ({obj.title}) {chosen[0]}; plan {v['id']}: "
+                      f"objectives {p['objectives_achieved']}/{p['objectives']} achieved")
+
+
+@plans_app.command("add-task")
+def plans_add_task(plan_id: int = typer.Argument(..., help="the plan's id (tenure plans list)"),
+                   title: str = typer.Option(..., "--title", help="what is to be done"),
+                   objective: str = typer.Option(None, "--objective", help="the objective it serves (id or title)"),
+                   depends_on: list[int] = typer.Option([], "--depends-on", help="a plan task it waits for (repeat "
+                                                                                   "for several)"),
+                   due: str = typer.Option(None, "--due", help="due day, YYYY-MM-DD (default: the task type's "
+                                                               "due_days in tenure.yaml tasks)"),
+                   task_type: str = typer.Option("lifecycle", "--type", help="a task type (tenure.yaml tasks.types)"),
+                   priority: str = typer.Option("normal", "--priority", help="a priority (tenure.yaml tasks.priorities)"),
+                   as_json: bool = JsonOpt, user: str = UserOpt, config_path: Path = ConfigOpt) -> None:
+    """Add a task to an active success plan, owned by the plan's owner, optionally waiting for others."""
+    from datetime import date, datetime, time
+
+    from tenure.config import load_config
+    from tenure.errors import InputError
+    from tenure.playbooks.success_plans import add_task, find_objective, get_plan, plan_view
+    from tenure.state.db import session_scope
+
+    due_at = None
+    if due:
+        try:
+            due_at = datetime.combine(date.fromisoformat(due), time(17, 0))
+        except ValueError:
+            raise InputError(f"--due {due!r}: give a day as YYYY-MM-DD") from None
+    config = load_config(config_path)
+    with session_scope(config) as session:
+        objective_id = None
+        if objective:
+            plan = get_plan(session, plan_id)
+            obj = find_objective(session, plan.account_id, objective)
+            objective_id = obj.id
+        task = add_task(session, plan_id, title=title, objective_id=objective_id, depends_on=depends_on,
+                        type=task_type, due_at=due_at, priority=priority, actor=_actor(session, user),
+                        task_settings=config.tasks)
+        v = plan_view(session, plan_id)
+    if as_json:
+        _json(v)
+    else:
+        console.print(f"added task {task.id} to success plan {plan_id}")
+        _print_plan(v)
 
 
 def register_plans(app: typer.Typer) -> None:

@@ -14,7 +14,8 @@ otherwise. One active plan per account and template. Every change writes an audi
     create_plan(session, *, account_id, title, objectives=(), owner=None, actor, now=None) -> SuccessPlan
     add_task(session, plan_id, *, title, objective_id=None, depends_on=(), type="lifecycle",
              reason=None, due_at=None, priority="normal", actor, task_settings=None, now=None) -> Task
-    set_objective(session, objective_id, status, *, actor, now=None) -> SuccessObjective
+    set_objective(session, objective_id, status, *, actor, plan_id=None, now=None) -> SuccessObjective
+    find_objective(session, account_id, objective) -> SuccessObjective  # by id or title, on active plans
     close_plan(session, plan_id, status, *, actor, now=None) -> SuccessPlan  # closes its open tasks
     finish_task(session, plan_id, task_id, state, *, outcome=None, comment=None, actor, task_settings=None,
                 now=None) -> dict   # done (with an outcome) or skipped; ConflictError while blocked
@@ -37,8 +38,8 @@ from tenure.playbooks import tasks
 from tenure.state.models import (OBJECTIVE_STATUSES, SUCCESS_PLAN_STATUSES, AuditLog, SuccessObjective, SuccessPlan,
                                  SuccessPlanTask, Task, TASK_OPEN_STATES, utcnow)
 
-__all__ = ["add_task", "close_plan", "create_plan", "finish_task", "get_plan", "list_plans", "plan_view",
-           "set_objective", "start_plan"]
+__all__ = ["add_task", "close_plan", "create_plan", "find_objective", "finish_task", "get_plan", "list_plans",
+           "plan_view", "set_objective", "start_plan"]
 
 FINISHED = ("done", "skipped")  # a dependency in one of these states no longer blocks
 
@@ -143,14 +144,20 @@ def add_task(session: Session, plan_id: int, *, title: str, objective_id: int | 
     return task
 
 
-def set_objective(session: Session, objective_id: int, status: str, *, actor: str,
+def set_objective(session: Session, objective_id: int, status: str, *, actor: str, plan_id: int | None = None,
                   now: datetime | None = None) -> SuccessObjective:
-    """Mark an objective open, achieved or dropped (audited; the same status again changes nothing)."""
+    """Mark an objective open, achieved or dropped (audited; the same status again changes nothing).
+    With `plan_id`, NotFoundError unless the objective is that plan's; ConflictError when its plan
+    is closed."""
     if status not in OBJECTIVE_STATUSES:
         raise InputError(f"objective status {status!r}: use one of {', '.join(OBJECTIVE_STATUSES)}")
     obj = session.get(SuccessObjective, objective_id)
-    if obj is None:
-        raise NotFoundError(f"objective {objective_id} does not exist")
+    if obj is None or (plan_id is not None and obj.plan_id != plan_id):
+        raise NotFoundError(f"objective {objective_id} does not exist" + (
+            f" in success plan {plan_id} (tenure plans show {plan_id} lists its objectives)" if plan_id else ""))
+    plan = _plan(session, obj.plan_id)
+    if plan.status != "active":
+        raise ConflictError(f"success plan {plan.id} is {plan.status}; its objectives no longer change")
     if obj.status != status:
         before = obj.status
         obj.status, obj.achieved_at = status, (now or utcnow()) if status == "achieved" else None
@@ -158,6 +165,25 @@ def set_objective(session: Session, objective_id: int, status: str, *, actor: st
         _audit(session, actor, "objective", obj.plan_id, {"objective_id": obj.id, "status": before},
                {"objective_id": obj.id, "status": status})
     return obj
+
+
+def find_objective(session: Session, account_id: str, objective: str) -> SuccessObjective:
+    """An objective of the account's active plans, named by its id or its title (case and spacing
+    ignored). NotFoundError listing the account's objectives when none matches, InputError when a
+    title names several (use the id)."""
+    rows = list(session.scalars(select(SuccessObjective).join(SuccessPlan, SuccessPlan.id == SuccessObjective.plan_id)
+                                .where(SuccessPlan.account_id == account_id, SuccessPlan.status == "active")
+                                .order_by(SuccessObjective.plan_id, SuccessObjective.position)))
+    key = " ".join(objective.split()).casefold()
+    found = [o for o in rows if str(o.id) == key or " ".join(o.title.split()).casefold() == key]
+    if len(found) > 1:
+        raise InputError(f"objective {objective!r} names {len(found)} objectives of {account_id}'s plans "
+                         f"(ids {', '.join(str(o.id) for o in found)}): give the id")
+    if not found:
+        known = "; ".join(f"{o.id} {o.title}" for o in rows) or "none: it has no active success plan"
+        raise NotFoundError(f"no objective {objective!r} on an active success plan of {account_id} "
+                            f"(its objectives: {known})")
+    return found[0]
 
 
 def close_plan(session: Session, plan_id: int, status: str, *, actor: str, now: datetime | None = None) -> SuccessPlan:

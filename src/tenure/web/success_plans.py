@@ -1,6 +1,7 @@
 """The account page's "Success plan" section: the account's active plans with their objectives and
 tasks (which are blocked and what they wait for), a form to start one from a tenure.yaml template,
-and complete / skip buttons on each ready task (CSRF-checked forms; a blocked task is refused by
+buttons marking each objective achieved / dropped / open again, a form adding a task (under an
+objective, waiting for other plan tasks), and complete / skip buttons on each ready task (CSRF-checked forms; a blocked task is refused by
 tenure.playbooks.tasks with 409). A template global, so the account page's route does not need to
 know about plans. The service is tenure.playbooks.success_plans; every change is audited there."""
 
@@ -19,7 +20,9 @@ from tenure.web.render import ENV
 
 router = APIRouter(include_in_schema=False)
 
-DONE = {"started": "Started the success plan {name}.", "done": "Task {name} done.", "skipped": "Task {name} skipped."}
+DONE = {"started": "Started the success plan {name}.", "done": "Task {name} done.", "skipped": "Task {name} skipped.",
+        "added": "Added the task {name}.", "achieved": "Objective {name} achieved.",
+        "dropped": "Objective {name} dropped.", "open": "Objective {name} is open again."}
 
 
 def plan_panel(request: Request, account_id: str) -> dict[str, Any]:
@@ -79,3 +82,49 @@ def finish_task(plan_id: int, task_id: int, state: str = Form(..., pattern="^(do
         finish(session, plan_id, task_id, state, outcome=outcome or None, actor=acc.who.username,
                task_settings=ctx.config.tasks)
     return _back(account_id, state, str(task_id))
+
+
+def _plan_account(ctx: AppContext, acc: Access, plan_id: int) -> str:
+    """The plan's account, when it is in the principal's book (404 / 403 otherwise)."""
+    from tenure.playbooks.success_plans import get_plan
+
+    with ctx.db() as session:
+        account_id = get_plan(session, plan_id).account_id
+    open_account(acc, ctx, account_id)
+    return account_id
+
+
+@router.post("/success-plans/{plan_id}/objectives/{objective_id}")
+def change_objective(plan_id: int, objective_id: int, status: str = Form(..., pattern="^(open|achieved|dropped)$"),
+                     acc: Access = Depends(page_writer), ctx: AppContext = Depends(get_context)):
+    """Mark an objective of a plan on an account in the principal's book achieved, dropped or open."""
+    from tenure.playbooks.success_plans import set_objective
+
+    account_id = _plan_account(ctx, acc, plan_id)
+    with ctx.db() as session:
+        title = set_objective(session, objective_id, status, actor=acc.who.username, plan_id=plan_id).title
+    return _back(account_id, status, title)
+
+
+@router.post("/success-plans/{plan_id}/tasks")
+def add_task(plan_id: int, title: str = Form(..., min_length=1, max_length=255),
+             objective_id: str = Form("", max_length=12), depends_on: list[int] = Form([]),
+             due: str = Form("", max_length=10), acc: Access = Depends(page_writer),
+             ctx: AppContext = Depends(get_context)):
+    """Add a task to a plan on an account in the principal's book (owned by the plan's owner),
+    under an objective and waiting for other plan tasks when chosen."""
+    from datetime import date, datetime, time
+
+    from tenure.errors import InputError
+    from tenure.playbooks.success_plans import add_task as add
+
+    account_id = _plan_account(ctx, acc, plan_id)
+    try:
+        due_at = datetime.combine(date.fromisoformat(due), time(17, 0)) if due else None
+        objective = int(objective_id) if objective_id else None
+    except ValueError:
+        raise InputError(f"add a task: due {due!r} must be a day (YYYY-MM-DD) and objective an id") from None
+    with ctx.db() as session:
+        add(session, plan_id, title=title.strip(), objective_id=objective, depends_on=depends_on, due_at=due_at,
+            actor=acc.who.username, task_settings=ctx.config.tasks)
+    return _back(account_id, "added", title.strip())

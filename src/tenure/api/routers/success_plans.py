@@ -1,6 +1,7 @@
 """Success plans: an account's plans (objectives, tasks, which are blocked), start one from a
-tenure.yaml template, and complete or skip one of its tasks — refused with 409 while a task it
-depends on is neither done nor skipped. A CSM works its own book's plans, a manager its team's
+tenure.yaml template, add a task (waiting for others), mark an objective achieved, dropped or open
+again, and complete or skip one of its tasks — refused with 409 while a task it depends on is
+neither done nor skipped. A CSM works its own book's plans, a manager its team's
 (the account's owner, through the one access policy: open_account). Thin: the service is
 tenure.playbooks.success_plans; every change is audited there."""
 
@@ -81,6 +82,31 @@ class PlanTaskFinish(BaseModel):
     comment: str | None = Field(None, max_length=10_000)
 
 
+class ObjectiveChange(BaseModel):
+    """An objective's new status."""
+
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["open", "achieved", "dropped"]
+
+
+class PlanTaskIn(BaseModel):
+    """A task added to an active plan: owned by the plan's owner, under one of its objectives,
+    waiting for plan tasks `depends_on` (ids of the same plan's tasks)."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(..., min_length=1, max_length=255)
+    objective_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    depends_on: list[int] = Field(default_factory=list, max_length=100)
+    due_date: date | None = Field(None, description="due day (17:00 UTC); default: the task type's due_days")
+    type: str = Field("lifecycle", min_length=1, max_length=50, description="a task type (tenure.yaml tasks.types)")
+    priority: str = Field("normal", min_length=1, max_length=20)
+
+
+def _plan_account(session, acc: Access, ctx: AppContext, plan_id: int) -> None:
+    """The plan exists (404) and its account is in the principal's book (403)."""
+    open_account(acc, ctx, service.get_plan(session, plan_id).account_id)
+
+
 @router.get("/accounts/{account_id}/success-plans", response_model=list[PlanOut], responses=problem_responses(404),
             summary="An account's success plans")
 def account_plans(account_id: str, acc: Access = Depends(allowed("read")), ctx: AppContext = Depends(get_context)):
@@ -116,3 +142,33 @@ def finish_task(finish: PlanTaskFinish, plan_id: int = PlanId, task_id: int = Ta
         open_account(acc, ctx, plan.account_id)
         return service.finish_task(session, plan_id, task_id, finish.state, outcome=finish.outcome,
                                    comment=finish.comment, actor=acc.who.username, task_settings=ctx.config.tasks)
+
+
+@router.post("/success-plans/{plan_id}/tasks", response_model=PlanOut, status_code=201, responses=PLAN_RESPONSES,
+             summary="Add a task to a success plan")
+def add_task(task: PlanTaskIn, plan_id: int = PlanId, acc: Access = Depends(allowed("write")),
+             ctx: AppContext = Depends(get_context)):
+    """422 when an objective or a task it waits for is not the plan's; 409 when the plan is closed."""
+    from datetime import datetime, time
+
+    with ctx.db() as session:
+        _plan_account(session, acc, ctx, plan_id)
+        due_at = datetime.combine(task.due_date, time(17, 0)) if task.due_date else None
+        service.add_task(session, plan_id, title=task.title, objective_id=task.objective_id,
+                         depends_on=task.depends_on, type=task.type, due_at=due_at, priority=task.priority,
+                         actor=acc.who.username, task_settings=ctx.config.tasks)
+        return service.plan_view(session, plan_id)
+
+
+ObjectiveId = Path(ge=1, le=2**31 - 1, description="objective id")
+
+
+@router.post("/success-plans/{plan_id}/objectives/{objective_id}", response_model=PlanOut,
+             responses=PLAN_RESPONSES, summary="Mark a success plan objective achieved, dropped or open")
+def change_objective(change: ObjectiveChange, plan_id: int = PlanId, objective_id: int = ObjectiveId,
+                     acc: Access = Depends(allowed("write")), ctx: AppContext = Depends(get_context)):
+    """404 when the objective is not the plan's; 409 when the plan is closed."""
+    with ctx.db() as session:
+        _plan_account(session, acc, ctx, plan_id)
+        service.set_objective(session, objective_id, change.status, actor=acc.who.username, plan_id=plan_id)
+        return service.plan_view(session, plan_id)
