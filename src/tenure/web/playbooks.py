@@ -255,16 +255,13 @@ def _check_batch(acc: Access, wh: Any, ids: list[str]) -> None:
         acc.account(a, owners[a])
 
 
-@router.post("/playbooks/{name}/start")
-def start_batch(request: Request, name: str, accounts: str = Form("", max_length=BATCH_MAX * 110),
-                acc: Access = Depends(page_writer), ctx: AppContext = Depends(get_context)):
-    """Start an active playbook by hand on a batch of accounts, all in the principal's book (the
-    engine's `start_manually`, as `tenure playbooks start NAME ID...`); one audit entry."""
+def _start_batch(request: Request, acc: Access, ctx: AppContext, name: str, ids: list[str]) -> dict[str, Any]:
+    """Start playbook `name` on the accounts `ids` (each checked against the principal's book),
+    audited once; the query string that reports what it did."""
     from tenure.playbooks.engine import start_manually
     from tenure.state import audit
 
     wh = ctx.warehouse()
-    ids = _batch_ids(accounts)
     _check_batch(acc, wh, ids)
     res = start_manually(wh, ctx.config, name, ids, actor=acc.who.username)
     with ctx.db() as session:
@@ -272,6 +269,69 @@ def start_batch(request: Request, name: str, accounts: str = Form("", max_length
                      {"accounts": ids, "version": res["version"], "started": res["started"],
                       "holdout": res["holdout"], "skipped": res["skipped"], "capped": res["capped"],
                       "tasks": res["tasks"], "emails": res["emails"]}, ip=client_ip(request))
-    query = urlencode({"asked": len(ids), "started": res["started"], "holdout": res["holdout"],
-                       "capped": int(res["capped"]), **{f"skipped_{k}": v for k, v in sorted(res["skipped"].items())}})
+    return {"asked": len(ids), "started": res["started"], "holdout": res["holdout"], "capped": int(res["capped"]),
+            **{f"skipped_{k}": v for k, v in sorted(res["skipped"].items())}}
+
+
+@router.post("/playbooks/{name}/start")
+def start_batch(request: Request, name: str, accounts: str = Form("", max_length=BATCH_MAX * 110),
+                acc: Access = Depends(page_writer), ctx: AppContext = Depends(get_context)):
+    """Start an active playbook by hand on a batch of accounts, all in the principal's book (the
+    engine's `start_manually`, as `tenure playbooks start NAME ID...`); one audit entry."""
+    query = urlencode(_start_batch(request, acc, ctx, name, _batch_ids(accounts)))
     return RedirectResponse(f"/playbooks/{name}?{query}#start", status_code=303)
+
+
+# -- started on a batch from the portfolio list -------------------------------------------------------
+
+def batch_panel(request: Request) -> dict[str, Any]:
+    """The portfolio list's batch start: the active playbooks (for a principal that may write) and
+    what the last batch start did (its 303 back to the list carries the counts). A template global,
+    so the portfolio's route does not need to know about playbooks."""
+    who = getattr(request.state, "principal", None)
+    if who is None or not who.can("write"):
+        return {"active": [], "answer": None}
+    cached = getattr(request.state, "batch_playbook_panel", None)
+    if cached is not None:  # the page asks twice (the form and the list's tick boxes)
+        return cached
+    from tenure.playbooks.spec import playbooks_folder, validate_folder
+
+    ctx: AppContext = request.app.state.ctx
+    books, _ = validate_folder(playbooks_folder(ctx.config), ctx.config.tasks)
+    answer = _batch_answer(request)
+    if answer is not None:
+        answer["playbook"] = request.query_params.get("batch_playbook", "")
+    panel = {"active": [(b.name, b.title or b.name) for b in books if b.status == "active"], "answer": answer}
+    request.state.batch_playbook_panel = panel
+    return panel
+
+
+ENV.globals["batch_playbook_panel"] = batch_panel
+
+
+def _portfolio_back(back: str) -> str:
+    """The portfolio list to go back to, its filters kept (only /accounts itself; the answer of an
+    earlier batch start is dropped)."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    parts = urlsplit(back)
+    if parts.scheme or parts.netloc or parts.path != "/accounts":
+        return "/accounts"
+    answer = {"batch_playbook", "asked", "started", "holdout", "capped"}
+    kept = [(k, v) for k, v in parse_qsl(parts.query) if k not in answer and not k.startswith("skipped_")]
+    return "/accounts" + (f"?{urlencode(kept)}" if kept else "")
+
+
+@router.post("/accounts/start-playbook")
+def start_from_portfolio(request: Request, playbook: str = Form(..., min_length=1, max_length=100),
+                         account: list[str] = Form([]), back: str = Form("/accounts", max_length=2000),
+                         acc: Access = Depends(page_writer), ctx: AppContext = Depends(get_context)):
+    """Start an active playbook on the accounts ticked in the portfolio list (a plain form: no
+    JavaScript needed), each checked against the principal's book; audited once. 303 back to
+    the list, with what it did."""
+    ids = list(dict.fromkeys(a.strip() for a in account if a.strip()))
+    done = _start_batch(request, acc, ctx, playbook, ids)
+    base = _portfolio_back(back)
+    sep = "&" if "?" in base else "?"
+    return RedirectResponse(f"{base}{sep}{urlencode({'batch_playbook': playbook, **done})}#batch-start",
+                            status_code=303)
