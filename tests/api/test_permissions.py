@@ -139,6 +139,37 @@ PLAN_ENDPOINTS = (
     ("POST", "/success-plans/{plan03}/objectives/{objective03}", "plan_objective", WRITES_A03, 200),
 )
 
+# advocacy: candidates, requests, case studies, referrals and board members of the caller's book; a
+# contact's or record's account is opened through the policy (open_account). {c01} is a contact of an
+# account of csm01's (inside the manager's team), {c03} one of csm03's; {q..}, {cs..}, {rf..}, {m..}
+# are a reference request, a case study, a referral and a board membership on those accounts.
+# Writes change a site, so these rows run on a site of their own in tests/api/test_advocacy_api.py.
+ADVOCACY_ENDPOINTS = (
+    ("GET", "/advocacy/candidates", None, EVERYONE, 200),
+    ("GET", "/advocacy/contacts/{c01}/availability", None, SEES_A01, 200),
+    ("GET", "/advocacy/contacts/{c03}/availability", None, SEES_A03, 200),
+    ("GET", "/advocacy/reference-requests", None, EVERYONE, 200),
+    ("POST", "/advocacy/reference-requests", "ask_c01", WRITES_A01, 201),
+    ("POST", "/advocacy/reference-requests", "ask_c03", WRITES_A03, 201),
+    ("PATCH", "/advocacy/reference-requests/{q01}", "accept", WRITES_A01, 200),
+    ("PATCH", "/advocacy/reference-requests/{q03}", "accept", WRITES_A03, 200),
+    ("GET", "/advocacy/case-studies", None, EVERYONE, 200),
+    ("POST", "/advocacy/case-studies", "case_a01", WRITES_A01, 201),
+    ("POST", "/advocacy/case-studies", "case_a03", WRITES_A03, 201),
+    ("POST", "/advocacy/case-studies/{cs01}/stage", "stage", WRITES_A01, 200),
+    ("POST", "/advocacy/case-studies/{cs03}/stage", "stage", WRITES_A03, 200),
+    ("GET", "/advocacy/referrals", None, EVERYONE, 200),
+    ("POST", "/advocacy/referrals", "referral_a01", WRITES_A01, 201),
+    ("POST", "/advocacy/referrals", "referral_a03", WRITES_A03, 201),
+    ("PATCH", "/advocacy/referrals/{rf01}", "qualify", WRITES_A01, 200),
+    ("PATCH", "/advocacy/referrals/{rf03}", "qualify", WRITES_A03, 200),
+    ("GET", "/advocacy/board-members", None, EVERYONE, 200),
+    ("POST", "/advocacy/board-members", "member_c01", WRITES_A01, 201),
+    ("POST", "/advocacy/board-members", "member_c03", WRITES_A03, 201),
+    ("POST", "/advocacy/board-members/{m01}/end", "end_term", WRITES_A01, 200),
+    ("POST", "/advocacy/board-members/{m03}/end", "end_term", WRITES_A03, 200),
+)
+
 # each company-wide figure and record set (tenure.access) -> where it is shown: an API endpoint
 # of ENDPOINTS, or a page (checked in tests/web/test_pages.py)
 FIGURE_PLACES = {
@@ -226,7 +257,7 @@ def test_every_router_endpoint_is_in_the_matrix(demo_site):
     routes = {(m, shape(r.path.removeprefix("/api/v1"))) for r in demo_site.app.routes
               if isinstance(r, APIRoute) and r.path.startswith("/api/v1") for m in r.methods}
     covered = {(m, shape(p)) for m, p, *_ in (*ENDPOINTS, *TASK_ENDPOINTS, *RENEWAL_ENDPOINTS,
-                                             *OUTBOX_ENDPOINTS, *PLAN_ENDPOINTS)}
+                                             *OUTBOX_ENDPOINTS, *PLAN_ENDPOINTS, *ADVOCACY_ENDPOINTS)}
     assert routes - covered == set()
 
 
