@@ -183,3 +183,21 @@ def test_default_taxonomy_is_the_one_in_the_default_tenure_yaml():
 
     shipped = ChurnTaxonomy.model_validate(yaml.safe_load(DEFAULT_CONFIG_YAML)["churn_taxonomy"])
     assert shipped == Config().churn_taxonomy and "other" not in shipped.categories
+
+
+def test_csm_notes_join_the_corpus_when_a_state_session_is_given(company, tmp_path):
+    from tenure.state import users
+    from tenure.state.models import Note
+
+    wh, _ = company
+    with session_scope(f"sqlite:///{tmp_path / 's.db'}") as s:
+        author = users.create_user(s, "ana", "correct horse battery", "csm", actor="admin")
+        s.flush()
+        s.add(Note(account_id="C", author_id=author.id, body="They would love a dark mode."))
+        s.add(Note(account_id="C", author_id=author.id, body="   "))
+        s.flush()
+        texts = corpus.load(wh, session=s)
+        one = corpus.texts_by_id(wh, ["note:1", "survey:S1"], session=s)
+    assert set(texts["text_id"]) == cc.TEXT_IDS | {"note:1"}
+    assert texts.set_index("text_id").loc["note:1", ["source", "account_id"]].tolist() == ["note", "C"]
+    assert set(one["text_id"]) == {"note:1", "survey:S1"}

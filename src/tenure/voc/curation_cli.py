@@ -140,10 +140,17 @@ def _tagging(action: str):
                 user: str = UserOpt, config_path: Path = ConfigOpt) -> None:
         from tenure.voc import topics
 
+        from tenure.voc.corpus import texts_by_id
+
         fn = {"tag": topics.tag, "untag": topics.untag, "clear": topics.clear_tag}[action]
-        with _stores(config_path, warehouse=False) as (_, __, session):
+        with _stores(config_path) as (_, wh, session):
             n = fn(session, topic, list(text_ids), actor=user or "cli")
+            found = set(texts_by_id(wh, list(text_ids), session=session)["text_id"])
         console.print(f"{action}: {n} of {len(text_ids)} text(s) changed in topic {topic!r}")
+        unknown = [i for i in text_ids if i not in found]
+        if unknown and action != "clear":
+            console.print(f"[yellow]not in the warehouse (yet): {', '.join(unknown)}; kept, it applies once the "
+                          f"text arrives[/yellow]")
 
     command.__doc__ = {"tag": "Put texts in a topic, whatever its query says (kept across runs).",
                        "untag": "Keep texts out of a topic even when its query matches (an untag beats keywords).",
