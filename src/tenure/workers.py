@@ -18,6 +18,7 @@ from rich.table import Table
 from tenure.jobs.worker import JobOutcome, Worker, WorkerRegistry, job_states
 from tenure.notify import worker_jobs as notify_jobs
 from tenure.playbooks import worker_jobs as playbook_jobs
+from tenure.portfolio import voc_jobs as voc_page_jobs
 from tenure.voc import custom_jobs
 from tenure.voc import worker_jobs as voc_jobs
 
@@ -31,6 +32,7 @@ def worker_registry() -> WorkerRegistry:
     playbook_jobs.register_worker_jobs(registry)
     voc_jobs.register_worker_jobs(registry)
     custom_jobs.register_worker_jobs(registry)
+    voc_page_jobs.register_worker_jobs(registry)
     return registry
 
 

@@ -53,6 +53,18 @@ ENDPOINTS = (
     ("GET", "/metrics/arr?by=owner", None, EVERYONE, 200),
     ("GET", "/metrics/churned_arr/explain", None, EVERYONE, 200),
     ("GET", "/metrics/churned_arr/explain?where=owner:csm03", None, SEES_A03, 200),
+    # the voice of the customer (tenure.api.routers.voc): scores are registry metrics, rankings and
+    # loop closure aggregates (quotes and per-CSM rows kept to the book), an account's responses an
+    # account read, the survey programs an administrator's page
+    ("GET", "/voc/scores", None, EVERYONE, 200),
+    ("GET", "/voc/trend?metric=nps", None, EVERYONE, 200),
+    ("GET", "/voc/themes", None, EVERYONE, 200),
+    ("GET", "/voc/feature-requests", None, EVERYONE, 200),
+    ("GET", "/voc/churn-reasons", None, EVERYONE, 200),
+    ("GET", "/voc/loop", None, EVERYONE, 200),
+    ("GET", "/voc/accounts/{a01}/responses", None, SEES_A01, 200),
+    ("GET", "/voc/accounts/{a03}/responses", None, SEES_A03, 200),
+    ("GET", "/voc/programs", None, ADMINS, 200),
     ("GET", "/health/scores", None, EVERYONE, 200),
     ("GET", "/health/scores/{a01}", None, SEES_A01, 200),
     ("GET", "/health/scores/{a03}", None, SEES_A03, 200),

@@ -8,7 +8,7 @@ from importlib import import_module
 
 # REST routers: each a module in tenure.api.routers with a `router` (paths relative to /api/v1)
 ROUTERS = ("accounts", "metrics", "health", "risk", "renewals", "ingest", "admin", "jobs", "tasks", "outbox",
-           "success_plans", "advocacy")
+           "success_plans", "voc", "advocacy")
 
 
 def mount(app, prefix: str = "/api/v1") -> None:

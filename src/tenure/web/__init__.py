@@ -24,6 +24,7 @@ def mount(app) -> None:
     from tenure.web.survey_custom import router as custom_survey_router
     from tenure.web.survey_public import router as survey_router
     from tenure.web.unsubscribe import router as unsubscribe_router
+    from tenure.web.voc import router as voc_router
 
     app.include_router(router)
     app.include_router(renewals_router)
@@ -34,6 +35,7 @@ def mount(app) -> None:
     app.include_router(success_plans_router)
     app.include_router(advocacy_router)
     app.include_router(unsubscribe_router)
+    app.include_router(voc_router)
     app.include_router(survey_router)
     app.include_router(custom_survey_router)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
