@@ -108,8 +108,9 @@ def _number(v: Any) -> float | None:
 
 def path(survey: CustomSurvey, answers: Answers) -> list[CustomQuestion]:
     """The questions asked, in order, given the answers so far: hidden ones (show_if) and skipped
-    ones (skip_to) are left out. It ends at the first question whose answer is still missing
-    past it (the path beyond depends on that answer) or at a skip to the end."""
+    ones (skip_to) are left out, and it stops at a skip to the end. Past a question not answered
+    yet, the later questions are listed as if it jumped nowhere (its jump is decided when it is
+    answered), so only the part up to the first unanswered question is settled."""
     out: list[CustomQuestion] = []
     skipping_to: str | None = None
     for q in survey.questions:
