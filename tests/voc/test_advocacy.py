@@ -279,3 +279,41 @@ def test_candidates_and_referral_arr_are_the_same_on_postgresql(duck, pg_url, tm
         assert [r["reasons"] for r in on_pg.rows] == [r["reasons"] for r in on_duck.rows]
     finally:
         pg.close()
+
+
+def test_two_requests_for_one_contact_at_once_are_counted_one_after_the_other(state_url):
+    """Two transactions ask for the same contact at a cap of 1: the second waits on the ledger row
+    the first wrote, then sees the first request and is refused (not two requests over the cap)."""
+    import threading
+
+    from tenure.config import AdvocacySettings
+    from tenure.state.db import make_engine
+    from tenure.state.models import ReferenceRequest
+
+    upgrade(state_url)
+    cap = AdvocacySettings(request_cap=1)
+    first_in = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def second() -> None:
+        first_in.wait(30)
+        try:
+            with session_scope(state_url) as s:
+                adv.request_reference(s, contact_id="K1", account_id="A", team="sales-na", requested_by="bob",
+                                      prospect="Globex", settings=cap, now=NOW)
+            outcome["second"] = "created"
+        except ConflictError as err:
+            outcome["second"] = str(err)
+
+    t = threading.Thread(target=second)
+    t.start()
+    with session_scope(state_url) as s:
+        adv.request_reference(s, contact_id="K1", account_id="A", team="sales-emea", requested_by="ann",
+                              prospect="Initech", settings=cap, now=NOW)
+        first_in.set()
+        t.join(1.0)  # the second is waiting on the ledger row while this transaction is open
+        assert t.is_alive()
+    t.join(30)
+    assert str(outcome["second"]).startswith("contact K1 has been asked for 1 references")
+    with make_engine(state_url).connect() as con:
+        assert len(con.execute(select(ReferenceRequest.id)).all()) == 1
