@@ -70,16 +70,15 @@ def build_project(folder: Path) -> Path:
     from tenure.state.db import upgrade
     from tenure.warehouse import connect
 
-    path = write_default_config(folder)
-    text = path.read_text().replace("\nweb:\n", "\nweb_defaults_replaced:\n", 1)
-    # the default file's web/notify sections are replaced by the test's
     import yaml
 
-    data = yaml.safe_load(path.read_text())
-    data.update(yaml.safe_load(SURVEYS))
-    data["notify"] = {**data.get("notify", {}), **yaml.safe_load(SURVEYS)["notify"]}
+    path = write_default_config(folder)
+    data = yaml.safe_load(path.read_text())  # the default file, with the surveys' settings merged in
+    extra = yaml.safe_load(SURVEYS)
+    data["surveys"] = extra["surveys"]
+    for section in ("web", "notify"):
+        data[section] = {**data.get(section, {}), **extra[section]}
     path.write_text(yaml.safe_dump(data, sort_keys=False))
-    del text
     (folder / "accounts.csv").write_text(ACCOUNTS)
     (folder / "contacts.csv").write_text(CONTACTS)
     config = load_config(path)
@@ -99,7 +98,7 @@ def build_project(folder: Path) -> Path:
 def survey_built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.sites import built_once
 
-    return built_once(tmp_path_factory, "voc-surveys-v2", build_project)
+    return built_once(tmp_path_factory, "voc-surveys-v3", build_project)
 
 
 @pytest.fixture
