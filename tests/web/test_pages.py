@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from tests.web.conftest import HTML, csrf_of, login_token
 
-PAGES = ("/", "/accounts", "/cockpit", "/renewals", "/onboarding", "/data")
+PAGES = ("/", "/accounts", "/cockpit", "/renewals", "/onboarding", "/advocacy", "/data")
 
 
 def _audit(demo_site, action: str) -> list:
