@@ -77,7 +77,7 @@ def key_of(request: str) -> str:
     return " ".join(sorted(dict.fromkeys(words[:KEY_WORDS])))
 
 
-LEADING = r"^(?:(?:a|an|the|some|more|support\s+for|for|to\s+have|have)\s+)+"
+LEADING = r"^(?:(?:a|an|the|some|more|support\s+for|for|to\s+have|have|to)\s+)+"
 
 
 def _clip(phrases: pd.Series) -> pd.Series:
