@@ -72,9 +72,11 @@ def run(n: int) -> dict:
 
     texts = comments(n)
     embed_mod.clear_cache()
+    c0 = time.process_time()
     t0 = time.perf_counter()
     vectors = embed_mod.embed(texts, cache=False)
     t_embed = time.perf_counter() - t0
+    c_embed = time.process_time() - c0
     t0 = time.perf_counter()
     s = score(texts, vectors=vectors)
     labels = label(s)
@@ -82,6 +84,7 @@ def run(n: int) -> dict:
     t0 = time.perf_counter()
     th = themes(texts, vectors=vectors)
     t_themes = time.perf_counter() - t0
+    c_total = time.process_time() - c0
     counts = {k: int((labels == k).sum()) for k in ("negative", "neutral", "positive")}
     return {
         "comments": n,
@@ -92,6 +95,9 @@ def run(n: int) -> dict:
         "sentiment_seconds_given_embeddings": round(t_sent, 1),
         "themes_seconds_given_embeddings": round(t_themes, 1),
         "total_seconds": round(t_embed + t_sent + t_themes, 1),
+        "embed_cpu_seconds": round(c_embed, 1),
+        "total_cpu_seconds": round(c_total, 1),
+        "load_average_1m": round(os.getloadavg()[0], 1),
         "themes": int(th["theme_id"].max()) + 1,
         "theme_labels": th.drop_duplicates("theme_id").sort_values("theme_id")["theme_label"].tolist(),
         "labels": counts,
@@ -123,6 +129,7 @@ def main(argv: list[str]) -> int:
         result["scale_factor"] = {
             "size": round(b["comments"] / a["comments"], 1),
             "total_seconds": round(b["total_seconds"] / a["total_seconds"], 2),
+            "total_cpu_seconds": round(b["total_cpu_seconds"] / a["total_cpu_seconds"], 2),
             "embed_seconds": round(b["embed_seconds"] / a["embed_seconds"], 2),
             "themes_seconds": round(b["themes_seconds_given_embeddings"] / max(a["themes_seconds_given_embeddings"], 0.1), 2),
         }
