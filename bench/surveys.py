@@ -9,7 +9,9 @@ into DuckDB; SQLite state DB), then times
 - a second send (everyone was just asked: nothing is written),
 - sync: the invitations to the warehouse's survey_invitations through the ingest path,
 - with --deliver, the outbox writing every invitation as an .eml file (tenure.notify.deliver).
-Results: bench/results/surveys-<N>.json (seconds, rates, peak RSS of this process).
+Results: bench/results/surveys-<N>.json (wall and CPU seconds of each phase, rates, peak RSS of
+this process). CPU seconds say what the work costs when the machine is shared (wall time then
+includes waiting for a core).
 """
 
 from __future__ import annotations
@@ -66,6 +68,17 @@ def build(folder: Path, contacts: int) -> Path:
     return path
 
 
+class Phase:
+    """Wall and CPU seconds (this process) of a block."""
+
+    def __enter__(self) -> Phase:
+        self.t0, self.c0 = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall, self.cpu = time.perf_counter() - self.t0, time.process_time() - self.c0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench surveys")
     ap.add_argument("--contacts", type=int, default=10_000)
@@ -84,33 +97,37 @@ def main(argv: list[str] | None = None) -> int:
         setup = time.perf_counter() - t0
         wh = connect(config=config, write=False)
         try:
-            t0 = time.perf_counter()
-            report = send_program(config, wh, "rel-nps")
-            send_s = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            again = send_program(config, wh, "rel-nps")
-            again_s = time.perf_counter() - t0
+            with Phase() as p_send:
+                report = send_program(config, wh, "rel-nps")
+            with Phase() as p_again:
+                again = send_program(config, wh, "rel-nps")
         finally:
             wh.close()
         assert report.invited == args.contacts and again.invited == 0, (report, again)
         wh = connect(config=config, write=True)
         try:
-            t0 = time.perf_counter()
-            synced = sync(config, wh)
-            sync_s = time.perf_counter() - t0
+            with Phase() as p_sync:
+                synced = sync(config, wh)
         finally:
             wh.close()
         results = {"contacts": args.contacts, "setup_seconds": round(setup, 2),
-                   "send_seconds": round(send_s, 2), "invitations_per_second": round(args.contacts / send_s),
-                   "second_send_seconds": round(again_s, 2), "second_send_recently_asked": again.recently_asked,
-                   "sync_seconds": round(sync_s, 2), "synced_invitations": synced["invitations"]}
+                   "send_seconds": round(p_send.wall, 2), "send_cpu_seconds": round(p_send.cpu, 2),
+                   "invitations_per_cpu_second": round(args.contacts / p_send.cpu),
+                   "second_send_seconds": round(p_again.wall, 2), "second_send_cpu_seconds": round(p_again.cpu, 2),
+                   "second_send_recently_asked": again.recently_asked,
+                   "sync_seconds": round(p_sync.wall, 2), "sync_cpu_seconds": round(p_sync.cpu, 2),
+                   "synced_invitations": synced["invitations"]}
         if args.deliver:
             from tenure.notify.deliver import deliver_due
 
-            t0 = time.perf_counter()
-            delivered = deliver_due(config)
-            results.update(deliver_seconds=round(time.perf_counter() - t0, 2), delivered=delivered.sent,
+            with Phase() as p_deliver:
+                delivered = deliver_due(config)
+            results.update(deliver_seconds=round(p_deliver.wall, 2), deliver_cpu_seconds=round(p_deliver.cpu, 2),
+                           delivered=delivered.sent,
                            eml_files=len(list(config.resolve_path(config.notify.eml_dir).glob("*.eml"))))
+        import os
+
+        results["load_average_1m"] = round(os.getloadavg()[0], 1)
         results["peak_rss_mib"] = peak_rss_mib()
     path = write_results(f"surveys-{args.contacts}", results)
     print(results)
