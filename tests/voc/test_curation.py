@@ -201,3 +201,18 @@ def test_csm_notes_join_the_corpus_when_a_state_session_is_given(company, tmp_pa
     assert set(texts["text_id"]) == cc.TEXT_IDS | {"note:1"}
     assert texts.set_index("text_id").loc["note:1", ["source", "account_id"]].tolist() == ["note", "C"]
     assert set(one["text_id"]) == {"note:1", "survey:S1"}
+
+
+def test_feature_requests_are_extracted_and_grouped_under_a_readable_label():
+    from tenure.voc.requests import extract, group
+
+    texts = pd.DataFrame({"text_id": [f"survey:{i}" for i in range(8)], "account_id": list("AABBCCDD"), "text": [
+        "Great tool. It would be great if you could add an export to Excel.", "Please add Excel export!",
+        "Feature request: more filters", "Can you add support for Salesforce sync?", "Love it, thanks.",
+        "SSO support is missing", "I wish there was a dark mode", "Filters please, we need filters"]})
+    g = group(extract(texts), use_embeddings=False)
+    got = dict(zip(g["text_id"], g["group_label"]))
+    assert got == {"survey:0": "Excel export", "survey:1": "Excel export", "survey:2": "Filters",
+                   "survey:3": "Salesforce sync", "survey:5": "SSO support", "survey:6": "Dark mode",
+                   "survey:7": "Filters"}
+    assert set(g[g["group_label"] == "Excel export"]["group_id"]) == {"excel-export"}

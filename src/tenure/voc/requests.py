@@ -55,6 +55,8 @@ PREFIX_TRIGGERS = (
     r"(?:^|\s)missing\s+(?:an?\s+|the\s+)?",
 )
 SUFFIX_TRIGGER = r"((?:\w+[\s\-]+){0,3}\w+)\s+(?:is|are)\s+(?:still\s+)?missing"
+# a word every trigger holds: sentences without any are skipped before the full patterns run
+CHEAP = r"would|please|pls|\byou\b|\bwe\b|wish|request|support|need|love|like|ability|option|missing"
 STOP = frozenset("""a an the some more any our my your their its this that these those to for of on in with and or
 please pls also just really very so be able way option ability feature features request thing things it
 we i you us me them there is are was were can could would should will get have has had add adding new better""".split())
@@ -94,13 +96,17 @@ def extract(texts: pd.DataFrame) -> pd.DataFrame:
     sentences = texts[cols].assign(sentence=texts["text"].fillna("").astype(str).str.split(r"(?<=[.!?])\s+|\n+"))
     sentences = sentences.explode("sentence", ignore_index=True)
     sentences = sentences[sentences["sentence"].str.strip() != ""]
+    # the patterns run once per distinct sentence that holds one of their words at all
+    distinct = sentences["sentence"].drop_duplicates()
+    distinct = distinct[distinct.str.contains(CHEAP, case=False, regex=True)]
     prefix = "(?i)(?:" + "|".join(PREFIX_TRIGGERS) + r")(?P<req>[^.!?;,\n]{2,200})"
-    found = sentences["sentence"].str.extract(prefix)["req"]
-    after = sentences["sentence"].str.extract("(?i)" + SUFFIX_TRIGGER)[0]
+    found = distinct.str.extract(prefix)["req"]
+    after = distinct.str.extract("(?i)" + SUFFIX_TRIGGER)[0]
     request = _clip(found.where(found.notna(), after))
-    out = sentences.assign(request=request)
+    out = sentences.assign(request=sentences["sentence"].map(dict(zip(distinct, request))).fillna(""))
     out = out[out["request"].str.len() > 0]
-    out = out.assign(key=out["request"].map(key_of))  # one call per request, not per text
+    unique = out["request"].drop_duplicates()
+    out = out.assign(key=out["request"].map(dict(zip(unique, unique.map(key_of)))))  # once per distinct request
     out = out[out["key"] != ""]
     return out.reset_index(drop=True)
 
