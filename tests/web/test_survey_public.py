@@ -144,3 +144,13 @@ def test_share_link_asks_for_an_email(site):
     assert client.get(f"/s/{rel}", headers=HTML).status_code == 404
     with session_scope(config) as s:  # the webhook went for both answers
         assert s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.channel == "webhook")) == 2
+
+
+def test_public_posts_are_read_without_credentials_but_bounded(site):
+    """The survey forms are public (their token is the credential): BodyGuard reads them without a
+    login, but a body over 64 KB is refused before it is read."""
+    client, config, toks = site
+    r = client.post(f"/s/{toks['c1']}/comment", data={"comment": "x" * 100_000}, headers=HTML)
+    assert r.status_code == 413
+    r = client.post("/s/whatever/comment", data={"comment": "hi"}, headers=HTML)
+    assert r.status_code == 403  # read (not emptied as for an anonymous caller elsewhere): a bad form
