@@ -35,7 +35,7 @@ def test_voc_page_fits_laptop_and_phone(browser, live_url, demo_site, width):  #
         _shot(page, f"voc-{width}")
         # pick a segment: the form reloads the page with it
         segment = page.locator("#voc-segment option").nth(1).get_attribute("value")
-        page.get_by_label("Segment").select_option(segment)
+        page.get_by_label("Segment", exact=True).select_option(segment)
         if page.url.find("segment=") < 0:
             page.get_by_role("button", name="Show").click()
         page.wait_for_url(f"**segment={segment}**")

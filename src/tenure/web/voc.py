@@ -87,14 +87,14 @@ def interval_svg(metric: str, rows: list[dict], *, title: str) -> Markup:
     pts = [r for r in rows if r.get("value") is not None]
     lows = [float(r["ci_low"] if r.get("ci_low") is not None else r["value"]) for r in pts]
     highs = [float(r["ci_high"] if r.get("ci_high") is not None else r["value"]) for r in pts]
-    if metric == "nps":
-        lo, hi = -100.0, 100.0
-    elif metric in ("csat", "survey_response_rate"):
-        lo, hi = 0.0, 1.0
-    else:
-        lo, hi = (min(lows), max(highs)) if pts else (1.0, 7.0)
-        pad = max((hi - lo) * 0.15, 0.1)
-        lo, hi = lo - pad, hi + pad
+    # the axis spans the intervals drawn (with a margin), inside the scale's own bounds, so a
+    # year of NPS between -40 and -10 is not a flat line in the middle of -100..100
+    bounds = {"nps": (-100.0, 100.0), "csat": (0.0, 1.0), "survey_response_rate": (0.0, 1.0)}.get(metric)
+    lo, hi = (min(lows), max(highs)) if pts else (bounds or (1.0, 7.0))
+    pad = max((hi - lo) * 0.15, 5.0 if metric == "nps" else 0.05 if bounds else 0.1)
+    lo, hi = lo - pad, hi + pad
+    if bounds:
+        lo, hi = max(lo, bounds[0]), min(hi, bounds[1])
     n = max(len(rows), 1)
     step = (w - left - right) / n
 
