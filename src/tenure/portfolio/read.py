@@ -185,9 +185,10 @@ def scoped(t: ir.Table, n_owners: int | None, P: Params) -> ir.Table:
 
 
 def arr_at_risk(t: ir.Table) -> ir.NumericValue:
-    """ARR at risk: the account's ARR x its churn risk (reporting currency, per year; NULL without a
-    risk score). The one definition the portfolio, the cockpit, the executive page and the API use."""
-    return t.arr.cast("float64") * t.risk
+    """ARR at risk of each row of `t` (columns arr and risk): tenure.predict.risk.arr_at_risk."""
+    from tenure.predict.risk import arr_at_risk as definition
+
+    return definition(t.arr, t.risk)
 
 
 def with_total(t: ir.Table) -> ir.Table:

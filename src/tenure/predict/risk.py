@@ -564,6 +564,13 @@ def evaluate_labels(wh: Warehouse, config: Config, labels: pd.DataFrame, as_of: 
 
 # -- the saved model and stored predictions (tenure risk train/predict, tenure refresh) -----------
 
+def arr_at_risk(arr: Any, risk: Any) -> Any:
+    """ARR at risk: an account's ARR x its churn risk (reporting currency, per year; NULL without a
+    risk score). The one definition: the portfolio, the cockpit, the executive page, the API and
+    the voice of the customer's rankings use it (on Ibis columns)."""
+    return arr.cast("float64") * risk
+
+
 def model_path(config: Config):
     """Where `tenure risk train` and `tenure refresh` keep the fitted model."""
     return config.resolve_path("models") / "risk.pkl"

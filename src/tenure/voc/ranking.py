@@ -11,9 +11,9 @@ Then, in the engine (the text-to-group rows go over as one table and are joined 
 - arr: the sum of those accounts' ARR on the as-of day (tenure.metrics.arr.arr_on: the one ARR
   definition), reporting currency, per year; an account counts once per group however often it
   wrote;
-- arr_at_risk: the sum of ARR x churn risk (the account's latest risk_scores probability on or
-  before the as-of day): the portfolio's definition of ARR at risk (tenure.portfolio.read.arr_at_risk,
-  used by the cockpit and the executive page), restated here because voc comes before portfolio;
+- arr_at_risk: the sum of ARR at risk (tenure.predict.risk.arr_at_risk, the definition the cockpit
+  and the executive page use) with the account's latest risk_scores probability on or before the
+  as-of day;
 - churned_arr (churn only): the ARR those accounts lost to churn in the window (the bridge's churn
   amount, tenure.metrics.bridge.movements), so reasons from accounts that already left weigh too;
 - quotes: up to `quotes` example texts, one per account, from the accounts with the most ARR
@@ -32,6 +32,7 @@ from tenure.errors import InputError
 from tenure.metrics.arr import MONEY, arr_on
 from tenure.metrics.bridge import movements
 from tenure.metrics.periods import Period
+from tenure.predict.risk import arr_at_risk
 from tenure.voc import corpus as corpus_mod
 from tenure.warehouse import Warehouse
 from tenure.warehouse.asof import resolve_as_of
@@ -130,7 +131,7 @@ def ranked_frame(wh: Warehouse, config: Config, assigned: pd.DataFrame, kind: st
         per = per.mutate(risk=ibis.null().cast("float64"))
     zero = ibis.literal(0, MONEY)
     per = per.mutate(arr=per.arr.fill_null(zero))
-    per = per.mutate(at_risk=per.arr.cast("float64") * per.risk)
+    per = per.mutate(at_risk=arr_at_risk(per.arr, per.risk))
     if kind == "churn":
         m = movements(wh, config, [Period(f"{since}..{as_of}", since, as_of)])
         lost = m.filter(m.churn > 0).select(la=_.account_id, lost=_.churn)

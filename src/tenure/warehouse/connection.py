@@ -62,7 +62,7 @@ def spark_session(master: str = "local[2]"):
 
         # managed tables live in TENURE_SPARK_WAREHOUSE, or a fresh folder for this process
         location = os.environ.get("TENURE_SPARK_WAREHOUSE") or tempfile.mkdtemp(prefix="tenure-spark-")
-        return (
+        builder = (
             SparkSession.builder.master(master)
             .appName("tenure")
             .config("spark.sql.session.timeZone", "UTC")
@@ -71,8 +71,14 @@ def spark_session(master: str = "local[2]"):
             .config("spark.ui.enabled", "false")
             .config("spark.sql.ansi.enabled", "false")
             .config("spark.driver.memory", "2g")
-            .getOrCreate()
         )
+        # more settings for the local session: TENURE_SPARK_CONF="key=value,key=value"
+        for item in filter(None, (os.environ.get("TENURE_SPARK_CONF") or "").split(",")):
+            key, sep, value = item.partition("=")
+            if not sep or not key.strip():
+                raise ValueError(f"TENURE_SPARK_CONF: {item!r} is not key=value")
+            builder = builder.config(key.strip(), value.strip())
+        return builder.getOrCreate()
 
 
 def _read_impossible_dates_as_missing(connection: Any) -> None:
