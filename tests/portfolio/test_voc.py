@@ -133,3 +133,12 @@ def test_account_responses_carry_their_loop_status(demo_site):
 def test_period_helpers_take_any_length():
     p = Period("x", date(2026, 1, 1), date(2026, 6, 30))
     assert voc.previous_period(p).label == "2025-07..2025-12"
+
+
+def test_the_rankings_job_runs_after_each_refresh(demo_site):
+    from tenure.workers import worker_registry
+
+    registry = worker_registry()
+    assert voc.RANKING_JOB in registry.names()
+    job = next(j for j in registry.jobs(demo_site.config) if j.name == voc.RANKING_JOB)
+    assert job.schedule.after_refresh and job.enabled

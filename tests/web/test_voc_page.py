@@ -113,3 +113,32 @@ def test_the_account_page_lists_responses_with_their_loop(demo_site, login, api)
                   headers={"authorization": f"Bearer {demo_site.tokens['admin']}"})
     assert got.status_code == 200
     assert [(x["response_id"], x["loop"]) for x in got.json()] == [(x["response_id"], x["loop"]) for x in rows]
+
+
+def test_stored_rankings_on_the_page_and_the_api(writable_site, writable_login):
+    """Once the voc-rankings job has stored them, the page lists feature requests and churn reasons
+    by ARR (money with its currency) with quotes linked to accounts of the reader's book only, and
+    the API returns the same rows."""
+    from tenure.portfolio.accounts import owner_of
+    from tenure.state.db import session_scope
+
+    config = writable_site.config
+    wh = writable_site.app.state.ctx.warehouse()
+    with session_scope(config) as session:
+        voc.refresh_rankings(config, wh, session, kinds=("feature_requests", "churn_reasons"), corpus_limit=400)
+    api = writable_site.api.get("/api/v1/voc/feature-requests", headers=writable_site.auth("csm01")).json()
+    assert api["rows"] and api["computed_at"] and api["missing"] is None
+    page = writable_login("csm01").get("/voc")
+    assert page.status_code == 200
+    section = re.search(r'<section aria-labelledby="feature_requests-title".*?</section>', page.text, re.S).group(0)
+    labels = re.findall(r'<th scope="row">(.*?)</th>', section)
+    assert labels == [html.escape(r["label"]) for r in api["rows"]]
+    from tenure.formats import money
+
+    assert f'<td class="num">{money(api["rows"][0]["arr"], config.reporting_currency)}</td>' in section
+    linked = set(re.findall(r'href="/accounts/([^"]+)"', section))
+    assert linked == {q["account_id"] for r in api["rows"] for q in r["quotes"]}
+    assert all(owner_of(wh, a) == "csm01" for a in linked)
+    assert "No themes ranked yet" in _text(page.text)  # the themes were not ranked in this run
+    churn = re.search(r'<section aria-labelledby="churn_reasons-title".*?</section>', page.text, re.S).group(0)
+    assert "Churned ARR" in churn
