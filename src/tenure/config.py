@@ -585,6 +585,31 @@ class SurveyTrigger(_Strict):
                             "program")
 
 
+class SurveyInApp(_Strict):
+    """The in-app / web channel of a program (docs/voc.md "In-app channel"; tenure.voc.inapp):
+    which sites may embed /embed/survey.js, who is asked, and the identity-verification secret."""
+
+    origins: list[str] = Field(..., min_length=1, description="origins allowed to call the embed API (CORS), "
+                               "e.g. https://app.example.com (scheme://host[:port], no path)")
+    secret_env: str = Field(..., pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="the environment variable "
+                            "holding this program's identity-verification secret (the product signs each user id "
+                            "with it: HMAC-SHA256, hex)")
+    min_user_age_days: int = Field(14, ge=0, description="ask only users first seen at least this many days ago")
+    min_sessions: int = Field(3, ge=0, description="ask only users with at least this many sessions")
+    days_between_asks: int = Field(90, ge=1, description="ask one user at most once in this many days (an ask "
+                                   "counts whether answered or dismissed)")
+
+    @field_validator("origins")
+    @classmethod
+    def _origins(cls, v: list[str]) -> list[str]:
+        import re
+
+        bad = [o for o in v if not re.fullmatch(r"https?://[^/\s?#]+", o.strip())]
+        if bad:
+            raise ValueError(f"origins must be scheme://host[:port] with no path or trailing slash: {', '.join(bad)}")
+        return [o.strip().lower() for o in v]
+
+
 class SurveyProgram(_Strict):
     name: str = Field(..., pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="the program's id: lower case "
                       "letters, digits, - and _; the survey_id of its invitations and responses")
@@ -596,9 +621,12 @@ class SurveyProgram(_Strict):
     default_locale: str = Field("en", description="the text used for a contact whose locale has none")
     text: dict[str, SurveyText] = Field(..., min_length=1, description="locale (BCP 47: en, de, pt-BR) -> text; "
                                         "a contact's locale is matched exactly, then by language")
-    channels: list[Literal["email", "link"]] = Field(default_factory=lambda: ["email"], min_length=1,
-                                                     description="email invitations; link: a share link per "
-                                                     "account (`tenure voc link`)")
+    channels: list[Literal["email", "link", "inapp"]] = Field(default_factory=lambda: ["email"], min_length=1,
+                                                              description="email invitations; link: a share link "
+                                                              "per account (`tenure voc link`); inapp: the "
+                                                              "embedded widget (settings in `inapp`)")
+    inapp: SurveyInApp | None = Field(None, description="the in-app channel's settings (needed when channels "
+                                      "lists inapp)")
     audience: SurveyAudience = Field(default_factory=SurveyAudience)
     trigger: SurveyTrigger = Field(default_factory=SurveyTrigger)
     reminder_days: float | None = Field(3, gt=0, description="one reminder this many days after the invitation "
@@ -617,6 +645,9 @@ class SurveyProgram(_Strict):
         if self.default_locale not in self.text:
             raise ValueError(f"program {self.name!r}: text has no entry for default_locale {self.default_locale!r} "
                              f"(it has {', '.join(self.text)})")
+        if "inapp" in self.channels and self.inapp is None:
+            raise ValueError(f"program {self.name!r}: channels lists inapp but there is no `inapp:` block "
+                             "(origins, secret_env)")
 
 
 class SurveyRateLimit(_Strict):

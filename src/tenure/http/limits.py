@@ -28,7 +28,8 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # POSTs come from mail clients without a session)
 PUBLIC = {("POST", "/login"), ("POST", "/unsubscribe")}
 # the public survey page (tenure.web.survey_public): its signed token is the credential
-PUBLIC_PREFIXES = ("/s/",)
+# and the in-app survey widget's answers (tenure.web.survey_embed): the user hash and token are
+PUBLIC_PREFIXES = ("/s/", "/embed/v1/")
 SURVEY_FORM_KB = 64  # a survey comment form (a few thousand characters, percent-encoded)
 MB = 1 << 20
 

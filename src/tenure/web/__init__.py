@@ -22,6 +22,7 @@ def mount(app) -> None:
     from tenure.web.success_plans import router as success_plans_router
     from tenure.web.tasks import router as tasks_router
     from tenure.web.survey_custom import router as custom_survey_router
+    from tenure.web.survey_embed import router as survey_embed_router
     from tenure.web.survey_public import router as survey_router
     from tenure.web.unsubscribe import router as unsubscribe_router
     from tenure.web.voc import router as voc_router
@@ -38,6 +39,7 @@ def mount(app) -> None:
     app.include_router(voc_router)
     app.include_router(survey_router)
     app.include_router(custom_survey_router)
+    app.include_router(survey_embed_router)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
 
 
