@@ -256,3 +256,23 @@ steps:
     assert problems == [] and pb is not None
     _, problems = parse(text.replace("program: support-csat", "programme: x"), "playbooks/bad.yaml")
     assert {p.field for p in problems} == {"steps[0].program", "steps[0].programme"}  # file, line and field named
+
+
+def test_cap_pause_and_the_unsubscribe_link(project, wh_read):
+    from tenure.notify.signing import read_unsubscribe_token
+
+    capped = project.model_copy(deep=True)
+    capped.surveys.programs[0].max_per_run = 2
+    [rel] = send.send_all(capped, wh_read, program="rel-nps", now=NOW)
+    assert (rel.invited, rel.capped) == (2, 1)
+    with session_scope(project) as s:
+        text = s.scalars(select(OutboxMessage)).first().payload["text"]
+    link = next(line for line in text.splitlines() if line.startswith("No more surveys: "))
+    token = link.split("token=")[1]
+    assert read_unsubscribe_token(project_secret(project), token)[1] == "survey"
+    paused = project.model_copy(deep=True)
+    paused.surveys.programs[0].status = "paused"
+    assert send.send_all(paused, wh_read, program="rel-nps", now=NOW + timedelta(days=200))[0].invited == 0
+    inv = next(iter(_invitations(project).values()))
+    with session_scope(paused) as s:
+        assert responses.record_score(s, paused, _token(project, inv), 9, now=NOW).status == "paused"

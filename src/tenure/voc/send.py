@@ -98,8 +98,11 @@ def invitation_email(config: Config, program: SurveyProgram, *, token: str, to: 
         lines += [intro, ""]
     lines += [question, f"({scores[0]} = {low}, {scores[-1]} = {high}; one click answers)", ""]
     lines += [f"  {n}: {url}" for n, url in links]
+    from tenure.notify.email import unsubscribe_links
+
+    unsubscribe = next((u for u in unsubscribe_links(config, to, CATEGORY) if u.startswith("http")), None)
     lines += ["", f"This link works until {until} and answers once.",
-              "To stop survey emails, use the unsubscribe link in this email's header or reply to it."]
+              f"No more surveys: {unsubscribe}" if unsubscribe else "To stop survey emails, reply to this email."]
     esc = html.escape
     cells = "".join(
         f'<td style="padding:2px"><a href="{esc(url)}" aria-label="{n}: '
@@ -110,7 +113,8 @@ def invitation_email(config: Config, program: SurveyProgram, *, token: str, to: 
             + f"<p><strong>{esc(question)}</strong></p>"
             + f'<table role="presentation"><tr>{cells}</tr></table>'
             + f'<p style="font-size:90%">{esc(str(scores[0]))} = {esc(low)}, {esc(str(scores[-1]))} = {esc(high)}. '
-            + f"This link works until {esc(until)} and answers once.</p>")
+            + f"This link works until {esc(until)} and answers once.</p>"
+            + (f'<p style="font-size:90%"><a href="{esc(unsubscribe)}">No more surveys</a></p>' if unsubscribe else ""))
     return {"to": to, "to_name": to_name or "", "subject": subject, "text": "\n".join(lines), "html": body}
 
 
