@@ -200,3 +200,14 @@ def test_config_refuses_inapp_without_settings_and_bad_origins():
         SurveyProgram(**base)
     with pytest.raises(ValidationError, match="no path"):
         SurveyProgram(**{**PROGRAM, "inapp": {**PROGRAM["inapp"], "origins": ["https://app.example.com/"]}})
+
+
+def test_docs_name_every_inapp_setting_and_reason():
+    from pathlib import Path
+
+    from tenure.config import SurveyInApp
+
+    doc = (Path(__file__).parents[2] / "docs" / "voc.md").read_text(encoding="utf-8")
+    section = doc[doc.index("## In-app channel"):]
+    reasons = ("not_inapp", "paused", "too_new", "few_sessions", "recently_asked", "throttled", "unknown_user")
+    assert [n for n in (*SurveyInApp.model_fields, *reasons, "/embed/survey.js") if n not in section] == []
