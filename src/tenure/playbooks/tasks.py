@@ -98,22 +98,29 @@ def _validated(row: Mapping[str, Any], s: TaskSettings, now: datetime) -> dict[s
             "created_at": now, "updated_at": now}
 
 
-def _insert_ignoring_duplicates(session: Session, rows: list[dict], chunk: int = 500) -> list[int]:
-    """INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, a chunk of rows per statement:
-    the ids of the rows inserted (a key that exists, or repeats, is skipped by the database)."""
+_INSERTS: dict[str, Any] = {}  # dialect name -> the statement, built once per process
+
+
+def _insert_ignoring_duplicates(session: Session, rows: list[dict]) -> list[int]:
+    """INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id for all `rows`: the ids of the
+    rows inserted (a key that exists, or repeats, is skipped by the database). One statement,
+    compiled once and executed for every row (SQLAlchemy batches them into multi-row INSERTs with
+    RETURNING); building a 500-row VALUES statement per chunk cost its compilation every time."""
+    if not rows:
+        return []
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:  # pragma: no cover - the state DB is SQLite or PostgreSQL
-        raise InputError(f"the state DB dialect {dialect!r} is not supported for tasks")
-    ids: list[int] = []
-    for start in range(0, len(rows), chunk):
-        stmt = (dialect_insert(Task).values(rows[start:start + chunk])
-                .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(Task.id))
-        ids += list(session.scalars(stmt))
-    return sorted(ids)
+    stmt = _INSERTS.get(dialect)
+    if stmt is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        else:  # pragma: no cover - the state DB is SQLite or PostgreSQL
+            raise InputError(f"the state DB dialect {dialect!r} is not supported for tasks")
+        table = Task.__table__
+        stmt = _INSERTS[dialect] = (dialect_insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+                                    .returning(table.c.id))
+    return sorted(session.execute(stmt, rows).scalars())
 
 
 def create_tasks(session: Session, rows: Sequence[Mapping[str, Any]], *, actor: str = "system",
