@@ -74,7 +74,13 @@ def _is_missing(v: Any) -> bool:
     return isinstance(v, Missing)
 
 
-ENV.filters.update(voc_value=fmt_value, voc_change=fmt_change, voc_hours=fmt_hours)
+def code_spans(text: Any) -> Markup:
+    """Text whose `back-quoted` parts are commands: escaped, with those parts as <code>."""
+    parts = str(text or "").split("`")
+    return Markup("".join(str(escape(p)) if i % 2 == 0 else f"<code>{escape(p)}</code>" for i, p in enumerate(parts)))
+
+
+ENV.filters.update(voc_value=fmt_value, voc_change=fmt_change, voc_hours=fmt_hours, code_spans=code_spans)
 ENV.tests["missing"] = _is_missing
 
 
