@@ -172,9 +172,16 @@ def test_answer_goes_the_public_page_path_and_reaches_survey_responses(client, c
         wh.close()
 
 
-def test_unknown_user_and_missing_secret(client, monkeypatch):
+def test_unknown_user_unsubscribed_user_and_missing_secret(client, config, monkeypatch):
+    from tenure.notify import outbox
+
     r = client.get("/embed/v1/ask", params=_params("nobody"), headers={"Origin": ORIGIN})
     assert r.json() == {"ask": False, "reason": "unknown_user"}
+    with session_scope(config) as s:  # c3 opted out of survey emails: not asked in-app either
+        outbox.suppress(s, "cy@two.example", "survey")
+    r = client.get("/embed/v1/ask", params=_params("c3"), headers={"Origin": ORIGIN})
+    assert r.json() == {"ask": False, "reason": "unsubscribed"}
+    assert _invitations(config) == 0
     monkeypatch.delenv("TENURE_TEST_INAPP_SECRET")
     r = client.get("/embed/v1/ask", params=_params("c2"), headers={"Origin": ORIGIN})
     assert r.status_code == 503 and "TENURE_TEST_INAPP_SECRET" in r.json()["detail"]
@@ -209,5 +216,6 @@ def test_docs_name_every_inapp_setting_and_reason():
 
     doc = (Path(__file__).parents[2] / "docs" / "voc.md").read_text(encoding="utf-8")
     section = doc[doc.index("## In-app channel"):]
-    reasons = ("not_inapp", "paused", "too_new", "few_sessions", "recently_asked", "throttled", "unknown_user")
+    reasons = ("not_inapp", "paused", "too_new", "few_sessions", "recently_asked", "throttled", "unknown_user",
+               "unsubscribed")
     assert [n for n in (*SurveyInApp.model_fields, *reasons, "/embed/survey.js") if n not in section] == []

@@ -10,7 +10,9 @@ sessions they had. `ask` decides, in the caller's transaction:
 - the user is engaged: at least `inapp.min_sessions` sessions (`few_sessions`);
 - this program did not ask the user in the last `inapp.days_between_asks` days (`recently_asked`);
 - no program asked the contact in the last `surveys.throttle_days` (`throttled`, the same
-  cross-program throttle as email invitations: both read voc_invitations).
+  cross-program throttle as email invitations: both read voc_invitations);
+- the contact's address is not unsubscribed from surveys (category "survey") or from everything
+  (`unsubscribed`): opting out of survey emails opts out of the widget too.
 
 A yes writes the ask as an invitation (channel "inapp", the ledger every throttle reads) and
 returns its signed token; the widget answers with it through `tenure.voc.responses.record_score`
@@ -32,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from tenure.config import Config, SurveyProgram
 from tenure.errors import ConfigError
+from tenure.notify import outbox
 from tenure.notify.signing import project_secret
 from tenure.state.models import SurveyInvitation, utcnow
 from tenure.voc.programs import fill, labels, scale, text_for
@@ -70,8 +73,8 @@ def verify_user(program: SurveyProgram, user_id: str | None, given: str | None) 
 @dataclass
 class Ask:
     """The answer to "ask now?": ask True with the token and what the widget shows, or ask False
-    with a reason (not_inapp, paused, unknown_user, too_new, few_sessions, recently_asked,
-    throttled)."""
+    with a reason (not_inapp, paused, too_new, few_sessions, recently_asked, throttled,
+    unknown_user, unsubscribed)."""
 
     ask: bool
     reason: str | None = None
@@ -119,18 +122,21 @@ def eligibility(session: Session, config: Config, program: SurveyProgram, contac
 
 
 def ask(session: Session, config: Config, program: SurveyProgram, *, contact_id: str, account_id: str | None,
-        first_seen: date | None, sessions: int | None, locale: str | None = None,
+        first_seen: date | None, sessions: int | None, locale: str | None = None, email: str | None = None,
         now: datetime | None = None) -> Ask:
     """Decide and, on a yes, record the ask (an "inapp" invitation) in the caller's transaction.
     `account_id` None: the contact is unknown to the warehouse (`unknown_user`). The identity must
-    have been verified (`verify_user`) before. Two asks at once for one user make one invitation
+    have been verified (`verify_user`) before; `email` (the contact's address, if any) is checked
+    against the survey unsubscribes. Two asks at once for one user make one invitation
     (its dedupe key names the user and the period of days_between_asks)."""
-    from tenure.voc.send import _insert_new
+    from tenure.voc.send import CATEGORY, _insert_new
 
     now = (now or utcnow()).replace(microsecond=0)
     reason = eligibility(session, config, program, contact_id, first_seen=first_seen, sessions=sessions, now=now)
     if reason is None and account_id is None:
         reason = "unknown_user"
+    if reason is None and email and outbox.is_suppressed(outbox.suppressed(session, [email]), email, CATEGORY):
+        reason = "unsubscribed"
     if reason is not None:
         return Ask(False, reason)
     assert program.inapp is not None

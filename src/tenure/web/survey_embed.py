@@ -142,19 +142,20 @@ def ask(request: Request, program: str = "", user: str = "", user_hash: str = ""
     except ValueError:
         return _reply(request, 400, {"status": "bad_request", "detail": "first_seen must be YYYY-MM-DD and sessions "
                                      f"a whole number (got {first_seen!r}, {sessions!r})"}, allowed)
-    account_id, contact_locale = _contact(ctx, user)
+    account_id, contact_locale, email = _contact(ctx, user)
     with ctx.db() as session:
         got = inapp.ask(session, ctx.config, prog, contact_id=user, account_id=account_id, first_seen=seen,
-                        sessions=count, locale=locale or contact_locale)
+                        sessions=count, locale=locale or contact_locale, email=email)
     return _reply(request, 200, got.as_dict(), allowed)
 
 
-def _contact(ctx: AppContext, contact_id: str) -> tuple[str | None, str | None]:
+def _contact(ctx: AppContext, contact_id: str) -> tuple[str | None, str | None, str | None]:
+    """(account_id, locale, email) of a contact in the warehouse, Nones when unknown."""
     wh = ctx.warehouse()
     c = wh.table("contacts")
-    cols = ["account_id"] + (["locale"] if "locale" in c.columns else [])
+    cols = ["account_id", "email"] + (["locale"] if "locale" in c.columns else [])
     rows = wh.to_pyarrow(c.filter(c.contact_id == contact_id).select(*cols).limit(1)).to_pylist()
-    return (rows[0]["account_id"], rows[0].get("locale")) if rows else (None, None)
+    return (rows[0]["account_id"], rows[0].get("locale"), rows[0]["email"]) if rows else (None, None, None)
 
 
 @router.post("/embed/v1/answer")
