@@ -13,8 +13,12 @@ def voc_rankings(ctx: Any) -> dict:
     from tenure.state.db import session_scope
     from tenure.warehouse import connect
 
+    from tenure.warehouse.asof import latest_event_day
+
     wh = connect(config=ctx.config, write=False)
     try:
+        if latest_event_day(wh) is None:  # nothing loaded yet: nothing to rank
+            return {"skipped": 1}
         with session_scope(ctx.config) as session:
             out = refresh_rankings(ctx.config, wh, session, data_version=ctx.data_version, now=ctx.now)
     finally:
