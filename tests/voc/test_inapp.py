@@ -219,3 +219,11 @@ def test_docs_name_every_inapp_setting_and_reason():
     reasons = ("not_inapp", "paused", "too_new", "few_sessions", "recently_asked", "throttled", "unknown_user",
                "unsubscribed")
     assert [n for n in (*SurveyInApp.model_fields, *reasons, "/embed/survey.js") if n not in section] == []
+
+
+def test_answers_share_the_public_pages_rate_limit(client, config):
+    w = client.get("/embed/v1/ask", params=_params("c2"), headers={"Origin": ORIGIN}).json()
+    who = {"program": "app-nps", "user": "c2", "user_hash": inapp.user_hash(SECRET, "c2"), "token": w["token"]}
+    codes = [client.post("/embed/v1/answer", json={**who, "score": "x"}, headers={"Origin": ORIGIN}).status_code
+             for _ in range(config.surveys.rate_limit.per_token + 1)]
+    assert codes[:-1] == [400] * config.surveys.rate_limit.per_token and codes[-1] == 429
