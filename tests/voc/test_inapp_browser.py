@@ -67,9 +67,12 @@ def test_widget_asks_and_answers_across_origins(survey_built, tmp_path, monkeypa
             with _product(_page(tenure, "c3")) as other:
                 context = browser.new_context()
                 page = context.new_page()
+                uncaught: list[str] = []
+                page.on("pageerror", lambda e: uncaught.append(str(e)))
                 page.goto(other + "/", timeout=TIMEOUT_MS)
                 page.wait_for_load_state("networkidle")
                 assert page.get_by_role("dialog").count() == 0
+                assert uncaught == []  # the refusal is quiet: the product's page is not disturbed
                 context.close()
             with session_scope(config) as s:
                 assert s.scalar(select(func.count()).select_from(SurveyInvitation)) == 0

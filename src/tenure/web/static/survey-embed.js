@@ -60,7 +60,7 @@
           row.remove(); ends.remove();
           status.textContent = w.thanks;
           comment(opts, who, box, w, r);
-        });
+        }, function () { status.textContent = "Could not send your answer; please try again."; });
       };
       row.appendChild(b);
     });
@@ -81,7 +81,7 @@
       ev.preventDefault();
       call("POST", "/embed/v1/answer", opts,
         Object.assign({ response_id: rec.response_id, nonce: rec.nonce, comment: area.value }, who))
-        .then(function () { box.remove(); });
+        .then(function () { box.remove(); }, function () { box.remove(); });
     };
     box.appendChild(form);
     area.focus();
@@ -95,7 +95,7 @@
     return call("GET", "/embed/v1/ask", opts, q).then(function (w) {
       if (w && w.ask) { show(opts, w); }
       return w;
-    });
+    }, function () { return null; });  // refused (origin, network): the product's page goes on quietly
   }
 
   window.tenureSurvey = { ask: ask };
