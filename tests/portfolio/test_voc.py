@@ -87,32 +87,6 @@ def test_rankings_missing_until_the_job_stores_them(demo_site):
         assert isinstance(got, voc.Missing) and voc.RANKING_JOB in got.how
 
 
-def test_stored_rankings_keep_quotes_to_the_book(writable_site):
-    from tenure.portfolio.accounts import owner_of
-    from tenure.state.db import session_scope
-
-    config = writable_site.config
-    wh = writable_site.app.state.ctx.warehouse()
-    with session_scope(config) as session:
-        out = voc.refresh_rankings(config, wh, session, kinds=("feature_requests", "churn_reasons"),
-                                   corpus_limit=400)
-    assert voc.rankings_path(config).exists()
-    everyone = voc.ranked(wh, config, "feature_requests")
-    assert [(r["label"], r["arr"]) for r in everyone["rows"]] == \
-        [(r["label"], r["arr"]) for r in out["feature_requests"][:20]]
-    arrs = [r["arr"] for r in everyone["rows"]]
-    assert arrs == sorted(arrs, reverse=True) and arrs[0] > 0
-    quoted = {q["account_id"] for r in everyone["rows"] for q in r["quotes"]}
-    mine = voc.ranked(wh, config, "feature_requests", owners=["csm01"])
-    assert [r["arr"] for r in mine["rows"]] == arrs  # the totals are company-wide
-    kept = {q["account_id"] for r in mine["rows"] for q in r["quotes"]}
-    assert kept <= quoted
-    assert {a for a in quoted if owner_of(wh, a) == "csm01"} == kept
-    churn = voc.ranked(wh, config, "churn_reasons")
-    assert churn["rows"] and all(r["churned_arr"] is not None for r in churn["rows"])
-    assert isinstance(voc.ranked(wh, config, "themes"), voc.Missing)  # not ranked in this run
-
-
 def test_account_responses_carry_their_loop_status(demo_site):
     ctx = demo_site.app.state.ctx
     wh = ctx.warehouse()
