@@ -216,8 +216,15 @@ def main(argv: list[str] | None = None) -> int:
     for f in ("state.db", "state.db-wal", "state.db-shm"):
         (work / f).unlink(missing_ok=True)
     shutil.rmtree(work / "playbooks", ignore_errors=True)
+    # one onboarding plan over the generated milestones, so the shipped onboarding playbook's
+    # onboarding_status trigger (behind / stuck on the plan) has something to read
+    plan = {"name": "standard", "milestones": [{"name": "kickoff", "due_days": 14},
+                                               {"name": "integration", "due_days": 45},
+                                               {"name": "first_value", "due_days": 90}]}
     config = config_from_dict({"state": {"url": f"sqlite:///{work / 'state.db'}"},
-                               "playbooks": {"folder": str(work / "playbooks")}}, base_dir=work, env={})
+                               "playbooks": {"folder": str(work / "playbooks")},
+                               "onboarding_plans": {"behind_after_days": 0, "stuck_after_days": 21, "plans": [plan]}},
+                              base_dir=work, env={})
     wh = Warehouse(f"duckdb:///{work / 'bench.duckdb'}")
     results: dict = {"accounts": args.accounts, "as_of": AS_OF.isoformat()}
     try:
