@@ -21,9 +21,10 @@ def site(demo_built, tmp_path_factory):
     ns.held = {}
     with session_scope(ns.config) as s:
         for key, owner in (("mine", "csm01"), ("second", "csm01"), ("theirs", "csm03")):
-            ns.held[key] = outbox.enqueue(s, channel="email", dedupe_key=f"review-{key}", hold_for_review=True, payload={
-                "to": f"{key}@acme.example", "to_name": f"Ana {key}", "subject": f"Renewal talk {key}",
-                "text": "Hello <Ana>,\nshall we talk?", "owner": owner, "account_id": ns.books[owner][0]}).id
+            payload = {"to": f"{key}@acme.example", "to_name": f"Ana {key}", "subject": f"Renewal talk {key}",
+                       "text": "Hello <Ana>,\nshall we talk?", "owner": owner, "account_id": ns.books[owner][0]}
+            ns.held[key] = outbox.enqueue(s, channel="email", dedupe_key=f"review-{key}", hold_for_review=True,
+                                          payload=payload).id
     yield ns
     ns.app.state.ctx.close()
 
@@ -77,8 +78,9 @@ def test_htmx_gets_the_queue_back_and_others_see_only_what_they_review(site):
                  headers=hx)
     assert bad.status_code == 200 and bad.text.lstrip().startswith("<section") and "<html" not in bad.text
     assert "not csm01&#39;s to review" in bad.text and f'id="email-{second}"' in bad.text
-    r = c.post(f"/emails/{second}/release", data={"subject": "Renewal talk second", "text": "Hello <Ana>,\nshall we talk?",
-                                                   "csrf_token": token}, headers=hx)
+    r = c.post(f"/emails/{second}/release", data={"subject": "Renewal talk second",
+                                                   "text": "Hello <Ana>,\nshall we talk?", "csrf_token": token},
+               headers=hx)
     assert r.status_code == 200 and f'id="email-{second}"' not in r.text
     with session_scope(site.config) as s:
         msg = s.get(OutboxMessage, second)

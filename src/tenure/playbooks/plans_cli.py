@@ -245,7 +245,8 @@ def plans_add_task(plan_id: int = typer.Argument(..., help="the plan's id (tenur
                    due: str = typer.Option(None, "--due", help="due day, YYYY-MM-DD (default: the task type's "
                                                                "due_days in tenure.yaml tasks)"),
                    task_type: str = typer.Option("lifecycle", "--type", help="a task type (tenure.yaml tasks.types)"),
-                   priority: str = typer.Option("normal", "--priority", help="a priority (tenure.yaml tasks.priorities)"),
+                   priority: str = typer.Option("normal", "--priority",
+                                                help="a priority (tenure.yaml tasks.priorities)"),
                    as_json: bool = JsonOpt, user: str = UserOpt, config_path: Path = ConfigOpt) -> None:
     """Add a task to an active success plan, owned by the plan's owner, optionally waiting for others."""
     from datetime import date, datetime, time

@@ -1,9 +1,9 @@
 """The account page's "Success plan" section: the account's active plans with their objectives and
 tasks (which are blocked and what they wait for), a form to start one from a tenure.yaml template,
 buttons marking each objective achieved / dropped / open again, a form adding a task (under an
-objective, waiting for other plan tasks), and complete / skip buttons on each ready task (CSRF-checked forms; a blocked task is refused by
-tenure.playbooks.tasks with 409). A template global, so the account page's route does not need to
-know about plans. The service is tenure.playbooks.success_plans; every change is audited there."""
+objective, waiting for other plan tasks), and complete / skip buttons on each ready task
+(CSRF-checked forms; a blocked task is refused by tenure.playbooks.tasks with 409). A template
+global, so the account page's route does not need to know about plans. The service is tenure.playbooks.success_plans; every change is audited there."""
 
 from __future__ import annotations
 
