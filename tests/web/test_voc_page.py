@@ -147,3 +147,19 @@ def test_stored_rankings_on_the_page_and_the_api(writable_site, writable_login):
     assert "No themes ranked yet" in _text(page.text)  # the themes were not ranked in this run
     churn = re.search(r'<section aria-labelledby="churn_reasons-title".*?</section>', page.text, re.S).group(0)
     assert "Churned ARR" in churn
+
+
+def test_the_demo_shows_closed_loops(demo_site, login, api):
+    """The demo's survey wave is followed up and about 60% of its detractors' tasks are closed:
+    the page shows those closed loops, the same count as GET /voc/loop for the period."""
+    wh = demo_site.app.state.ctx.warehouse()
+    last = voc.latest_month(wh)
+    period = f"{last.year - 1}-{last.month:02d}..{last:%Y-%m}"
+    got = api.get("/api/v1/voc/loop", params={"period": period}, headers=demo_site.auth("cco")
+                  if hasattr(demo_site, "auth") else {"Authorization": f"Bearer {demo_site.tokens['cco']}"})
+    assert got.status_code == 200, got.text
+    overall = got.json()["overall"]
+    assert overall["closed"] > 0 and overall["closure_rate"] > 0
+    page = login("cco").get("/voc", params={"period": period})
+    closed = re.search(r'<strong id="loop-closed">([\d,]+)</strong>', page.text).group(1)
+    assert int(closed.replace(",", "")) == overall["closed"]
