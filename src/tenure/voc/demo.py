@@ -118,6 +118,13 @@ def demo_step(wh: Any, config: Any, out: Console) -> dict:
         return {"skipped": f"no program {PROGRAM} in tenure.yaml"}
     day = latest_event_day(wh) or utcnow().date()
     sent_at = datetime.combine(day, time(9))
+    with session_scope(config) as session:
+        sent_before = session.scalar(select(func.count()).select_from(SurveyInvitation)
+                                     .where(SurveyInvitation.program == PROGRAM))
+    if sent_before:  # a re-run of the demo: the wave exists, nothing is sent or answered again
+        [status] = [r for r in program_status(config, wh, today=day) if r["name"] == PROGRAM]
+        return {"invited": 0, "emails": 0, "answered": 0, "commented": 0, "synced": {}, "status": status,
+                "hints": ["tenure voc programs   # invited, answered, response rate and the current NPS"]}
     report = send_program(config, wh, PROGRAM, now=sent_at)
     emails = deliver_wave(config, f"survey:{PROGRAM}:", utcnow())
     band = {}
