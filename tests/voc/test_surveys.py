@@ -276,3 +276,29 @@ def test_cap_pause_and_the_unsubscribe_link(project, wh_read):
     inv = next(iter(_invitations(project).values()))
     with session_scope(paused) as s:
         assert responses.record_score(s, paused, _token(project, inv), 9, now=NOW).status == "paused"
+
+
+def test_the_demo_wave_is_sent_once(project, wh_read, monkeypatch):
+    """A re-run of the demo's wave sends and answers nothing more, also when the first wave was
+    capped (max_per_run) below its audience."""
+    from rich.console import Console
+
+    from tenure.voc import demo
+    from tenure.warehouse import connect
+
+    monkeypatch.setattr(demo, "PROGRAM", "rel-nps")
+    config = project.model_copy(deep=True)
+    config.surveys.programs[0].max_per_run = 2
+    wh_read.close()
+    counts = []
+    for _ in range(2):
+        wh = connect(config=config, write=True)
+        try:
+            out = demo.demo_step(wh, config, Console(quiet=True))
+        finally:
+            wh.close()
+        with session_scope(config) as s:
+            counts.append((s.scalar(select(func.count()).select_from(SurveyInvitation)),
+                           s.scalar(select(func.count()).select_from(SurveyResponse))))
+        assert out["status"]["invited"] == 2
+    assert counts[0] == counts[1] and counts[0][0] == 2
