@@ -21,8 +21,9 @@ from fastapi.responses import HTMLResponse
 from tenure.errors import InputError
 from tenure.http.auth import client_ip
 from tenure.http.context import AppContext
-import tenure.voc.actions  # noqa: F401  (registers the send_survey playbook action for the pages)
+from tenure.notify.signing import project_secret
 from tenure.voc import responses
+from tenure.voc.tokens import read_link_token
 from tenure.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -53,7 +54,7 @@ def survey_page(request: Request, token: str, score: str | None = None) -> HTMLR
             return _page(request, None, token, status="limited")
     with ctx.db() as session:
         if token.startswith("L"):
-            got = responses.read_link_token(responses.project_secret(ctx.config), token)
+            got = read_link_token(project_secret(ctx.config), token)
             program = ctx.config.surveys.program(got[0]) if got else None
             if program is None or "link" not in program.channels:
                 return _page(request, None, token, status="invalid")
