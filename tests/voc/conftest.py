@@ -35,8 +35,10 @@ surveys:
       reminder_days: 3
       expiry_days: 14
       text:
-        en: {question: "How likely are you to recommend {project} to a colleague?", follow_up: "What is the main reason for your score?"}
-        de: {question: "Wie wahrscheinlich ist es, dass Sie {project} empfehlen?", follow_up: "Was ist der wichtigste Grund?"}
+        en: {question: "How likely are you to recommend {project} to a colleague?",
+             follow_up: "What is the main reason for your score?"}
+        de: {question: "Wie wahrscheinlich ist es, dass Sie {project} empfehlen?",
+             follow_up: "Was ist der wichtigste Grund?"}
     - name: support-csat
       kind: csat
       touchpoint: support
@@ -98,7 +100,7 @@ def build_project(folder: Path) -> Path:
 def survey_built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.sites import built_once
 
-    return built_once(tmp_path_factory, "voc-surveys-v3", build_project)
+    return built_once(tmp_path_factory, "voc-surveys-v4", build_project)
 
 
 @pytest.fixture

@@ -195,7 +195,8 @@ def test_sync_reaches_the_warehouse_through_ingest_and_the_metric_reads_it(proje
         assert (first["invitations"], first["responses"], first["rejected"]) == (3, 2, 0)
         assert responses.sync(project, wh)["runs"] == []  # nothing changed: nothing written
         with session_scope(project) as s:  # a comment later: that response goes again (an update)
-            responses.record_comment(s, project, a.response_id, a.nonce, "great", now=NOW + timedelta(hours=1, minutes=3))
+            responses.record_comment(s, project, a.response_id, a.nonce, "great",
+                                     now=NOW + timedelta(hours=1, minutes=3))
         again = responses.sync(project, wh)
         assert (again["invitations"], again["responses"]) == (0, 1)
         got = wh.execute(wh.table("survey_responses").order_by("response_id")).to_dict(orient="records")
@@ -231,7 +232,8 @@ def test_send_survey_playbook_action(project, wh_read):
     # the second run invites nobody: the throttle (across programs) stops it before the dedupe key
     assert out == [{"kind": "survey", "program": "support-csat", "skipped": "throttled 1"}]
     [inv] = _invitations(project).values()
-    assert (inv.program, inv.kind, inv.trigger, inv.contact_id) == ("support-csat", "csat", "playbook:ticket-csat", "c3")
+    assert (inv.program, inv.kind, inv.trigger, inv.contact_id) == (
+        "support-csat", "csat", "playbook:ticket-csat", "c3")
 
 
 def test_unknown_program_names_the_config_key(project, wh_read):

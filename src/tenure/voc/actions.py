@@ -44,7 +44,8 @@ def send_survey(ctx: ActionContext, p: SendSurvey, step: str) -> list[dict]:
     skipped = {k: v for k, v in report.as_dict().items() if k in ("throttled", "suppressed", "no_email",
                                                                   "already_invited") and v}
     if skipped:
-        out.append({"kind": "survey", "program": p.program, "skipped": ", ".join(f"{k} {v}" for k, v in skipped.items())})
+        out.append({"kind": "survey", "program": p.program,
+                    "skipped": ", ".join(f"{k} {v}" for k, v in skipped.items())})
     return out
 
 

@@ -184,7 +184,8 @@ def invite(session: Session, config: Config, program: SurveyProgram, recipients:
                          channel="email", account_id=r["account_id"], contact_id=r.get("contact_id"),
                          email=str(r["email"]).strip().lower(), locale=locale, trigger=trigger[:120], status="sent",
                          sent_at=now, expires_at=expires, changed_at=now))
-        payload = invitation_email(config, program, token=invitation_token(key, iid, expires), to=str(r["email"]).strip(),
+        payload = invitation_email(config, program, token=invitation_token(key, iid, expires),
+                                   to=str(r["email"]).strip(),
                                    to_name=r.get("name"), account_name=r.get("account_name"), locale=r.get("locale"),
                                    expires_at=expires)
         messages[dedupe] = dict(channel="email", payload=payload, dedupe_key=f"survey:{dedupe}"[:255],
@@ -343,10 +344,12 @@ def remind(config: Config, *, now: datetime | None = None, fence: Fence | None =
                 SurveyInvitation.sent_at <= now - timedelta(days=program.reminder_days))).all()
             messages = []
             for inv in due:
-                payload = invitation_email(config, program, token=invitation_token(key, inv.invitation_id, inv.expires_at),
+                token = invitation_token(key, inv.invitation_id, inv.expires_at)
+                payload = invitation_email(config, program, token=token,
                                            to=inv.email, to_name=None, account_name=None, locale=inv.locale,
                                            expires_at=inv.expires_at, reminder=True)
-                messages.append(dict(channel="email", payload=payload, dedupe_key=f"survey-reminder:{inv.invitation_id}",
+                messages.append(dict(channel="email", payload=payload,
+                                     dedupe_key=f"survey-reminder:{inv.invitation_id}",
                                      category=CATEGORY))
                 inv.reminded_at = now
             outbox.enqueue_many(session, messages)

@@ -22,7 +22,7 @@ def _pct(v) -> str:
 def _score(kind: str, s: dict | None) -> str:
     if not s:
         return "no synced answer yet"
-    fmt = (lambda v: f"{float(v):+.1f}") if kind == "nps" else (_pct if kind == "csat" else (lambda v: f"{float(v):.2f}"))
+    fmt = {"nps": lambda v: f"{float(v):+.1f}", "csat": _pct}.get(kind, lambda v: f"{float(v):.2f}")
     ci = f" [{fmt(s['ci_low'])}, {fmt(s['ci_high'])}]" if s.get("ci_low") is not None else ""
     return f"{fmt(s['value'])}{ci} n={s['n']:,}"
 
@@ -54,7 +54,8 @@ def programs_cmd(as_json: bool = typer.Option(False, "--json"), config_path: Pat
     console.print(t)
     waiting = sum(r["unsynced"] for r in rows)
     if waiting:
-        console.print(f"{waiting:,} invitation(s)/answer(s) not in the warehouse yet: `tenure voc sync` (or the worker)")
+        console.print(f"{waiting:,} invitation(s)/answer(s) not in the warehouse yet: `tenure voc sync` "
+                      "(or the worker)")
 
 
 def send_cmd(program: str = typer.Option(None, "--program", help="only this program (default: every active one)"),
