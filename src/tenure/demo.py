@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -108,15 +109,33 @@ def _compute(wh, config, out: Console) -> dict:
         f"tenure refresh   # recompute what the web app reads ({result.get('accounts', 0)} accounts as of "
         f"{result.get('as_of')}; re-run after each ingest)"]}
     from tenure.playbooks.demo import demo_step as playbooks_step
-
-    done["playbooks"] = playbooks_step(wh, config, out)  # the shipped playbooks, enabled: tasks and emails
+    from tenure.playbooks.playbook_cli import install_library
     from tenure.voc.demo import demo_step as surveys_step
-
-    done["surveys"] = surveys_step(wh, config, out)  # a survey wave: .eml invitations, answers, synced
     from tenure.voc.loop import demo_step as loop_step
 
-    done["loop"] = loop_step(wh, config, out)  # the wave's detractors followed up: tasks, some closed
+    done["surveys"] = surveys_step(wh, config, out)  # a survey wave: .eml invitations, answers, synced
+    install_library(config, enable=True)  # the shipped playbooks, active (files already there are kept)
+    # the wave's detractors followed up on the wave's day (tasks, some closed), before the other
+    # playbooks run, so the playbooks table below counts those tasks too
+    done["loop"] = loop_step(wh, config, out)
+    done["playbooks"] = playbooks_step(wh, config, out)  # the shipped playbooks: tasks and emails
+    done["voc"] = _rank_texts(wh, config)  # themes, requests, churn reasons by ARR (the VoC page)
     return done
+
+
+def _rank_texts(wh: Any, config: Any) -> dict:
+    """What the worker's voc-rankings job does after a refresh, done once so the VoC page shows themes,
+    feature requests and churn reasons ranked by ARR on a fresh demo."""
+    from tenure.portfolio.voc import refresh_rankings
+    from tenure.state.db import session_scope
+
+    with session_scope(config) as session:
+        out = refresh_rankings(config, wh, session)
+    top = (out.get("themes") or [{}])[0]
+    hint = (f"tenure voc rank --by themes   # {len(out.get('themes') or [])} themes ranked by ARR"
+            + (f"; the first: {top['label']!r}" if top.get("label") else "")
+            + " (the VoC page: /voc)")
+    return {"ranked": {k: len(v) for k, v in out.items()}, "hints": [hint]}
 
 
 DEMO_ENGAGEMENT = """\
