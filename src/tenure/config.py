@@ -548,6 +548,21 @@ class AdvocacySettings(_Strict):
 # -- survey programs (docs/voc.md "Surveys"; tenure.voc.programs) -------------------------------
 
 SURVEY_SCALES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+# The one definition of a survey answer's side (Reichheld 2003, Bain & Company: NPS promoters 9-10,
+# passives 7-8, detractors 0-6; CSAT satisfied from metrics.surveys.csat_satisfied_min), used by the
+# metrics, health signals, playbook triggers, the webhook, the loop, validation and advocacy.
+NPS_PROMOTER_MIN = 9
+NPS_DETRACTOR_MAX = 6
+LOW_SCORE_MAX = {"nps": NPS_DETRACTOR_MAX, "csat": 2, "ces": 3}  # an answer this low needs a follow-up
+
+
+def survey_category(kind: str, score: int, csat_satisfied_min: int = 4) -> str:
+    """promoter/passive/detractor (NPS), satisfied/unsatisfied (CSAT), easy/neutral/difficult (CES)."""
+    if kind == "nps":
+        return "promoter" if score >= NPS_PROMOTER_MIN else "detractor" if score <= NPS_DETRACTOR_MAX else "passive"
+    if kind == "csat":
+        return "satisfied" if score >= csat_satisfied_min else "unsatisfied"
+    return "difficult" if score <= LOW_SCORE_MAX["ces"] else "neutral" if score == LOW_SCORE_MAX["ces"] + 1 else "easy"
 
 
 class SurveyText(_Strict):

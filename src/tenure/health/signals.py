@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from tenure.config import Config
+from tenure.config import NPS_DETRACTOR_MAX, Config
 from tenure.health.engagement import missed_cadences, missing_sponsors
 from tenure.health.features import account_features
 from tenure.health.onboarding_plans import onboarding_status
@@ -54,7 +54,7 @@ def signals(wh: Warehouse, config: Config, as_of: date) -> ir.Table:
     out.append(ev(late, "overdue_invoice", late.due_at + ibis.interval(days=1), "medium",
                   "invoice " + late.invoice_id + " unpaid after its due date"))
     sv = wh.table("survey_responses")
-    det = sv.filter((sv.kind == "nps") & (sv.score <= 6) & (sv.responded_at >= since)
+    det = sv.filter((sv.kind == "nps") & (sv.score <= NPS_DETRACTOR_MAX) & (sv.responded_at >= since)
                     & (sv.responded_at < as_of + timedelta(days=1)))
     out.append(ev(det, "detractor", det.responded_at, "medium", "NPS " + det.score.cast("string")))
     f = account_features(wh, config, as_of)

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from tenure.config import Config, SurveyMetricSettings
+from tenure.config import NPS_DETRACTOR_MAX, NPS_PROMOTER_MIN, Config, SurveyMetricSettings
 from tenure.errors import InputError
 from tenure.metrics.arr import LINE_DIMENSIONS, arr_at, periods_table
 from tenure.metrics.bridge import attach_dimensions, check_dimensions
@@ -72,7 +72,7 @@ def _responses(wh: Warehouse, kind: str, w: Window, settings: SurveyMetricSettin
     score = r.score.cast("int64")
     one, zero = ibis.literal(1, "int64"), ibis.literal(0, "int64")
     if kind == "nps":  # Reichheld (2003), Bain & Company: promoters 9-10, passives 7-8, detractors 0-6
-        good, bad = ibis.ifelse(score >= 9, one, zero), ibis.ifelse(score <= 6, one, zero)
+        good, bad = ibis.ifelse(score >= NPS_PROMOTER_MIN, one, zero), ibis.ifelse(score <= NPS_DETRACTOR_MAX, one, zero)
     elif kind == "csat":  # satisfied = the top two boxes (4-5) by default
         good, bad = ibis.ifelse(score >= settings.csat_satisfied_min, one, zero), zero
     else:

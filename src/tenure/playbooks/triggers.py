@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from tenure.config import LOW_SCORE_MAX
 from tenure.metrics.renewals import line_renewal_date
 from tenure.schema.health import BANDS, HEALTH_SIGNALS
 from tenure.warehouse.expr import dt, ibis, ir
@@ -342,7 +343,7 @@ class Survey(EventParams):
 
     @property
     def threshold(self) -> int:
-        return self.max_score if self.max_score is not None else {"nps": 6, "csat": 2, "ces": 3}[self.kind]
+        return self.max_score if self.max_score is not None else LOW_SCORE_MAX[self.kind]
 
 
 def survey(inp: Inputs, p: Survey) -> ir.Table:

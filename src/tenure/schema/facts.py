@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tenure.config import SURVEY_SCALES
+
 from tenure.schema.model import Column as C
 from tenure.schema.model import RowCheck, Table, lineage_columns
 
@@ -162,7 +164,7 @@ TICKETS = Table(
 
 SURVEY_KINDS = ("nps", "csat", "ces")
 # Score range per survey kind: NPS 0-10, CSAT 1-5, CES 1-7.
-SURVEY_SCORE_RANGE = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+SURVEY_SCORE_RANGE = SURVEY_SCALES  # tenure.config: the one definition
 
 SURVEY_RESPONSES = Table(
     "survey_responses",

@@ -48,7 +48,7 @@ import pandas as pd
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
-from tenure.config import AdvocacySettings, Config
+from tenure.config import NPS_PROMOTER_MIN, AdvocacySettings, Config
 from tenure.errors import ConflictError, InputError, NotFoundError
 from tenure.metrics.arr import arr_on
 from tenure.state import audit
@@ -64,7 +64,7 @@ __all__ = ["CandidatePage", "Page", "add_member", "add_referral", "availability"
            "list_requests", "member_dict", "move_case_study", "pipeline_counts", "referral_arr", "referral_dict",
            "request_dict", "request_reference", "set_request_status", "update_referral"]
 
-PROMOTER_MIN = 9  # NPS promoters answer 9 or 10 (the metric's definition, tenure.metrics.surveys)
+PROMOTER_MIN = NPS_PROMOTER_MIN  # NPS promoters answer 9 or 10 (tenure.config, the one definition)
 DROPPED = "dropped"
 # where a reference request may go from each status
 REQUEST_MOVES = {"requested": ("accepted", "declined", "withdrawn"),

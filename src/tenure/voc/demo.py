@@ -17,6 +17,8 @@ import numpy as np
 from rich.console import Console
 from sqlalchemy import func, select
 
+from tenure.config import survey_category
+
 PROGRAM = "relationship-nps"
 WAVE_SIZE = 40  # invitations in the demo's wave (small: the demo is built once per test run)
 ANSWER_SHARE = 0.6
@@ -147,7 +149,7 @@ def demo_step(wh: Any, config: Any, out: Console) -> dict:
                 continue
             answered += 1
             if rng.random() < COMMENT_SHARE:
-                cat = "promoter" if a.score >= 9 else "passive" if a.score >= 7 else "detractor"
+                cat = survey_category("nps", a.score)
                 record_comment(session, config, a.response_id, a.nonce, str(rng.choice(COMMENTS[cat])),
                                now=at + timedelta(minutes=2))
                 commented += 1

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from tenure.config import SURVEY_SCALES, Config, SurveyProgram
+from tenure.config import SURVEY_SCALES, Config, SurveyProgram, survey_category
 from tenure.errors import InputError
 from tenure.notify import outbox
 from tenure.notify.signing import project_secret
@@ -124,11 +124,7 @@ def _webhook(session: Session, config: Config, program: SurveyProgram, r: Survey
 
 def _category(kind: str, score: int, config: Config) -> str:
     """promoter/passive/detractor (NPS), satisfied/unsatisfied (CSAT), or the CES score's side."""
-    if kind == "nps":
-        return "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
-    if kind == "csat":
-        return "satisfied" if score >= config.metrics.surveys.csat_satisfied_min else "unsatisfied"
-    return "easy" if score >= 5 else "neutral" if score == 4 else "difficult"
+    return survey_category(kind, score, config.metrics.surveys.csat_satisfied_min)
 
 
 # -- answering an invitation ------------------------------------------------------------------------

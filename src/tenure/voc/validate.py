@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tenure.config import NPS_DETRACTOR_MAX, NPS_PROMOTER_MIN
 from tenure.errors import InputError
 from tenure.metrics.bridge import MOVEMENTS, movements
 from tenure.metrics.periods import Period
@@ -53,7 +54,8 @@ def data_day(wh: Any) -> date | None:
 
 def nps_group(score: pd.Series) -> pd.Series:
     """promoter (9-10), passive (7-8), detractor (0-6) of NPS scores."""
-    return pd.Series(np.select([score >= 9, score >= 7], ["promoter", "passive"], default="detractor"),
+    return pd.Series(np.select([score >= NPS_PROMOTER_MIN, score > NPS_DETRACTOR_MAX], ["promoter", "passive"],
+                               default="detractor"),
                      index=score.index)
 
 
