@@ -1,12 +1,10 @@
 """`tenure voc`: the voice of the customer's commands.
 
-Each part of the stage keeps its commands in a module of its own (surveys, text analytics,
-curation, loop and validation, advocacy) exposing `register(voc_app)`; this module only
-assembles them under one `tenure voc` group."""
+Each part of the stage keeps its commands in a module of its own (surveys, custom surveys, text
+analytics, curation and ranking, closing the loop and validation, advocacy), each exposing
+`register(voc_app)`; this module only assembles them under one `tenure voc` group."""
 
 from __future__ import annotations
-
-import importlib
 
 import typer
 
@@ -16,25 +14,10 @@ voc_app = typer.Typer(
     no_args_is_help=True,
 )
 
-# Modules that add commands to `tenure voc` (each has register(voc_app)); a part not written
-# yet is simply absent.
-PARTS = (
-    "tenure.voc.surveys_cli",
-    "tenure.voc.custom_cli",
-    "tenure.voc.text_cli",
-    "tenure.voc.curation_cli",
-    "tenure.voc.loop_cli",
-    "tenure.voc.advocacy_cli",
-)
-
 
 def register(app: typer.Typer) -> None:
-    for name in PARTS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if err.name != name:
-                raise
-            continue
-        module.register(voc_app)
+    from tenure.voc import advocacy_cli, curation_cli, custom_cli, loop_cli, surveys_cli, text_cli
+
+    for part in (surveys_cli, custom_cli, text_cli, curation_cli, loop_cli, advocacy_cli):
+        part.register(voc_app)
     app.add_typer(voc_app, name="voc")
