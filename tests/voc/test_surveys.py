@@ -236,6 +236,25 @@ def test_send_survey_playbook_action(project, wh_read):
         "support-csat", "csat", "playbook:ticket-csat", "c3")
 
 
+def test_send_survey_sends_no_email_for_a_program_without_the_email_channel(project, wh_read):
+    """A playbook pointed at a program asked only in-app or by share link must not email anyone."""
+    from types import SimpleNamespace
+
+    from tenure.playbooks.actions import ACTION_TYPES, ActionContext
+    from tenure.voc.actions import SendSurvey
+
+    linked = project.model_copy(deep=True)
+    next(p for p in linked.surveys.programs if p.name == "support-csat").channels = ["link"]
+    contact = {"contact_id": "c3", "email": "cy@two.example", "name": "Cy", "locale": None, "role": "champion"}
+    with session_scope(linked) as s:
+        ctx = ActionContext(session=s, config=linked, playbook=SimpleNamespace(name="ticket-csat"), version=1,
+                            enrolment_id=None, account={"account_id": "acct-2", "name": "Two SARL"},
+                            contact=contact, trigger={}, occurrence_key="ticket_resolved|t-9", now=NOW)
+        out = ACTION_TYPES["send_survey"].run(ctx, SendSurvey(program="support-csat"), "s1")
+    assert out == [{"kind": "survey", "program": "support-csat", "skipped": "the program has no email channel"}]
+    assert _invitations(linked) == {}
+
+
 def test_unknown_program_names_the_config_key(project, wh_read):
     from tenure.errors import NotFoundError
 

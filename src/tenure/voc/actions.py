@@ -35,6 +35,8 @@ def send_survey(ctx: ActionContext, p: SendSurvey, step: str) -> list[dict]:
                 for c in people]
     if program.status != "active":
         return [{"kind": "survey", "program": p.program, "skipped": "the program is paused"}]
+    if "email" not in program.channels:  # asked in-app or by share link only: nothing to send
+        return [{"kind": "survey", "program": p.program, "skipped": "the program has no email channel"}]
     report = SendReport(program.name)
     made = invite(ctx.session, ctx.config, program, people, trigger=f"playbook:{ctx.playbook.name}", now=ctx.now,
                   report=report, check_recent=False,
