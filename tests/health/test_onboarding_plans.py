@@ -203,3 +203,15 @@ def test_the_cli_lists_status_most_slipped_first(company, warehouse_url, tmp_pat
     res = CliRunner().invoke(app, ["health", "onboarding", "--as-of", "2026-06-30", "--status", "late",
                                    "--config", str(cfg)])
     assert res.exit_code != 0 and "--status 'late': use one of on_track, behind, stuck" in str(res.exception)
+
+
+def test_the_onboarding_features_are_the_health_features(company):
+    """The onboarding trigger and page read onboarding_features (no usage, tickets, surveys...):
+    the same rows and values as those columns of account_features, on the hand-made company."""
+    from tenure.health.features import account_features, onboarding_features
+
+    wh, config = company
+    cols = ["account_id", "segment", "arr", "days_since_first_arr", "in_onboarding"]
+    full = wh.to_pyarrow(account_features(wh, config, AS_OF).select(*cols).order_by("account_id")).to_pylist()
+    light = wh.to_pyarrow(onboarding_features(wh, config, AS_OF).order_by("account_id")).to_pylist()
+    assert light == full and [r["account_id"] for r in light if r["in_onboarding"]] == ["A", "B", "C", "D"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from tenure.config import Config
 from tenure.health.onboarding import onboarding_settings
@@ -163,14 +164,8 @@ def account_features(wh: Warehouse, config: Config, as_of: date, accounts: Seque
 
     then = arr_on(wh, config, days_ago(90), known_at=known_at).rename(arr_90=("arr"))
 
-    ms = wh.table("milestones")
     settings = onboarding_settings(config)
-    done = ms.completed_at.notnull() & (ms.completed_at <= d)
-    # one pass over the milestones: the share of those due by now that are done, and whether the
-    # milestone that ends onboarding is done
-    onboarding = ms.group_by("account_id").aggregate(
-        onboarding_completion=ibis.ifelse(done, 1.0, 0.0).mean(where=ms.due_at <= d),
-        first_value_reached=ms.milestone.count(where=done & (ms.milestone == settings.milestone)))
+    onboarding = _milestones(wh, settings, d)
 
     for part in (usage, seats, tickets, latest_nps, contacts, acts, invoices, then, onboarding):
         out = out.left_join(part, "account_id").drop("account_id_right")
@@ -201,5 +196,37 @@ def account_features(wh: Warehouse, config: Config, as_of: date, accounts: Seque
                                     ibis.null("int64")),
         onboarding_completion=out.onboarding_completion,
         days_since_first_arr=age,
-        in_onboarding=ibis.ifelse((out.first_value_reached.fill_null(0) == 0) & (age < settings.days), 1, 0),
+        in_onboarding=_in_onboarding(out, age, settings),
     )
+
+
+def _milestones(wh: Warehouse, settings: Any, d: date) -> ir.Table:
+    """One pass over the milestones: the share of those due by `d` that are done
+    (onboarding_completion), and whether the milestone that ends onboarding is done."""
+    ms = wh.table("milestones")
+    done = ms.completed_at.notnull() & (ms.completed_at <= d)
+    return ms.group_by("account_id").aggregate(
+        onboarding_completion=ibis.ifelse(done, 1.0, 0.0).mean(where=ms.due_at <= d),
+        first_value_reached=ms.milestone.count(where=done & (ms.milestone == settings.milestone)))
+
+
+def _in_onboarding(out: ir.Table, age: ir.IntegerValue, settings: Any) -> ir.IntegerValue:
+    """Still onboarding: first value not reached and younger than health.onboarding.days."""
+    return ibis.ifelse((out.first_value_reached.fill_null(0) == 0) & (age < settings.days), 1, 0)
+
+
+def onboarding_features(wh: Warehouse, config: Config, as_of: date, known_at: date | datetime | None = None
+                        ) -> ir.Table:
+    """account_id, segment, arr, days_since_first_arr, in_onboarding of every account with ARR > 0 on
+    `as_of`: the same definitions as `account_features`, without the features that need the other
+    facts (usage, tickets, surveys, ...), for the onboarding trigger and page, which read only these."""
+    settings = onboarding_settings(config)
+    base = arr_on(wh, config, as_of, known_at=known_at).filter(lambda t: t.arr > 0)
+    acc = as_known(wh, "accounts", known_at).select("account_id", "segment")
+    out = base.left_join(acc, "account_id").drop("account_id_right")
+    out = out.left_join(_milestones(wh, settings, as_of), "account_id").drop("account_id_right")
+    out = out.left_join(_seats(as_known(wh, "contract_lines", known_at), as_of), "account_id").drop(
+        "account_id_right")
+    age = ibis.literal(as_of).delta(out.first_arr_date, unit="day")
+    return out.select("account_id", "segment", "arr", days_since_first_arr=age,
+                      in_onboarding=_in_onboarding(out, age, settings))

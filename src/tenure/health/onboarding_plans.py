@@ -31,7 +31,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from tenure.config import Config, OnboardingPlans
-from tenure.health.features import account_features
+from tenure.health.features import onboarding_features
 from tenure.warehouse import Warehouse
 from tenure.warehouse.expr import dt, ibis, ir
 
@@ -205,7 +205,7 @@ def onboarding_accounts(wh: Warehouse, config: Config, as_of: date, features: ir
     """The accounts onboarding on `as_of` (the `in_onboarding` feature, the one definition):
     account_id, segment, arr, start (the first day with ARR). `features`: account_features of the
     same day when the caller has built them already."""
-    f = features if features is not None else account_features(wh, config, as_of)
+    f = features if features is not None else onboarding_features(wh, config, as_of)
     f = f.filter(f.in_onboarding == 1)
     start = _as_date(ibis.literal(as_of) - f.days_since_first_arr.cast("int32").as_interval("D"))
     return f.select("account_id", "segment", "arr", start=start)
