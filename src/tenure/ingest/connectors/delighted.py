@@ -2,7 +2,7 @@
 
 Columns are matched by name, ignoring case, as Delighted's export names them (the fields of a
 survey response in Delighted's API: id, person, survey_type, score, comment, created_at,
-person_properties — https://delighted.com/docs/api/listing-survey-responses):
+person_properties — http://delightedapp.com/docs/api/listing-survey-responses):
 
   Response ID -> response_id ("dl-" + id)        Score -> score
   Comment -> comment                            Response timestamp (or Created at, Date) -> responded_at
