@@ -118,6 +118,9 @@ def _compute(wh, config, out: Console) -> dict:
     # the wave's detractors followed up on the wave's day (tasks, some closed), before the other
     # playbooks run, so the playbooks table below counts those tasks too
     done["loop"] = loop_step(wh, config, out)
+    # the wave's answers are new inputs: refresh again (only the steps that read surveys rerun), so
+    # what the pages read includes them and a `tenure refresh` right after the demo has nothing to do
+    done["portfolio"]["refresh"] = refresh(wh, config, validation=(done.get("health") or {}).get("validation"))
     done["playbooks"] = playbooks_step(wh, config, out)  # the shipped playbooks: tasks and emails
     done["voc"] = _rank_texts(wh, config)  # themes, requests, churn reasons by ARR (the VoC page)
     return done

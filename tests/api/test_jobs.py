@@ -33,7 +33,8 @@ def test_refresh_is_queued_runs_in_the_background_and_shows_completion(writable_
     assert done["as_of"] == demo_site.summary["compute"]["portfolio"]["refresh"]["as_of"].isoformat()
     assert demo_site.app.state.ctx.data_version > before  # the run's writes bumped the shared version
     listed = api.get("/api/v1/refresh", headers=auth("cco")).json()
-    assert listed["items"][0]["id"] == queued["id"] and listed["total"] == 2  # the demo's own run too
+    # the demo's own two runs too (before its survey wave, and after it for the wave's answers)
+    assert listed["items"][0]["id"] == queued["id"] and listed["total"] == 3
     with session_scope(config) as s:
         last = s.scalars(select(AuditLog).where(AuditLog.action == "refresh").order_by(AuditLog.id.desc())).first()
         assert last.actor == "admin" and last.entity_id == queued["id"]

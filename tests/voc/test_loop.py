@@ -161,8 +161,10 @@ def test_the_cli_reports_the_loop_and_sends_a_reply(site):
     res = runner.invoke(app, ["voc", "loop", "--period", f"{day}..{day}", "--json", *cfg])
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["overall"]["responses"] >= 2
-    res = runner.invoke(app, ["voc", "loop", "--period", f"{day}..{day}", *cfg], env={"COLUMNS": "200"})
-    assert res.exit_code == 0 and "by team" in res.output and "closure rate" in res.output, res.output
+    res = runner.invoke(app, ["voc", "loop", "--period", f"{day}..{day}", *cfg])
+    # the tables' headers wrap with the terminal's width (fixed when the console is made): titles only
+    assert res.exit_code == 0 and "needing a loop" in res.output, res.output
+    assert "by team" in res.output and "by CSM" in res.output, res.output
     res = runner.invoke(app, ["voc", "reply", str(tid), "--text", "One more thing: thank you.", "--json", *cfg])
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["to"] == contact["email"]

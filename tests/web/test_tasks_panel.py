@@ -65,7 +65,10 @@ def test_the_panel_lists_mine_and_works_without_javascript(site):
         assert s.get(Task, ids["late"]).state == "done" and s.get(Task, ids["late"]).outcome == "renewed"
         assert s.get(Task, ids["csm01"]).state == "snoozed"
         assert s.get(Task, ids["csm03"]).state == "open"
-        actors = set(s.scalars(select(AuditLog.actor).where(AuditLog.entity == "task", AuditLog.action == "transition")))
+        # this test's tasks only (the demo's own follow-ups were closed by their CSMs)
+        actors = set(s.scalars(select(AuditLog.actor).where(
+            AuditLog.entity == "task", AuditLog.action == "transition",
+            AuditLog.entity_id.in_([str(i) for i in ids.values()]))))
         assert actors == {"csm01"}
 
 

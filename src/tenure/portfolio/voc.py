@@ -321,6 +321,8 @@ def account_responses(session, wh: Warehouse, account_id: str, *, limit: int = 5
                             "survey_id")
                     .order_by([r.responded_at.desc(), r.response_id]).limit(limit))
     rows = df.astype(object).where(df.notna(), None).to_dict(orient="records")
+    for x in rows:  # a stored time Python's calendar cannot hold (year 10000) reads as unknown
+        x["responded_at"] = _calendar_time(x["responded_at"])
     loop = _part("tenure.voc.loop")
     status: dict[str, dict] = {}
     if loop is not None and rows:
@@ -333,6 +335,17 @@ def account_responses(session, wh: Warehouse, account_id: str, *, limit: int = 5
         for k in ("task_id", "owner", "closed_at", "hours_to_close", "task_state", "sla_due_at"):
             x[k] = None if s is None else s.get(k)
     return rows
+
+
+def _calendar_time(v: Any) -> datetime | None:
+    """A stored timestamp as Python's datetime; None where the calendar cannot hold it (a row
+    that predates the ingest boundary), so one such row cannot take down the account page."""
+    if v is None or isinstance(v, str):
+        return None
+    try:
+        return v.to_pydatetime() if hasattr(v, "to_pydatetime") else v
+    except (ValueError, OverflowError):
+        return None
 
 
 # -- survey programs (administrators) --------------------------------------------------------------
