@@ -50,7 +50,8 @@ def test_money_deltas_exact_amounts_points_and_times():
 def test_executive_tiles_show_money_with_currency_and_deltas_against_the_prior_period(login, demo_site):
     from tenure.metrics.compute import compute
     from tenure.metrics.periods import parse_period
-    from tenure.web.executive import latest_month, period_choices, prior_period
+    from tenure.metrics.periods import previous_period as prior_period
+    from tenure.web.executive import latest_month, period_choices
 
     ctx = demo_site.app.state.ctx
     quarter = period_choices(latest_month(ctx, ctx.warehouse()))[1][1]

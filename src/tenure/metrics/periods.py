@@ -101,3 +101,20 @@ def trailing_12(period: Period) -> Period:
     last = date(period.last_day.year, period.last_day.month, 1)
     first = add_months(last, -11)
     return Period(f"{first:%Y-%m}..{last:%Y-%m}", first, month_end(last))
+
+
+def previous_period(p: Period) -> Period:
+    """The period of the same length just before `p` (a month's month before, a quarter's quarter
+    before, 2025-11..2026-10's 2024-11..2025-10), labelled the way `parse_period` reads it."""
+    n = p.months
+    first = add_months(date(p.first_day.year, p.first_day.month, 1), -n)
+    last_month = add_months(first, n - 1)
+    if n == 1:
+        label = f"{first:%Y-%m}"
+    elif n == 3 and (first.month - 1) % 3 == 0:
+        label = f"{first.year}-Q{(first.month - 1) // 3 + 1}"
+    elif n == 12 and first.month == 1:
+        label = f"{first.year}"
+    else:
+        label = f"{first:%Y-%m}..{last_month:%Y-%m}"
+    return Period(label, first, month_end(last_month))

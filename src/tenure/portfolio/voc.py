@@ -32,7 +32,7 @@ from typing import Any
 
 from tenure.config import Config
 from tenure.errors import InputError
-from tenure.metrics.periods import Period, add_months, month_end, monthly, parse_period, to_date
+from tenure.metrics.periods import Period, add_months, month_end, monthly, parse_period, previous_period, to_date
 from tenure.warehouse import Warehouse
 
 __all__ = ["KINDS", "SCORE_METRICS", "Missing", "account_responses", "churn_reasons", "feature_requests",
@@ -74,23 +74,6 @@ def latest_month(wh: Warehouse) -> date | None:
 
     last = latest_event_day(wh)
     return None if last is None else date(to_date(last).year, to_date(last).month, 1)
-
-
-def previous_period(p: Period) -> Period:
-    """The period of the same length just before `p`, labelled the way `parse_period` reads it
-    (a month's month before, a quarter's quarter before, 2025-11..2026-10's 2024-11..2025-10)."""
-    n = p.months
-    first = add_months(date(p.first_day.year, p.first_day.month, 1), -n)
-    last_month = add_months(first, n - 1)
-    if n == 1:
-        label = f"{first:%Y-%m}"
-    elif n == 3 and (first.month - 1) % 3 == 0:
-        label = f"{first.year}-Q{(first.month - 1) // 3 + 1}"
-    elif n == 12 and first.month == 1:
-        label = f"{first.year}"
-    else:
-        label = f"{first:%Y-%m}..{last_month:%Y-%m}"
-    return parse_period(label)
 
 
 def default_period(last: date) -> Period:

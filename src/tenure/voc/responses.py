@@ -142,23 +142,30 @@ def _check_score(kind: str, score: Any) -> int | None:
     return n if low <= n <= high else None
 
 
-def lookup(session: Session, config: Config, token: str | None, now: datetime | None = None) -> Answer:
-    """What a link without a score shows: ask (the scale), or already/expired/invalid/paused."""
-    now = now or utcnow()
+def _open_link(session: Session, config: Config, token: str | None, now: datetime
+               ) -> tuple[Answer | None, SurveyInvitation | None, SurveyProgram | None]:
+    """(None, invitation, program) for a link that can take an answer now; else (what to show
+    instead: invalid, already answered, expired or paused, None, None)."""
     claim = _claim(config, token)
     if claim is None:
-        return Answer("invalid")
+        return Answer("invalid"), None, None
     inv = session.scalar(select(SurveyInvitation).where(SurveyInvitation.invitation_id == claim.invitation_id))
     program = config.surveys.program(inv.program) if inv is not None else None
     if inv is None or program is None:
-        return Answer("invalid")
+        return Answer("invalid"), None, None
     if inv.answered_at is not None:
-        return _after_answer(session, config, program, inv, now)
+        return _after_answer(session, config, program, inv, now), None, None
     if claim.expires_at <= now or inv.expires_at <= now:
-        return Answer("expired", program, locale=inv.locale)
+        return Answer("expired", program, locale=inv.locale), None, None
     if program.status != "active":
-        return Answer("paused", program, locale=inv.locale)
-    return Answer("ask", program, locale=inv.locale)
+        return Answer("paused", program, locale=inv.locale), None, None
+    return None, inv, program
+
+
+def lookup(session: Session, config: Config, token: str | None, now: datetime | None = None) -> Answer:
+    """What a link without a score shows: ask (the scale), or already/expired/invalid/paused."""
+    shown, inv, program = _open_link(session, config, token, now or utcnow())
+    return shown or Answer("ask", program, locale=inv.locale)
 
 
 def _after_answer(session: Session, config: Config, program: SurveyProgram, inv: SurveyInvitation,
@@ -177,19 +184,9 @@ def record_score(session: Session, config: Config, token: str | None, score: Any
     """The one-click answer: keep the score of a valid, unexpired, unused invitation (and send
     the webhook), in the caller's transaction. A used link changes nothing."""
     now = (now or utcnow()).replace(microsecond=0)
-    claim = _claim(config, token)
-    if claim is None:
-        return Answer("invalid")
-    inv = session.scalar(select(SurveyInvitation).where(SurveyInvitation.invitation_id == claim.invitation_id))
-    program = config.surveys.program(inv.program) if inv is not None else None
-    if inv is None or program is None:
-        return Answer("invalid")
-    if inv.answered_at is not None:
-        return _after_answer(session, config, program, inv, now)
-    if claim.expires_at <= now or inv.expires_at <= now:
-        return Answer("expired", program, locale=inv.locale)
-    if program.status != "active":
-        return Answer("paused", program, locale=inv.locale)
+    shown, inv, program = _open_link(session, config, token, now)
+    if shown is not None:
+        return shown
     value = _check_score(inv.kind, score)
     if value is None:
         return Answer("bad_score", program, locale=inv.locale)

@@ -18,7 +18,7 @@ from typing import Any
 from tenure.access import Access
 from tenure.http.cache import cached
 from tenure.metrics.compute import bridge_rows, metric_rows, metric_value
-from tenure.metrics.periods import Period, add_months, month_end, monthly, parse_period, to_date
+from tenure.metrics.periods import Period, add_months, monthly, parse_period, previous_period, to_date
 from tenure.metrics.registry import get_metric
 from tenure.metrics.targets import target_at
 from tenure.web import charts
@@ -54,23 +54,6 @@ def period_choices(last: date) -> list[tuple[str, str]]:
         m = add_months(last, -k)
         out.append((f"{m:%Y-%m}", f"{m:%Y-%m}"))
     return out
-
-
-def prior_period(p: Period) -> Period:
-    """The period of the same length just before `p` (a quarter's prior quarter, a trailing 12
-    months' prior 12 months), labelled the way `parse_period` reads it."""
-    n = p.months
-    first = add_months(date(p.first_day.year, p.first_day.month, 1), -n)
-    last_month = add_months(first, n - 1)
-    if n == 1:
-        label = f"{first:%Y-%m}"
-    elif n == 3 and (first.month - 1) % 3 == 0:
-        label = f"{first.year}-Q{(first.month - 1) // 3 + 1}"
-    elif n == 12 and first.month == 1:
-        label = f"{first.year}"
-    else:
-        label = f"{first:%Y-%m}..{last_month:%Y-%m}"
-    return Period(label, first, month_end(last_month))
 
 
 def with_deltas(tiles: list[dict], prior: dict[str, list[dict]] | None, prior_label: str) -> list[dict]:
@@ -147,7 +130,7 @@ def executive_view(ctx, wh, acc: Access, period_text: str | None) -> dict:
         for name, label in KPIS:
             row = kpis_total[name][0] if kpis_total[name] else {}
             tiles.append({"name": name, "label": label, **row})
-        before = prior_period(period)
+        before = previous_period(period)
         prior_rows = memo(ctx, ("bridge", before.label, company.dims),
                           lambda: bridge_rows(wh, ctx.config, before, list(company.dims)))
         prior_kpis = kpis_from_bridge(ctx.config, prior_rows[:1], company.dims, before) if prior_rows else None
