@@ -60,3 +60,16 @@ def money_exact(v: Any, currency: str | None = "USD", places: int | None = 0) ->
     if places is None:
         places = 0 if round(f, 2) == int(f) else 2
     return ("-" if f < 0 else "") + currency_prefix(currency) + f"{abs(f):,.{places}f}"
+
+
+def json_default(v: Any) -> Any:
+    """What json.dumps writes for values JSON has no type for: dates and times as ISO text,
+    decimals (money) as numbers, anything else as its text."""
+    from datetime import date, datetime
+    from decimal import Decimal
+
+    if isinstance(v, (date, datetime)):
+        return v.isoformat()
+    if isinstance(v, Decimal):
+        return float(v)
+    return str(v)

@@ -26,12 +26,12 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from tenure.config import Config
 from tenure.errors import InputError
+from tenure.formats import json_default
 from tenure.metrics.periods import Period, add_months, month_end, monthly, parse_period, previous_period, to_date
 from tenure.warehouse import Warehouse
 
@@ -206,17 +206,9 @@ def refresh_rankings(config: Config, wh: Warehouse, session, *, kinds: Sequence[
     path = rankings_path(config)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc, default=_json_default, indent=1))
+    tmp.write_text(json.dumps(doc, default=json_default, indent=1))
     os.replace(tmp, path)
     return out
-
-
-def _json_default(v: Any):
-    if isinstance(v, (date, datetime)):
-        return v.isoformat()
-    if isinstance(v, Decimal):
-        return float(v)
-    return str(v)
 
 
 def stored_rankings(config: Config) -> dict[str, Any] | None:

@@ -48,14 +48,9 @@ def _normal(category: str | None) -> str:
 
 
 def _embed(texts: list[str]) -> np.ndarray | None:
-    try:
-        from tenure.voc.embed import ModelUnavailableError, embed
-    except ImportError:
-        return None
-    try:
-        return embed(texts)
-    except ModelUnavailableError:
-        return None
+    from tenure.voc.embed import embed_if_available
+
+    return embed_if_available(texts)
 
 
 def classify(texts: Sequence[str], taxonomy: ChurnTaxonomy, *, recorded: Sequence[str | None] | None = None,

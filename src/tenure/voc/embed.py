@@ -150,3 +150,11 @@ def embed(texts: Sequence[str], *, batch_size: int = BATCH_SIZE, cache: bool = T
 
 def clear_cache() -> None:
     _cache.clear()
+
+
+def embed_if_available(texts: Sequence[str]) -> np.ndarray | None:
+    """`embed(texts)`, or None when the model cannot be loaded (callers fall back to keywords)."""
+    try:
+        return embed(texts)
+    except ModelUnavailableError:
+        return None

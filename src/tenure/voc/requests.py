@@ -154,14 +154,9 @@ def group(requests: pd.DataFrame, *, use_embeddings: bool = True) -> pd.DataFram
 
 
 def _embed(texts: list[str]) -> np.ndarray | None:
-    try:
-        from tenure.voc.embed import ModelUnavailableError, embed
-    except ImportError:
-        return None
-    try:
-        return embed(texts)
-    except ModelUnavailableError:
-        return None
+    from tenure.voc.embed import embed_if_available
+
+    return embed_if_available(texts)
 
 
 def feature_requests(wh: Warehouse, *, session=None, since: date | None = None, until: date | None = None,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -18,6 +17,7 @@ from markupsafe import Markup
 from tenure import __version__
 from tenure.access import policy
 from tenure.formats import CURRENCY_SYMBOLS, currency_prefix, money, money_exact  # noqa: F401 (the filters)
+from tenure.formats import json_default
 from tenure.formats import number_or_none as _num
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -75,17 +75,9 @@ def day(v: Any) -> str:
     return str(v)
 
 
-def _json_default(v: Any):
-    if isinstance(v, (date, datetime)):
-        return v.isoformat()
-    if isinstance(v, Decimal):
-        return float(v)
-    return str(v)
-
-
 def json_data(v: Any) -> Markup:
     """JSON for a <script type="application/json"> block: '<' is escaped so no tag can close it."""
-    text = json.dumps(v, default=_json_default, separators=(",", ":"))
+    text = json.dumps(v, default=json_default, separators=(",", ":"))
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
